@@ -1,0 +1,3 @@
+from ciclo.cli import main
+
+main()

@@ -1,0 +1,101 @@
+"""The three roles: admin, supervisor, agent — Django groups with permissions.
+
+A user's role is the highest group they belong to; a superuser is an admin.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", _("Administrator")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    AGENT = "agent", _("Agent")
+
+
+# What each role may do, as Django permissions (app_label.codename).
+_AGENT_PERMS = [
+    "people.view_person",
+    "people.add_person",
+    "people.change_person",
+    "people.view_contactperson",
+    "people.add_contactperson",
+    "people.change_contactperson",
+    "people.view_phone",
+    "people.add_phone",
+    "people.change_phone",
+    "people.view_email",
+    "people.add_email",
+    "people.change_email",
+    "people.view_company",
+    "tickets.view_ticket",
+    "tickets.add_ticket",
+    "tickets.view_note",
+    "tickets.add_note",
+    "tickets.view_answer",
+    "tickets.view_phasemove",
+    "configurator.view_responsibilitycenter",
+    "configurator.view_servicetype",
+]
+_SUPERVISOR_PERMS = [
+    *_AGENT_PERMS,
+    "tickets.move_any_step",
+    "tickets.override_required",
+    "tickets.view_answerrevision",
+    "configurator.view_workflow",
+    "configurator.view_servicecycle",
+    "history.view_change",
+]
+
+ROLE_ORDER = [Role.ADMIN, Role.SUPERVISOR, Role.AGENT]
+
+
+def role_permissions(role: Role) -> list[str] | None:
+    """None means every permission (the admin)."""
+    if role == Role.ADMIN:
+        return None
+    return _SUPERVISOR_PERMS if role == Role.SUPERVISOR else _AGENT_PERMS
+
+
+def ensure_role_groups(**kwargs: Any) -> None:
+    """Create or refresh the role groups; runs after every migrate."""
+    all_perms = {f"{p.content_type.app_label}.{p.codename}": p for p in Permission.objects.select_related("content_type")}
+    for role in ROLE_ORDER:
+        group, _created = Group.objects.get_or_create(name=role.value)
+        wanted = role_permissions(role)
+        perms = list(all_perms.values()) if wanted is None else [all_perms[c] for c in wanted if c in all_perms]
+        group.permissions.set(perms)
+
+
+def role_of(user: AbstractBaseUser | AnonymousUser) -> Role | None:
+    if not user.is_authenticated or not user.is_active:
+        return None
+    if getattr(user, "is_superuser", False):
+        return Role.ADMIN
+    cached = getattr(user, "_ciclo_role", False)
+    if cached is not False:
+        return cached  # type: ignore[no-any-return]
+    names = set(user.groups.values_list("name", flat=True))  # type: ignore[attr-defined]
+    role = next((r for r in ROLE_ORDER if r.value in names), None)
+    user._ciclo_role = role  # type: ignore[union-attr]
+    return role
+
+
+def is_supervisor(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Supervisors and admins: may override, move anywhere, work any CR."""
+    return role_of(user) in {Role.ADMIN, Role.SUPERVISOR}
+
+
+def set_role(user: Any, role: Role) -> None:
+    groups = Group.objects.filter(name__in=[r.value for r in ROLE_ORDER])
+    user.groups.remove(*groups)
+    user.groups.add(Group.objects.get(name=role.value))
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    if hasattr(user, "_ciclo_role"):
+        del user._ciclo_role

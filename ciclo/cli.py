@@ -1,0 +1,13 @@
+"""The `ciclo` console command: this project's manage.py."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ciclo.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Change(models.Model):
+    """One change to a definition or a record: who, when, what it was, what it became."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", _("Created")
+        CHANGED = "changed", _("Changed")
+        DEACTIVATED = "deactivated", _("Deactivated")
+        DELETED = "deleted", _("Deleted")
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, verbose_name=_("kind of object"))
+    object_id = models.CharField(_("object id"), max_length=40)
+    object_repr = models.CharField(_("object"), max_length=300)
+    action = models.CharField(_("action"), max_length=12, choices=Action.choices)
+    changes = models.JSONField(_("changes"), default=dict, help_text=_("Field: [old value, new value]."))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+    )
+    at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("change")
+        verbose_name_plural = _("changes")
+        indexes = [models.Index(fields=["content_type", "object_id", "-at"], name="change_object_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.object_repr}"
+
+
+def snapshot(obj: models.Model) -> dict[str, Any]:
+    """The concrete field values of obj, as JSON-able text."""
+    data: dict[str, Any] = {}
+    for field in obj._meta.concrete_fields:
+        value = field.value_from_object(obj)
+        data[field.name] = value if isinstance(value, (bool, int, type(None))) else str(value)
+    return data
+
+
+def record_change(
+    obj: models.Model, *, by: Any, action: str, before: dict[str, Any] | None = None
+) -> Change | None:
+    """Write the history row for obj; `before` is snapshot(obj) taken before the change."""
+    after = snapshot(obj)
+    if before is None:
+        diff = {k: [None, v] for k, v in after.items()} if action == Change.Action.CREATED else {}
+    else:
+        diff = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
+        if not diff and action == Change.Action.CHANGED:
+            return None
+    return Change.objects.create(
+        content_type=ContentType.objects.get_for_model(obj),
+        object_id=str(obj.pk),
+        object_repr=str(obj)[:300],
+        action=action,
+        changes=diff,
+        by=by if getattr(by, "is_authenticated", False) else None,
+    )

@@ -344,6 +344,25 @@ class ServiceType(ClassifiedModel):
     def is_analytical(self) -> bool:
         return self.kind == self.Kind.ANALYTICAL
 
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from ciclo.configurator.specs import validate_service_type
+
+        if self.code:
+            errors = validate_service_type(self)
+            if errors:
+                raise ValidationError(errors)
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        from ciclo.configurator.specs import parent_for
+
+        self.parent = parent_for(self)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "parent"}  # type: ignore[misc]
+        super().save(*args, **kwargs)
+
 
 class CrmOptions(models.Model):
     """The CRM's options: one row."""

@@ -247,6 +247,7 @@ class Answer(models.Model):
     value_number = models.DecimalField(_("number"), max_digits=18, decimal_places=4, null=True, blank=True)
     value_date = models.DateField(_("date"), null=True, blank=True)
     value_time = models.TimeField(_("time"), null=True, blank=True)
+    is_empty = models.BooleanField(_("cleared"), default=False, help_text=_("The answer was given, then emptied."))
     version = models.PositiveIntegerField(_("version"), default=1)
     answered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("answered by")

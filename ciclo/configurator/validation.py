@@ -1,0 +1,243 @@
+"""Rules a workflow and a service type must satisfy before tickets can run through them.
+
+The checks work on plain specs, so the admin (unsaved inline forms), the
+definitions import (a file) and the saved database rows share one rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext as _
+
+from ciclo.configurator.classification import is_under
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    order: int
+    kind: str  # "cr" | "decision" | "workflow"
+    cr: str | None = None  # CR classification
+    closes: bool = False
+    next_order: int | None = None
+    question: str = ""
+    options: tuple[tuple[str, int], ...] = ()
+    target_workflow: str | None = None
+    target_order: int | None = None
+
+
+@dataclass
+class WorkflowSpec:
+    code: str
+    steps: list[StepSpec] = field(default_factory=list)
+
+
+# Finds another workflow's steps by its code (None: no such workflow).
+Lookup = Callable[[str], WorkflowSpec | None]
+
+
+def _edges(wf: str, step: StepSpec) -> list[tuple[str, int]]:
+    if step.kind == "cr":
+        return [] if step.next_order is None else [(wf, step.next_order)]
+    if step.kind == "decision":
+        return [(wf, target) for _label, target in step.options]
+    if step.target_workflow is not None and step.target_order is not None:
+        return [(step.target_workflow, step.target_order)]
+    return []
+
+
+def check_workflow(spec: WorkflowSpec, lookup: Lookup) -> list[str]:
+    """Every problem of the workflow, each naming its step; empty when valid."""
+    errors: list[str] = []
+    by_order: dict[int, StepSpec] = {}
+    for step in spec.steps:
+        if step.order in by_order:
+            errors.append(_("Order %(order)s is used by more than one step.") % {"order": step.order})
+        by_order[step.order] = step
+    if not spec.steps:
+        return [_("The workflow has no steps.")]
+
+    workflows: dict[str, dict[int, StepSpec] | None] = {spec.code: by_order}
+
+    def steps_of(code: str) -> dict[int, StepSpec] | None:
+        if code not in workflows:
+            other = lookup(code)
+            workflows[code] = None if other is None else {s.order: s for s in other.steps}
+        return workflows[code]
+
+    # Shape of each step, and every order it names exists.
+    for step in sorted(spec.steps, key=lambda s: s.order):
+        name = {"order": step.order}
+        if step.kind == "cr":
+            if not step.cr:
+                errors.append(_("Step %(order)s: a CR step needs a responsibility center.") % name)
+            if step.next_order is None and not step.closes:
+                errors.append(
+                    _("Step %(order)s: the next order is empty, but its CR does not close the process.") % name
+                )
+            if step.next_order is not None and step.next_order not in by_order:
+                errors.append(
+                    _("Step %(order)s: the next order %(target)s does not exist.")
+                    % {**name, "target": step.next_order}
+                )
+        elif step.kind == "decision":
+            if not step.question.strip():
+                errors.append(_("Step %(order)s: a decision needs a question.") % name)
+            if len(step.options) < 2:
+                errors.append(_("Step %(order)s: a decision needs at least two options.") % name)
+            labels = [label.strip().casefold() for label, _t in step.options]
+            if len(set(labels)) != len(labels):
+                errors.append(_("Step %(order)s: two options have the same text.") % name)
+            for label, target in step.options:
+                if target not in by_order:
+                    errors.append(
+                        _("Step %(order)s: option “%(label)s” goes to order %(target)s, which does not exist.")
+                        % {**name, "label": label, "target": target}
+                    )
+        elif step.kind == "workflow":
+            if not step.target_workflow or step.target_order is None:
+                errors.append(_("Step %(order)s: a jump needs a target workflow and order.") % name)
+            else:
+                target = steps_of(step.target_workflow)
+                if target is None:
+                    errors.append(
+                        _("Step %(order)s: workflow “%(workflow)s” does not exist.")
+                        % {**name, "workflow": step.target_workflow}
+                    )
+                elif step.target_order not in target:
+                    errors.append(
+                        _("Step %(order)s: workflow “%(workflow)s” has no order %(target)s.")
+                        % {**name, "workflow": step.target_workflow, "target": step.target_order}
+                    )
+        else:
+            errors.append(_("Step %(order)s: unknown kind “%(kind)s”.") % {**name, "kind": step.kind})
+    if errors:
+        return errors
+
+    def node(wf: str, order: int) -> StepSpec | None:
+        steps = steps_of(wf)
+        return None if steps is None else steps.get(order)
+
+    # Every step reachable from the start (within this workflow).
+    start = min(by_order)
+    seen: set[int] = set()
+    stack = [start]
+    while stack:
+        order = stack.pop()
+        if order in seen:
+            continue
+        seen.add(order)
+        for wf, target in _edges(spec.code, by_order[order]):
+            if wf == spec.code and target in by_order:
+                stack.append(target)
+    for order in sorted(set(by_order) - seen):
+        errors.append(_("Step %(order)s cannot be reached from the start (order %(start)s).") % {"order": order, "start": start})
+
+    # A closing CR reachable from every step, following jumps into other workflows.
+    closes_cache: dict[tuple[str, int], bool] = {}
+
+    def reaches_close(origin: tuple[str, int]) -> bool:
+        if origin in closes_cache:
+            return closes_cache[origin]
+        visited: set[tuple[str, int]] = set()
+        stack2 = [origin]
+        found = False
+        while stack2 and not found:
+            key = stack2.pop()
+            if key in visited:
+                continue
+            visited.add(key)
+            step = node(*key)
+            if step is None:
+                continue
+            if step.kind == "cr" and step.closes:
+                found = True
+                break
+            stack2.extend(_edges(key[0], step))
+        closes_cache[origin] = found
+        return found
+
+    for order in sorted(by_order):
+        if not reaches_close((spec.code, order)):
+            errors.append(_("Step %(order)s: no closing CR can be reached from it.") % {"order": order})
+
+    # No loop made only of decisions and jumps (it would route forever without a phase).
+    state: dict[tuple[str, int], int] = {}
+
+    def loops(key: tuple[str, int]) -> bool:
+        state[key] = 1
+        step = node(*key)
+        if step is not None and step.kind != "cr":
+            for nxt in _edges(key[0], step):
+                nxt_step = node(*nxt)
+                if nxt_step is None or nxt_step.kind == "cr":
+                    continue
+                if state.get(nxt) == 1 or (nxt not in state and loops(nxt)):
+                    return True
+        state[key] = 2
+        return False
+
+    for order in sorted(by_order):
+        key = (spec.code, order)
+        if by_order[order].kind != "cr" and key not in state and loops(key):
+            errors.append(
+                _("Step %(order)s is part of a loop of decisions and jumps that never passes a CR.") % {"order": order}
+            )
+    return errors
+
+
+def crs_of_workflow(spec: WorkflowSpec, lookup: Lookup) -> set[str]:
+    """The CRs a ticket of this workflow can pass, jumps included."""
+    crs: set[str] = set()
+    seen: set[str] = set()
+    pending = [spec]
+    while pending:
+        wf = pending.pop()
+        if wf.code in seen:
+            continue
+        seen.add(wf.code)
+        for step in wf.steps:
+            if step.kind == "cr" and step.cr:
+                crs.add(step.cr)
+            if step.kind == "workflow" and step.target_workflow and step.target_workflow not in seen:
+                other = lookup(step.target_workflow)
+                if other is not None:
+                    pending.append(other)
+    return crs
+
+
+@dataclass(frozen=True)
+class TypeSpec:
+    code: str
+    kind: str  # "synthetic" | "analytical"
+    workflow: str | None
+    cycle_crs: frozenset[str]  # CRs the cycle asks questions in
+
+
+def check_service_type(
+    spec: TypeSpec, synthetic_codes: Iterable[str], lookup: Lookup
+) -> list[str]:
+    errors: list[str] = []
+    if spec.kind == "analytical":
+        if not any(is_under(parent, spec.code) for parent in synthetic_codes):
+            errors.append(
+                _("An analytical type must sit under a synthetic type whose classification prefixes “%(code)s”.")
+                % {"code": spec.code}
+            )
+        if not spec.workflow:
+            errors.append(_("An analytical type needs a workflow."))
+    if spec.workflow:
+        workflow = lookup(spec.workflow)
+        if workflow is None:
+            errors.append(_("Workflow “%(workflow)s” does not exist.") % {"workflow": spec.workflow})
+        else:
+            missing = sorted(spec.cycle_crs - crs_of_workflow(workflow, lookup))
+            if missing:
+                errors.append(
+                    _("The cycle asks questions in CRs that the workflow never passes: %(crs)s.")
+                    % {"crs": ", ".join(missing)}
+                )
+    elif spec.cycle_crs and spec.kind == "analytical":
+        errors.append(_("A type with a cycle needs a workflow."))
+    return errors

@@ -1,0 +1,301 @@
+"""Answering a ticket's cycle: partial saves, locks of earlier phases, conflicts, history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Prefetch
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ciclo.configurator.models import Option, Question, ResponsibilityCenter
+from ciclo.tickets.access import check_can_work
+from ciclo.tickets.errors import AnswerConflict, InvalidInput, PhaseLocked
+from ciclo.tickets.models import Answer, AnswerChoice, AnswerRevision, CrUnlock, PhaseMove, Ticket
+from ciclo.tickets.values import Value, check_value, json_of
+
+
+@dataclass(frozen=True)
+class AnswerInput:
+    """One answer to save. `version` is the answer's version when it was read (0: there was none)."""
+
+    question_id: int
+    value: Any
+    version: int = 0
+
+
+@dataclass
+class SaveResult:
+    saved: list[Answer] = field(default_factory=list)
+    cleared: list[int] = field(default_factory=list)  # question ids whose answer was emptied
+    unchanged: list[int] = field(default_factory=list)  # question ids given the value they had
+
+
+def answer_json(answer: Answer | None) -> Any:
+    if answer is None or answer.is_empty:
+        return None
+    return json_of(
+        answer.answer_type,
+        answer.value_text,
+        answer.value_number,
+        answer.value_date,
+        answer.value_time,
+        [(c.option_id, c.label, c.complement) for c in answer.choices.all()],
+    )
+
+
+def visited_crs(ticket: Ticket) -> set[int]:
+    return set(PhaseMove.objects.filter(ticket=ticket).values_list("to_cr_id", flat=True))
+
+
+def unlocked_crs(ticket: Ticket) -> set[int]:
+    return set(CrUnlock.objects.filter(ticket=ticket).values_list("cr_id", flat=True))
+
+
+def phase_state(ticket: Ticket, cr_id: int, visited: set[int], unlocked: set[int]) -> str:
+    """"current", "unlocked", "locked" (an earlier phase) or "ahead" (not reached yet)."""
+    if cr_id == ticket.cr_id:
+        return "current"
+    if cr_id not in visited:
+        return "ahead"
+    return "unlocked" if cr_id in unlocked else "locked"
+
+
+def _answers_with_choices() -> Prefetch[Any]:
+    return Prefetch("choices", queryset=AnswerChoice.objects.order_by("id"))
+
+
+def save_answers(
+    ticket: Ticket, inputs: Iterable[AnswerInput], *, by: Any, at: dt.datetime | None = None
+) -> SaveResult:
+    """Save some answers of the ticket's cycle together, or none of them.
+
+    Every value is checked by its type; answers of an earlier phase need that phase
+    unlocked; an answer someone else changed since `version` was read is a conflict.
+    An empty value clears an answer. Each change leaves an AnswerRevision.
+    """
+    inputs = list(inputs)
+    at = at or timezone.now()
+    if not inputs:
+        return SaveResult()
+    check_can_work(by, ticket)
+    cycle_id = ticket.service_type.cycle_id
+    by_question: dict[int, AnswerInput] = {}
+    errors: dict[str, list[str]] = {}
+    for item in inputs:
+        if item.question_id in by_question:
+            errors[str(item.question_id)] = [_("This question is given twice in one save.")]
+        by_question[item.question_id] = item
+    questions = {
+        q.pk: q
+        for q in Question.objects.filter(cycle_id=cycle_id, pk__in=by_question)
+        .select_related("cr")
+        .prefetch_related(Prefetch("options", queryset=Option.objects.order_by("position", "id")))
+    } if cycle_id else {}
+    for qid in by_question:
+        if qid not in questions:
+            errors[str(qid)] = [_("Question %(id)s is not a question of this ticket's cycle.") % {"id": qid}]
+    if errors:
+        raise InvalidInput(errors)
+
+    visited, unlocked = visited_crs(ticket), unlocked_crs(ticket)
+    locked_crs: dict[int, ResponsibilityCenter] = {}
+    for q in questions.values():
+        state = phase_state(ticket, q.cr_id, visited, unlocked)
+        if state == "locked":
+            locked_crs[q.cr_id] = q.cr
+        elif state == "ahead":
+            errors[str(q.pk)] = [
+                _("“%(question)s” is asked in %(cr)s, which this ticket has not reached.")
+                % {"question": q.text, "cr": q.cr}
+            ]
+    if locked_crs:
+        names = ", ".join(str(cr) for cr in locked_crs.values())
+        raise PhaseLocked(
+            _("The answers of %(crs)s are locked: unlock that phase first.") % {"crs": names},
+            crs=[{"id": cr.pk, "code": cr.code, "description": cr.description} for cr in locked_crs.values()],
+        )
+
+    with transaction.atomic():
+        # One writer per ticket at a time: the version check below cannot race.
+        Ticket.objects.select_for_update().filter(pk=ticket.pk).values_list("pk", flat=True).get()
+        current = {
+            a.question_id: a
+            for a in Answer.objects.filter(ticket=ticket, question_id__in=questions).prefetch_related(
+                _answers_with_choices()
+            )
+        }
+        conflicts = []
+        for qid, item in by_question.items():
+            answer = current.get(qid)
+            version = answer.version if answer else 0
+            if item.version != version:
+                conflicts.append(
+                    {
+                        "question": qid,
+                        "code": questions[qid].code,
+                        "text": questions[qid].text,
+                        "your_version": item.version,
+                        "current_version": version,
+                        "current_value": answer_json(answer),
+                        "current_display": answer.display() if answer and not answer.is_empty else "",
+                        "changed_by": answer.answered_by.get_username() if answer else None,
+                        "changed_at": answer.answered_at.isoformat() if answer else None,
+                    }
+                )
+        if conflicts:
+            raise AnswerConflict(conflicts)
+
+        values: dict[int, Value] = {}
+        for qid, item in by_question.items():
+            q = questions[qid]
+            answer = current.get(qid)
+            # Active options, and any deactivated since this answer chose it (it stays choosable here).
+            kept = {c.option_id for c in answer.choices.all()} if answer else set()
+            options = {o.pk: o for o in q.options.all() if o.active or o.pk in kept}
+            value, messages = check_value(q, item.value, options)
+            if messages:
+                errors[str(qid)] = messages
+            else:
+                assert value is not None
+                values[qid] = value
+        if errors:
+            raise InvalidInput(errors)
+        return _write(ticket, questions, current, values, by=by, at=at)
+
+
+def _write(
+    ticket: Ticket,
+    questions: dict[int, Question],
+    current: dict[int, Answer],
+    values: dict[int, Value],
+    *,
+    by: Any,
+    at: dt.datetime,
+) -> SaveResult:
+    result = SaveResult()
+    new_answers: list[Answer] = []
+    changed: list[Answer] = []
+    to_delete: list[Answer] = []
+    revisions: list[tuple[Answer, Any, Any]] = []
+    for qid, value in values.items():
+        q = questions[qid]
+        answer = current.get(qid)
+        old = answer_json(answer)
+        new = value.as_json(q.answer_type)
+        if old == new or (answer is None and value.empty):
+            result.unchanged.append(qid)
+            continue
+        if value.empty:
+            assert answer is not None
+            to_delete.append(answer)
+            revisions.append((answer, old, None))
+            result.cleared.append(qid)
+            continue
+        if answer is None:
+            answer = Answer(ticket=ticket, question=q, version=0)
+            new_answers.append(answer)
+        else:
+            changed.append(answer)
+        answer.cr_id = q.cr_id
+        answer.question_code, answer.question_text, answer.answer_type = q.code, q.text, q.answer_type
+        answer.value_text, answer.value_number = value.text, value.number
+        answer.value_date, answer.value_time = value.date, value.time
+        answer.version += 1
+        answer.is_empty = False
+        answer.answered_by, answer.answered_at = by, at
+        answer._new_choices = value.choices  # type: ignore[attr-defined]
+        revisions.append((answer, old, new))
+        result.saved.append(answer)
+
+    if to_delete:
+        # An emptied answer keeps its row (and its history): it becomes blank, version bumped.
+        for answer in to_delete:
+            answer.value_text, answer.value_number, answer.value_date, answer.value_time = "", None, None, None
+            answer.version += 1
+            answer.is_empty = True
+            answer.answered_by, answer.answered_at = by, at
+            answer._new_choices = []  # type: ignore[attr-defined]
+        changed.extend(to_delete)
+    if new_answers:
+        Answer.objects.bulk_create(new_answers)
+    if changed:
+        Answer.objects.bulk_update(
+            changed,
+            ["cr", "question_code", "question_text", "answer_type", "value_text", "value_number", "value_date",
+             "value_time", "is_empty", "version", "answered_by", "answered_at"],
+        )
+        choice_answers = [a.pk for a in changed if a.answer_type in ("single_choice", "multiple_choice")]
+        if choice_answers:
+            AnswerChoice.objects.filter(answer_id__in=choice_answers).delete()
+    new_choices = [
+        AnswerChoice(answer=a, option=c.option, label=c.option.label, complement=c.complement)
+        for a in [*new_answers, *changed]
+        for c in a._new_choices  # type: ignore[attr-defined]
+    ]
+    if new_choices:
+        AnswerChoice.objects.bulk_create(new_choices)
+    if revisions:
+        AnswerRevision.objects.bulk_create(
+            AnswerRevision(
+                answer=a, ticket=ticket, question_id=a.question_id, version=a.version, old_value=old, new_value=new,
+                by=by, at=at,
+            )
+            for a, old, new in revisions
+        )
+    return result
+
+
+def unlock_phase(ticket: Ticket, cr: ResponsibilityCenter, *, by: Any, reason: str = "") -> CrUnlock:
+    """Unlock an earlier phase's answers (Desbloquear). Unlocking twice records once."""
+    check_can_work(by, ticket)
+    if cr.pk == ticket.cr_id:
+        raise InvalidInput({"cr": [_("The current phase is not locked.")]})
+    if cr.pk not in visited_crs(ticket):
+        raise InvalidInput({"cr": [_("The ticket has not passed %(cr)s: there is nothing to unlock.") % {"cr": cr}]})
+    with transaction.atomic():
+        Ticket.objects.select_for_update().filter(pk=ticket.pk).values_list("pk", flat=True).get()
+        existing = CrUnlock.objects.filter(ticket=ticket, cr=cr).first()
+        if existing is not None:
+            return existing
+        return CrUnlock.objects.create(ticket=ticket, cr=cr, by=by, reason=(reason or "").strip())
+
+
+@dataclass
+class PhaseQuestions:
+    cr: ResponsibilityCenter
+    state: str  # current | unlocked | locked | ahead
+    items: list[tuple[Question, Answer | None]]
+
+
+def cycle_of(ticket: Ticket) -> list[PhaseQuestions]:
+    """The ticket's cycle, per CR in the order the workflow meets them, with the answers given."""
+    cycle_id = ticket.service_type.cycle_id
+    if cycle_id is None:
+        return []
+    answers = {
+        a.question_id: a
+        for a in Answer.objects.filter(ticket=ticket).prefetch_related(_answers_with_choices())
+    }
+    questions = (
+        Question.objects.filter(cycle_id=cycle_id)
+        .select_related("cr")
+        .prefetch_related(Prefetch("options", queryset=Option.objects.order_by("position", "id")))
+        .order_by("cr__code_key", "code_key")
+    )
+    visited, unlocked = visited_crs(ticket), unlocked_crs(ticket)
+    phases: dict[int, PhaseQuestions] = {}
+    for q in questions:
+        answer = answers.get(q.pk)
+        if not q.active and answer is None:
+            continue
+        if q.cr_id not in phases:
+            phases[q.cr_id] = PhaseQuestions(
+                cr=q.cr, state=phase_state(ticket, q.cr_id, visited, unlocked), items=[]
+            )
+        phases[q.cr_id].items.append((q, answer))
+    return list(phases.values())

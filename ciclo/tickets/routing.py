@@ -1,0 +1,320 @@
+"""Moving tickets along their workflow: the route, notes that move, supervisor moves."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ciclo.accounts.roles import is_supervisor
+from ciclo.configurator.models import DecisionOption, Question, Workflow, WorkflowStep
+from ciclo.tickets.access import check_can_work
+from ciclo.tickets.errors import (
+    DecisionRequired,
+    InvalidChoice,
+    InvalidInput,
+    NotAllowed,
+    RequiredUnanswered,
+    StaleTicket,
+    TicketClosed,
+)
+from ciclo.tickets.models import Answer, Channel, MoveDecision, Note, PhaseMove, Ticket
+
+# A route longer than this is a loop the workflow validation should have refused.
+MAX_HOPS = 200
+
+
+class StepMap:
+    """The steps of the workflows a route passes, each workflow read once (steps, CRs and options)."""
+
+    def __init__(self) -> None:
+        self._by_workflow: dict[int, dict[int, WorkflowStep]] = {}
+
+    def steps(self, workflow_id: int) -> dict[int, WorkflowStep]:
+        if workflow_id not in self._by_workflow:
+            steps = (
+                WorkflowStep.objects.filter(workflow_id=workflow_id)
+                .select_related("cr")
+                .prefetch_related("options")
+            )
+            self._by_workflow[workflow_id] = {s.order: s for s in steps}
+        return self._by_workflow[workflow_id]
+
+    def get(self, workflow_id: int, order: int) -> WorkflowStep:
+        step = self.steps(workflow_id).get(order)
+        if step is None:
+            raise InvalidChoice(
+                _("The workflow has no step %(order)s; ask an administrator to fix it.") % {"order": order}
+            )
+        return step
+
+    def first(self, workflow_id: int) -> WorkflowStep:
+        steps = self.steps(workflow_id)
+        if not steps:
+            raise InvalidChoice(_("The workflow has no steps; ask an administrator to fix it."))
+        return steps[min(steps)]
+
+
+@dataclass
+class Route:
+    """Where a move ends (a CR step) and what it passed on the way."""
+
+    target: WorkflowStep
+    workflow_id: int
+    hops: list[dict[str, Any]] = field(default_factory=list)
+    decisions: list[tuple[WorkflowStep, DecisionOption]] = field(default_factory=list)
+
+
+def resolve(start: WorkflowStep, choices: Mapping[int, int], steps: StepMap) -> Route:
+    """Follow the route from `start` until a CR step, taking `choices` (decision step id → option id)."""
+    step = start
+    workflow_id = start.workflow_id
+    route = Route(target=start, workflow_id=workflow_id)
+    for _hop in range(MAX_HOPS):
+        if step.kind == WorkflowStep.Kind.CR:
+            route.target = step
+            route.workflow_id = workflow_id
+            return route
+        if step.kind == WorkflowStep.Kind.DECISION:
+            options = list(step.options.all())
+            chosen_id = choices.get(step.pk)
+            if chosen_id is None:
+                raise DecisionRequired(
+                    step.pk,
+                    step.order,
+                    step.question,
+                    [{"id": o.pk, "label": o.label, "target_order": o.target_order} for o in options],
+                )
+            option = next((o for o in options if o.pk == int(chosen_id)), None)
+            if option is None:
+                raise InvalidChoice(
+                    _("Option %(option)s is not an option of the decision “%(question)s”.")
+                    % {"option": chosen_id, "question": step.question},
+                    step=step.pk,
+                    options=[{"id": o.pk, "label": o.label} for o in options],
+                )
+            route.hops.append(
+                {"order": step.order, "kind": step.kind, "question": step.question, "option": option.label}
+            )
+            route.decisions.append((step, option))
+            step = steps.get(workflow_id, option.target_order)
+        else:
+            if step.target_workflow_id is None or step.target_order is None:
+                raise InvalidChoice(_("Step %(order)s jumps nowhere; ask an administrator to fix it.") % {"order": step.order})
+            route.hops.append(
+                {"order": step.order, "kind": step.kind, "workflow": step.target_workflow_id, "to": step.target_order}
+            )
+            workflow_id = step.target_workflow_id
+            step = steps.get(workflow_id, step.target_order)
+    raise InvalidChoice(_("The route loops without reaching a phase; ask an administrator to fix the workflow."))
+
+
+def first_route(workflow: Workflow, choices: Mapping[int, int] | None = None) -> Route:
+    steps = StepMap()
+    return resolve(steps.first(workflow.pk), choices or {}, steps)
+
+
+def unanswered_required(ticket: Ticket) -> list[Question]:
+    """Required, active questions of the ticket's current phase that have no answer."""
+    cycle_id = ticket.service_type.cycle_id
+    if cycle_id is None:
+        return []
+    answered = Answer.objects.filter(ticket=ticket, is_empty=False).values("question_id")
+    return list(
+        Question.objects.filter(cycle_id=cycle_id, cr_id=ticket.cr_id, required=True, active=True)
+        .exclude(pk__in=answered)
+        .order_by("code_key")
+    )
+
+
+def _clean_note(text: str, next_contact_user: Any, next_contact_at: dt.datetime | None) -> str:
+    errors: dict[str, list[str]] = {}
+    text = (text or "").strip()
+    if not text:
+        errors["text"] = [_("Write what was said in this contact: the note cannot be empty.")]
+    if next_contact_user is not None and not getattr(next_contact_user, "is_active", False):
+        errors["next_contact_user"] = [_("The next-contact user must be an active user.")]
+    if next_contact_at is not None and timezone.is_naive(next_contact_at):
+        errors["next_contact_at"] = [_("The next-contact date needs a time zone.")]
+    if errors:
+        raise InvalidInput(errors)
+    return text
+
+
+@dataclass
+class NoteResult:
+    note: Note
+    move: PhaseMove | None
+
+
+def record_note(
+    ticket: Ticket,
+    *,
+    by: Any,
+    text: str,
+    channel: str = Channel.PHONE,
+    next_contact_at: dt.datetime | None = None,
+    next_contact_user: Any = None,
+    move_on: bool = False,
+    choices: Mapping[int, int] | None = None,
+    override_reason: str = "",
+    expected_version: int | None = None,
+    at: dt.datetime | None = None,
+) -> NoteResult:
+    """Record a contact's note; with `move_on`, follow the route to the next phase.
+
+    A decision on the route needs its option in `choices`; required questions of
+    the current phase block the move unless a supervisor gives `override_reason`.
+    """
+    text = _clean_note(text, next_contact_user, next_contact_at)
+    if channel not in Channel.values:
+        raise InvalidInput({"channel": [_("“%(value)s” is not a channel.") % {"value": channel}]})
+    override_reason = (override_reason or "").strip()
+    if override_reason and not is_supervisor(by):
+        raise NotAllowed(_("Only a supervisor may move on past unanswered required questions."))
+    check_can_work(by, ticket)
+    at = at or timezone.now()
+
+    with transaction.atomic():
+        locked = Ticket.objects.select_for_update().select_related("step", "cr", "service_type").get(pk=ticket.pk)
+        if expected_version is not None and locked.version != expected_version:
+            raise StaleTicket(locked.version)
+        route: Route | None = None
+        overridden: list[dict[str, Any]] = []
+        if move_on:
+            if locked.is_closed or locked.step.next_order is None:
+                raise TicketClosed()
+            missing = unanswered_required(locked)
+            if missing:
+                described = [{"id": q.pk, "code": q.code, "text": q.text} for q in missing]
+                if not override_reason:
+                    raise RequiredUnanswered(described)
+                overridden = described
+            steps = StepMap()
+            route = resolve(steps.get(locked.workflow_id, locked.step.next_order), choices or {}, steps)
+
+        note = Note.objects.create(
+            ticket=locked,
+            kind=Note.Kind.CONTACT,
+            text=text,
+            channel=channel,
+            author=by,
+            created_at=at,
+            next_contact_at=next_contact_at,
+            next_contact_user=next_contact_user,
+        )
+        move = None
+        fields = ["version"]
+        if next_contact_at is not None:
+            locked.next_contact_at = next_contact_at
+            fields.append("next_contact_at")
+        if next_contact_user is not None:
+            locked.next_contact_user = next_contact_user
+            fields.append("next_contact_user")
+        if route is not None:
+            move = _apply_route(
+                locked, route, by=by, at=at, note=note, kind=PhaseMove.Kind.MOVE, reason=override_reason,
+                overridden=overridden,
+            )
+            fields += ["workflow", "step", "cr", "status", "closed_at"]
+        locked.version += 1
+        locked.save(update_fields=fields)
+    _refresh(ticket, locked)
+    return NoteResult(note=note, move=move)
+
+
+def move_to_step(
+    ticket: Ticket,
+    step: WorkflowStep,
+    *,
+    by: Any,
+    reason: str,
+    choices: Mapping[int, int] | None = None,
+    expected_version: int | None = None,
+    at: dt.datetime | None = None,
+) -> PhaseMove:
+    """A supervisor moves the ticket to any step of its workflow, with a reason.
+
+    A closed ticket moved to a phase that does not close is open again.
+    """
+    if not is_supervisor(by):
+        raise NotAllowed(_("Only a supervisor may move a ticket to any step."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput({"reason": [_("Say why the ticket is moved: the reason cannot be empty.")]})
+    if step.workflow_id != ticket.workflow_id:
+        raise InvalidInput({"step": [_("The step must belong to the ticket's workflow.")]})
+    check_can_work(by, ticket)
+    at = at or timezone.now()
+    with transaction.atomic():
+        locked = Ticket.objects.select_for_update().select_related("step", "cr").get(pk=ticket.pk)
+        if expected_version is not None and locked.version != expected_version:
+            raise StaleTicket(locked.version)
+        steps = StepMap()
+        route = resolve(steps.get(step.workflow_id, step.order), choices or {}, steps)
+        note = Note.objects.create(
+            ticket=locked, kind=Note.Kind.MOVE, text=reason, channel=Channel.SYSTEM, author=by, created_at=at
+        )
+        move = _apply_route(locked, route, by=by, at=at, note=note, kind=PhaseMove.Kind.JUMP, reason=reason)
+        locked.version += 1
+        locked.save(update_fields=["workflow", "step", "cr", "status", "closed_at", "version"])
+    _refresh(ticket, locked)
+    return move
+
+
+def _apply_route(
+    ticket: Ticket,
+    route: Route,
+    *,
+    by: Any,
+    at: dt.datetime,
+    note: Note | None,
+    kind: str,
+    reason: str = "",
+    overridden: list[dict[str, Any]] | None = None,
+) -> PhaseMove:
+    target = route.target
+    move = PhaseMove.objects.create(
+        ticket=ticket,
+        note=note,
+        kind=kind,
+        from_step=ticket.step if ticket.step_id else None,
+        to_step=target,
+        from_cr_id=ticket.cr_id if ticket.step_id else None,
+        to_cr_id=target.cr_id,
+        route=route.hops,
+        reason=reason,
+        overrode_required=overridden or [],
+        by=by,
+        at=at,
+    )
+    if route.decisions:
+        MoveDecision.objects.bulk_create(
+            MoveDecision(move=move, step=s, option=o, question=s.question, label=o.label) for s, o in route.decisions
+        )
+    ticket.workflow_id = route.workflow_id
+    ticket.step = target
+    ticket.cr = target.cr  # type: ignore[assignment]
+    if target.cr is not None and target.cr.closes_process:
+        ticket.status = Ticket.Status.CLOSED
+        ticket.closed_at = at
+    else:
+        ticket.status = Ticket.Status.OPEN
+        ticket.closed_at = None
+    return move
+
+
+def _refresh(stale: Ticket, fresh: Ticket) -> None:
+    """Bring the caller's ticket object up to date with what was saved."""
+    if stale is fresh:
+        return
+    for name in ("workflow_id", "step_id", "cr_id", "status", "closed_at", "version", "next_contact_at",
+                 "next_contact_user_id"):
+        setattr(stale, name, getattr(fresh, name))
+    stale.step = fresh.step
+    stale.cr = fresh.cr

@@ -59,3 +59,14 @@ def check_can_work(user: Any, ticket: Ticket) -> None:
         raise NotAllowed(
             _("Only the members of “%(cr)s” and supervisors work tickets in this phase.") % {"cr": ticket.cr}
         )
+
+
+def ticket_for(user: Any, pk: int, qs: TicketQuerySet | None = None) -> Ticket:
+    """The ticket if this user may see it; 404 otherwise (its existence is not told)."""
+    from django.http import Http404
+
+    qs = Ticket.objects.all() if qs is None else qs
+    ticket = visible_tickets(user, qs).filter(pk=pk).first()
+    if ticket is None:
+        raise Http404(_("No such ticket."))
+    return ticket

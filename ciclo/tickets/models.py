@@ -80,7 +80,7 @@ class Ticket(models.Model):
     company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="tickets", verbose_name=_("company"))
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, default=Channel.PHONE)
     priority = models.PositiveSmallIntegerField(_("priority"), default=3)
-    next_contact_at = models.DateTimeField(_("next contact"), null=True, blank=True)
+    next_contact_at = models.DateTimeField(_("next contact"))
     next_contact_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -341,3 +341,32 @@ class CrUnlock(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket_id} · {self.cr}"
+
+
+class Scenario(models.Model):
+    """A named ticket query filter, private to its owner or shared with everyone."""
+
+    name = models.CharField(_("name"), max_length=100)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="scenarios", verbose_name=_("owner")
+    )
+    shared = models.BooleanField(_("shared with everyone"), default=False)
+    params = models.JSONField(_("filter"), default=dict)
+    columns = models.JSONField(_("visible columns"), default=list, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("scenario")
+        verbose_name_plural = _("scenarios")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "name"],
+                name="scenario_owner_name_unique",
+                violation_error_message=_("You already have a scenario with this name."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -53,6 +53,9 @@ class StepMap:
             )
         return step
 
+    def steps_all(self) -> list[WorkflowStep]:
+        return [s for steps in self._by_workflow.values() for s in steps.values()]
+
     def first(self, workflow_id: int) -> WorkflowStep:
         steps = self.steps(workflow_id)
         if not steps:

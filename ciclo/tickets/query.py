@@ -1,0 +1,280 @@
+"""Finding tickets (Consulta de Atendimentos): every filter, the sort orders, keyset pages.
+
+One module serves the web query page, its exports and the API list, so a filter
+means the same everywhere. Pages are keyset (cursor) pages: deep pages cost what
+the first one does.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from ciclo.people.documents import digits
+from ciclo.people.text import fold
+from ciclo.tickets.models import Note, Ticket, TicketQuerySet
+
+# Sort name → (model field, label). Every order ends with id, so it is total.
+SORTS: dict[str, tuple[str, Any]] = {
+    "opened_at": ("opened_at", gettext_lazy("Opened")),
+    "next_contact_at": ("next_contact_at", gettext_lazy("Next contact")),
+    "id": ("id", gettext_lazy("Number")),
+    "priority": ("priority", gettext_lazy("Priority")),
+    "person": ("person__search_name", gettext_lazy("Person")),
+}
+# How a cursor carries each sort field's value (anything else is an int).
+_DATETIME_SORT_FIELDS = {"opened_at", "next_contact_at"}
+_TEXT_SORT_FIELDS = {"person__search_name"}
+DEFAULT_SORT = "-opened_at"
+MAX_LIMIT = 200
+PERSON_MIN_CHARS = 3
+
+
+@dataclass
+class TicketFilter:
+    service_types: list[int] = field(default_factory=list)
+    crs: list[int] = field(default_factory=list)
+    status: str = ""  # "", "open", "closed"
+    person: str = ""  # name prefix (accents ignored) or CPF/CNPJ digits
+    company: int | None = None
+    next_contact_user: int | None = None
+    next_contact_from: dt.date | None = None
+    next_contact_to: dt.date | None = None
+    opened_from: dt.date | None = None
+    opened_to: dt.date | None = None
+    text: str = ""  # in the subject or the notes
+    sort: str = DEFAULT_SORT
+
+    def as_params(self) -> dict[str, Any]:
+        """The filter as query parameters (what a saved scenario stores)."""
+        params: dict[str, Any] = {}
+        for name in ("service_types", "crs"):
+            if getattr(self, name):
+                params[name] = list(getattr(self, name))
+        for name in ("status", "person", "text"):
+            if getattr(self, name):
+                params[name] = getattr(self, name)
+        for name in ("company", "next_contact_user"):
+            if getattr(self, name) is not None:
+                params[name] = getattr(self, name)
+        for name in ("next_contact_from", "next_contact_to", "opened_from", "opened_to"):
+            if getattr(self, name) is not None:
+                params[name] = getattr(self, name).isoformat()
+        if self.sort != DEFAULT_SORT:
+            params["sort"] = self.sort
+        return params
+
+
+def _ints(values: list[str], name: str, errors: dict[str, list[str]]) -> list[int]:
+    out = []
+    for value in values:
+        if value == "":
+            continue
+        if not value.isdigit():
+            errors.setdefault(name, []).append(_("“%(value)s” is not a valid id.") % {"value": value})
+        else:
+            out.append(int(value))
+    return out
+
+
+def parse_filter(data: Mapping[str, Any]) -> tuple[TicketFilter, dict[str, list[str]]]:
+    """Read a filter from query parameters (a QueryDict or a dict of lists/values); errors name the field."""
+
+    def getlist(name: str) -> list[str]:
+        if hasattr(data, "getlist"):
+            return [str(v) for v in data.getlist(name)]
+        value = data.get(name)
+        if value is None:
+            return []
+        return [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)]
+
+    def get(name: str) -> str:
+        values = getlist(name)
+        return values[-1].strip() if values else ""
+
+    errors: dict[str, list[str]] = {}
+    f = TicketFilter()
+    f.service_types = _ints(getlist("service_types"), "service_types", errors)
+    f.crs = _ints(getlist("crs"), "crs", errors)
+    status = get("status")
+    if status not in ("", "open", "closed"):
+        errors["status"] = [_("Status is “open”, “closed” or empty.")]
+    f.status = status
+    person = get("person")
+    if person and not digits(person) and len(fold(person)) < PERSON_MIN_CHARS:
+        errors["person"] = [_("Type at least %(n)s letters of the name.") % {"n": PERSON_MIN_CHARS}]
+    f.person = person
+    for name in ("company", "next_contact_user"):
+        value = get(name)
+        if value:
+            ids = _ints([value], name, errors)
+            setattr(f, name, ids[0] if ids else None)
+    for name in ("next_contact_from", "next_contact_to", "opened_from", "opened_to"):
+        value = get(name)
+        if value:
+            try:
+                parsed = parse_date(value) or dt.datetime.strptime(value, "%d/%m/%Y").date()
+            except ValueError:
+                parsed = None
+            if parsed is None:
+                errors[name] = [_("Give a date as dd/mm/yyyy.")]
+            setattr(f, name, parsed)
+    for start, end in (("next_contact_from", "next_contact_to"), ("opened_from", "opened_to")):
+        if getattr(f, start) and getattr(f, end) and getattr(f, start) > getattr(f, end):
+            errors[end] = [_("The end date comes before the start date.")]
+    f.text = get("text")[:200]
+    sort = get("sort") or DEFAULT_SORT
+    if sort.lstrip("-") not in SORTS:
+        errors["sort"] = [
+            _("Sort by one of: %(sorts)s (a leading “-” for descending).") % {"sorts": ", ".join(SORTS)}
+        ]
+        sort = DEFAULT_SORT
+    f.sort = sort
+    return f, errors
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def apply_filter(qs: TicketQuerySet, f: TicketFilter) -> TicketQuerySet:
+    if f.service_types:
+        qs = qs.filter(service_type_id__in=f.service_types)
+    if f.crs:
+        qs = qs.filter(cr_id__in=f.crs)
+    if f.status:
+        qs = qs.filter(status=f.status)
+    if f.person:
+        number = digits(f.person)
+        if number and all(ch.isdigit() or ch in ".-/ " for ch in f.person):
+            qs = qs.filter(person__document__startswith=number)
+        else:
+            qs = qs.filter(person__search_name__startswith=fold(f.person))
+    if f.company is not None:
+        qs = qs.filter(company_id=f.company)
+    if f.next_contact_user is not None:
+        qs = qs.filter(next_contact_user_id=f.next_contact_user)
+    if f.next_contact_from:
+        qs = qs.filter(next_contact_at__gte=_day_start(f.next_contact_from))
+    if f.next_contact_to:
+        qs = qs.filter(next_contact_at__lt=_day_start(f.next_contact_to + dt.timedelta(days=1)))
+    if f.opened_from:
+        qs = qs.filter(opened_at__gte=_day_start(f.opened_from))
+    if f.opened_to:
+        qs = qs.filter(opened_at__lt=_day_start(f.opened_to + dt.timedelta(days=1)))
+    if f.text:
+        in_notes = Note.objects.filter(ticket_id=OuterRef("pk"), text__icontains=f.text)
+        qs = qs.filter(Q(subject__icontains=f.text) | Exists(in_notes))
+    return qs
+
+
+def encode_cursor(values: list[Any]) -> str:
+    raw = json.dumps([v.isoformat() if isinstance(v, dt.datetime) else v for v in values])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+class BadCursor(ValueError):
+    pass
+
+
+def decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value, pk = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+        if not isinstance(pk, int):
+            raise TypeError
+        field_name = SORTS[sort.lstrip("-")][0]
+        if field_name in _DATETIME_SORT_FIELDS:
+            value = dt.datetime.fromisoformat(value)
+            if timezone.is_naive(value):
+                raise TypeError
+        elif field_name in _TEXT_SORT_FIELDS:
+            if not isinstance(value, str):
+                raise TypeError
+        elif not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError
+        return value, pk
+    except (ValueError, TypeError, KeyError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadCursor(_("The page cursor is not valid; start again from the first page.")) from exc
+
+
+@dataclass
+class Page:
+    rows: list[Ticket]
+    next_cursor: str | None
+
+
+def page(qs: TicketQuerySet, sort: str, cursor: str | None, limit: int) -> Page:
+    """One keyset page: rows after `cursor` in `sort` order, and the cursor of the next page.
+
+    The cursor is the only lower bound, so the database reads the index from there.
+    """
+    return _keyset_page(qs, sort, cursor, max(1, min(limit, MAX_LIMIT)))
+
+
+def walk(qs: TicketQuerySet, sort: str, batch_size: int = 2000) -> Iterator[Ticket]:
+    """Every row of qs in `sort` order, read in keyset batches: memory stays constant whatever the count.
+
+    For exports: each batch is one short query, so no cursor or transaction stays open
+    while the rows are written out.
+    """
+    cursor: str | None = None
+    while True:
+        batch = _keyset_page(qs, sort, cursor, max(1, batch_size))
+        yield from batch.rows
+        if batch.next_cursor is None:
+            return
+        cursor = batch.next_cursor
+
+
+def _sort_value(row: Ticket, field_name: str) -> Any:
+    value: Any = row
+    for part in field_name.split("__"):
+        value = getattr(value, part)
+    return value
+
+
+def _keyset_page(qs: TicketQuerySet, sort: str, cursor: str | None, limit: int) -> Page:
+    descending = sort.startswith("-")
+    field_name = SORTS[sort.lstrip("-")][0]
+    if field_name == "id":
+        ordering = ["-id"] if descending else ["id"]
+    else:
+        ordering = [f"-{field_name}", "-id"] if descending else [field_name, "id"]
+    qs = qs.order_by(*ordering)
+    if cursor:
+        value, pk = decode_cursor(cursor, sort)
+        if field_name == "id":
+            qs = qs.filter(id__lt=pk) if descending else qs.filter(id__gt=pk)
+        elif descending:
+            qs = qs.filter(Q(**{f"{field_name}__lt": value}) | Q(**{field_name: value, "id__lt": pk}))
+        else:
+            qs = qs.filter(Q(**{f"{field_name}__gt": value}) | Q(**{field_name: value, "id__gt": pk}))
+    rows = list(qs[: limit + 1])
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor([_sort_value(last, field_name) if field_name != "id" else last.pk, last.pk])
+    return Page(rows=rows, next_cursor=next_cursor)
+
+
+def list_queryset(user: Any, f: TicketFilter) -> TicketQuerySet:
+    """The user's visible tickets matching f, with what a list row shows joined in."""
+    from ciclo.tickets.access import visible_tickets
+
+    qs = visible_tickets(user).select_related("person", "service_type", "cr", "company", "next_contact_user")
+    return apply_filter(qs, f)
+
+
+__all__ = ["SORTS", "Page", "TicketFilter", "apply_filter", "list_queryset", "page", "parse_filter", "walk"]

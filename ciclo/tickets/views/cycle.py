@@ -1,0 +1,121 @@
+"""The cycle (Ciclo) of a ticket: questions per phase, saving answers (Gravar), unlocking."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from ciclo.accounts.decorators import ciclo_user
+from ciclo.configurator.models import ResponsibilityCenter
+from ciclo.tickets import cycle_form
+from ciclo.tickets.access import can_work_cr, ticket_for
+from ciclo.tickets.answering import cycle_of, save_answers, unlock_phase
+from ciclo.tickets.errors import AnswerConflict, InvalidInput, NotAllowed, PhaseLocked
+from ciclo.tickets.models import Ticket
+
+
+def _ticket(request: HttpRequest, pk: int) -> Ticket:
+    return ticket_for(request.user, pk, Ticket.objects.select_related("service_type", "cr", "person"))
+
+
+def cycle_context(request: HttpRequest, ticket: Ticket, forms: list[cycle_form.PhaseForm] | None = None,
+                  **extra: Any) -> dict[str, Any]:
+    return {
+        "ticket": ticket,
+        "phase_forms": forms if forms is not None else cycle_form.build(cycle_of(ticket)),
+        "can_answer": can_work_cr(request.user, ticket.cr),
+        **extra,
+    }
+
+
+@require_GET
+@ciclo_user
+def cycle(request: HttpRequest, pk: int) -> HttpResponse:
+    ticket = _ticket(request, pk)
+    return render(request, "tickets/_cycle.html", cycle_context(request, ticket))
+
+
+@require_POST
+@ciclo_user
+def answers(request: HttpRequest, pk: int) -> HttpResponse:
+    """Gravar: save the changed answers together, or none; show what was saved, what was wrong, what conflicted."""
+    ticket = _ticket(request, pk)
+    forms = cycle_form.build(cycle_of(ticket))
+    inputs = cycle_form.read(forms, request.POST)
+    rows = {row.question.pk: row for form in forms for row in form.rows}
+    status = 200
+    extra: dict[str, Any] = {}
+    if not inputs:
+        extra["notice"] = _("Nothing changed: there was nothing to save.")
+    else:
+        try:
+            result = save_answers(ticket, inputs, by=request.user)
+        except InvalidInput as err:
+            for key, msgs in err.errors.items():
+                if key.isdigit() and int(key) in rows:
+                    rows[int(key)].errors = msgs
+            extra["error"] = _("Nothing was saved: correct the answers marked below.")
+            status = 422
+        except AnswerConflict as err:
+            for conflict in err.conflicts:
+                row = rows[conflict["question"]]
+                row.conflict = conflict
+                row.version = conflict["current_version"]
+            extra["error"] = _(
+                "Nothing was saved: someone else changed answers since you opened the page. "
+                "For each one marked below, keep their answer or use yours, then save again."
+            )
+            status = 409
+        except (PhaseLocked, NotAllowed) as err:
+            extra["error"] = err.message
+            status = 403 if isinstance(err, NotAllowed) else 409
+        else:
+            saved = {a.question_id for a in result.saved} | set(result.cleared)
+            forms = cycle_form.build(cycle_of(ticket))
+            for form in forms:
+                for row in form.rows:
+                    row.saved = row.question.pk in saved
+            names = [row.question.code for form in forms for row in form.rows if row.saved]
+            extra["success"] = (
+                _("Saved: %(questions)s.") % {"questions": ", ".join(names)} if names
+                else _("Nothing changed: the answers were already so.")
+            )
+    if not request.htmx:
+        if status == 200:
+            return redirect("ticket", pk=ticket.pk)
+        from ciclo.tickets.views.ticket import render_page
+
+        return render_page(request, ticket, cycle=cycle_context(request, ticket, forms, **extra), status=status)
+    # htmx swaps only successful responses by default; the fragment carries its own errors.
+    return render(request, "tickets/_cycle.html", cycle_context(request, ticket, forms, **extra))
+
+
+@require_POST
+@ciclo_user
+def unlock(request: HttpRequest, pk: int, cr_id: int) -> HttpResponse:
+    """Desbloquear: open an earlier phase's answers again (recorded)."""
+    ticket = _ticket(request, pk)
+    cr = ResponsibilityCenter.objects.filter(pk=cr_id).first()
+    extra: dict[str, Any] = {}
+    status = 200
+    if cr is None:
+        extra["error"] = _("No such phase.")
+        status = 404
+    else:
+        try:
+            unlock_phase(ticket, cr, by=request.user, reason=request.POST.get("reason", ""))
+            extra["success"] = _("%(cr)s is unlocked: its answers can be changed.") % {"cr": cr}
+        except (InvalidInput, NotAllowed) as err:
+            extra["error"] = err.message
+            status = 403 if isinstance(err, NotAllowed) else 422
+    if not request.htmx:
+        if status == 200:
+            return redirect("ticket", pk=ticket.pk)
+        from ciclo.tickets.views.ticket import render_page
+
+        return render_page(request, ticket, cycle=cycle_context(request, ticket, **extra), status=status)
+    return render(request, "tickets/_cycle.html", cycle_context(request, ticket, **extra))

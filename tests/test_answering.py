@@ -258,3 +258,10 @@ def test_cycle_of_groups_questions_per_phase_with_state(sales, agent, ticket):
     assert [q.code for q, _a in first.items][:3] == ["1.01", "1.02", "1.03"]
     answered = {q.code: a for q, a in first.items if a}
     assert set(answered) == {"1.07"}
+
+
+def test_saving_the_value_someone_else_already_saved_is_no_conflict(sales, agent, supervisor, ticket):
+    save(ticket, supervisor, (sales.q_multi, [sales.o_erp.pk]))
+    result = save(ticket, agent, (sales.q_multi, [sales.o_erp.pk]))  # read before: version 0
+    assert result.unchanged == [sales.q_multi.pk]
+    assert Answer.objects.get().version == 1

@@ -75,7 +75,8 @@ def save_answers(
     """Save some answers of the ticket's cycle together, or none of them.
 
     Every value is checked by its type; answers of an earlier phase need that phase
-    unlocked; an answer someone else changed since `version` was read is a conflict.
+    unlocked; an answer someone else changed since `version` was read is a conflict
+    (unless this save gives it the very value it now has).
     An empty value clears an answer. Each change leaves an AnswerRevision.
     """
     inputs = list(inputs)
@@ -129,27 +130,6 @@ def save_answers(
                 _answers_with_choices()
             )
         }
-        conflicts = []
-        for qid, item in by_question.items():
-            answer = current.get(qid)
-            version = answer.version if answer else 0
-            if item.version != version:
-                conflicts.append(
-                    {
-                        "question": qid,
-                        "code": questions[qid].code,
-                        "text": questions[qid].text,
-                        "your_version": item.version,
-                        "current_version": version,
-                        "current_value": answer_json(answer),
-                        "current_display": answer.display() if answer and not answer.is_empty else "",
-                        "changed_by": answer.answered_by.get_username() if answer else None,
-                        "changed_at": answer.answered_at.isoformat() if answer else None,
-                    }
-                )
-        if conflicts:
-            raise AnswerConflict(conflicts)
-
         values: dict[int, Value] = {}
         for qid, item in by_question.items():
             q = questions[qid]
@@ -165,6 +145,28 @@ def save_answers(
                 values[qid] = value
         if errors:
             raise InvalidInput(errors)
+
+        # Changed by someone else since it was read, to something other than what this save gives.
+        conflicts = []
+        for qid, item in by_question.items():
+            answer = current.get(qid)
+            version = answer.version if answer else 0
+            if item.version != version and values[qid].as_json(questions[qid].answer_type) != answer_json(answer):
+                conflicts.append(
+                    {
+                        "question": qid,
+                        "code": questions[qid].code,
+                        "text": questions[qid].text,
+                        "your_version": item.version,
+                        "current_version": version,
+                        "current_value": answer_json(answer),
+                        "current_display": answer.display() if answer and not answer.is_empty else "",
+                        "changed_by": answer.answered_by.get_username() if answer else None,
+                        "changed_at": answer.answered_at.isoformat() if answer else None,
+                    }
+                )
+        if conflicts:
+            raise AnswerConflict(conflicts)
         return _write(ticket, questions, current, values, by=by, at=at)
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HttpResponseClientRefresh
 
 from ciclo.accounts.decorators import ciclo_user, supervisor_required
 from ciclo.accounts.roles import is_supervisor
@@ -186,8 +186,10 @@ def note(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, _("Note recorded; the ticket reached %(cr)s and is closed.") % {"cr": move.to_cr})
             else:
                 messages.success(request, _("Note recorded; the ticket moved to %(cr)s.") % {"cr": move.to_cr})
-            url = ticket_url(ticket, entered=move is not None)
-            return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+            if request.htmx:
+                # The page itself shows the new phase and its questions: reload it.
+                return HttpResponseClientRefresh()
+            return redirect(ticket_url(ticket, entered=move is not None))
     ticket = _ticket(request, pk)
     context = note_context(request, ticket, values=data, errors=errors, general=general, choices=choices)
     if request.htmx:

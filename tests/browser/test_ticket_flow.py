@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from ciclo.tickets.models import Answer, Ticket
+from tests.browser.conftest import log_in
+from tests.factory import make_ticket
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_log_in_and_see_today(page, live_server, agent, sales, shot):
+    from django.utils import timezone
+
+    make_ticket(sales, agent, subject="Retornar hoje", next_contact_at=timezone.now())
+    log_in(page, live_server, "agent_t")
+    expect(page.get_by_text("Retornar hoje")).to_be_visible()
+    expect(page.get_by_test_id("user-menu")).to_contain_text("agent_t")
+    shot(page, "home")
+
+
+def test_answer_every_type_save_and_move_through_a_decision_to_close(page, live_server, agent, sales, shot):
+    ticket = make_ticket(sales, agent, subject="Venda de ERP")
+    s = sales
+    log_in(page, live_server, "agent_t")
+    page.goto(f"{live_server.url}/tickets/{ticket.pk}/")
+    expect(page.get_by_test_id("phase")).to_contain_text("Prospecção")
+    page.fill(f"#in-{s.q_text.pk}", "Carlos, gerente de TI")
+    expect(page.locator(f"#count-{s.q_text.pk}")).to_have_text("21/100")
+    page.fill(f"#in-{s.q_memo.pk}", "Quer integrar o ERP\ncom o banco")
+    page.fill(f"#in-{s.q_number.pk}", "45")
+    page.fill(f"#in-{s.q_money.pk}", "12.500,75")
+    page.fill(f"#in-{s.q_date.pk}", "2026-12-15")
+    page.fill(f"#in-{s.q_time.pk}", "14:30")
+    page.check(f"#opt-{s.o_referral.pk}")
+    page.fill(f"#c-{s.q_single.pk}-{s.o_referral.pk}", "Indicado pela Ana")
+    expect(page.locator(f"#opt-{s.o_erp.pk}")).to_be_checked()  # checked by default
+    page.check(f"#opt-{s.o_other.pk}")
+    page.fill(f"#c-{s.q_multi.pk}-{s.o_other.pk}", "BI")
+    shot(page, "cycle-filled")
+    page.get_by_test_id("save-answers").click()
+    expect(page.get_by_test_id("cycle-success")).to_be_visible()
+    assert Answer.objects.filter(ticket=ticket).count() == 8
+    money = Answer.objects.get(ticket=ticket, question=s.q_money)
+    assert str(money.value_number) == "12500.7500"
+    expect(page.locator(f"#in-{s.q_money.pk}")).to_have_value("12.500,75")
+
+    # move on to the proposal phase
+    page.fill("#note-text", "Enviada a proposta por e-mail")
+    page.check("#note-move")
+    page.click("#note-form button[type=submit]")
+    expect(page.get_by_test_id("phase")).to_contain_text("Proposta enviada")
+    # the decision comes up inline, with where each option leads
+    expect(page.get_by_text("Fechou negócio?")).to_be_visible()
+    expect(page.get_by_text("encerra o atendimento").or_(page.get_by_text("closes the ticket")).first).to_be_visible()
+    page.fill("#note-text", "Cliente aceitou")
+    page.check("#note-move")
+    page.check(f"#choice-{s.yes.pk}")
+    shot(page, "decision")
+    page.click("#note-form button[type=submit]")
+    expect(page.get_by_test_id("status")).to_have_text(re.compile("Encerrado|Closed"))
+    expect(page.get_by_test_id("phase")).to_contain_text("Encerrado")
+    shot(page, "ticket-closed")
+    assert Ticket.objects.get(pk=ticket.pk).is_closed
+
+
+def test_invalid_value_is_marked_and_nothing_saved(page, live_server, agent, sales):
+    ticket = make_ticket(sales, agent)
+    log_in(page, live_server, "agent_t")
+    page.goto(f"{live_server.url}/tickets/{ticket.pk}/")
+    page.fill(f"#in-{sales.q_memo.pk}", "válido")
+    page.fill(f"#in-{sales.q_money.pk}", "10,555")
+    page.get_by_test_id("save-answers").click()
+    expect(page.get_by_test_id("cycle-error")).to_be_visible()
+    expect(page.locator(f"#in-{sales.q_money.pk}")).to_have_class(re.compile("is-invalid"))
+    assert not Answer.objects.filter(ticket=ticket).exists()
+
+
+def test_a_conflict_from_a_second_browser_is_reported(browser, live_server, agent, supervisor, sales, shot):
+    ticket = make_ticket(sales, agent)
+    first = browser.new_context(locale="pt-BR").new_page()
+    second = browser.new_context(locale="pt-BR").new_page()
+    log_in(first, live_server, "agent_t")
+    log_in(second, live_server, "supervisor_t")
+    for page in (first, second):
+        page.goto(f"{live_server.url}/tickets/{ticket.pk}/")
+    second.fill(f"#in-{sales.q_text.pk}", "Resposta do supervisor")
+    second.get_by_test_id("save-answers").click()
+    expect(second.get_by_test_id("cycle-success")).to_be_visible()
+    first.fill(f"#in-{sales.q_text.pk}", "Resposta do agente")
+    first.get_by_test_id("save-answers").click()
+    conflict = first.get_by_test_id(f"conflict-{sales.q_text.pk}")
+    expect(conflict).to_be_visible()
+    expect(conflict).to_contain_text("Resposta do supervisor")
+    shot(first, "conflict")
+    assert Answer.objects.get(ticket=ticket, question=sales.q_text).value_text == "Resposta do supervisor"
+    first.check(f"#mine-{sales.q_text.pk}")
+    first.get_by_test_id("save-answers").click()
+    expect(first.get_by_test_id("cycle-success")).to_be_visible()
+    assert Answer.objects.get(ticket=ticket, question=sales.q_text).value_text == "Resposta do agente"
+
+
+def test_open_a_new_ticket_finding_the_person_as_you_type(page, live_server, agent, sales, shot):
+    from tests.factory import make_person
+
+    make_person(name="Joana Prado")
+    log_in(page, live_server, "agent_t")
+    page.goto(f"{live_server.url}/tickets/new/")
+    page.fill("#person-search", "joa")
+    page.get_by_role("option", name=re.compile("Joana Prado")).click()
+    expect(page.get_by_test_id("person-chosen")).to_contain_text("Joana Prado")
+    page.select_option("#id_service_type", str(sales.type.pk))
+    page.fill("#id_subject", "Pedido de orçamento")
+    page.select_option("#id_company", str(sales.company.pk))
+    shot(page, "new-ticket")
+    page.click("form button[type=submit]")
+    expect(page.get_by_test_id("phase")).to_contain_text("Prospecção")
+    expect(page.locator(f"#in-{sales.q_text.pk}")).to_be_visible()  # the first CR's cycle is open
+    assert Ticket.objects.get().subject == "Pedido de orçamento"

@@ -9,6 +9,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from ciclo.configurator.cache import ConfigQuerySet
 from ciclo.configurator.classification import sort_key, validate_code
 
 if TYPE_CHECKING:
@@ -32,7 +33,20 @@ class ClassifiedModel(models.Model):
         super().save(*args, **kwargs)  # type: ignore[arg-type]
 
 
-class ResponsibilityCenterQuerySet(models.QuerySet["ResponsibilityCenter"]):
+class ConfigVersion(models.Model):
+    """One row: the token of the configuration's current version (see configurator.cache)."""
+
+    token = models.CharField(max_length=32, default="")
+
+    class Meta:
+        verbose_name = _("configuration version")
+        verbose_name_plural = _("configuration version")
+
+    def __str__(self) -> str:
+        return self.token
+
+
+class ResponsibilityCenterQuerySet(ConfigQuerySet):
     def active(self) -> ResponsibilityCenterQuerySet:
         return self.filter(active=True)
 
@@ -88,6 +102,8 @@ class Workflow(models.Model):
     description = models.CharField(_("description"), max_length=200)
     active = models.BooleanField(_("active"), default=True)
 
+
+    objects = ConfigQuerySet.as_manager()
     class Meta:
         ordering = ["code"]
         verbose_name = _("workflow")
@@ -134,6 +150,8 @@ class WorkflowStep(models.Model):
     target_order = models.PositiveIntegerField(_("target order"), null=True, blank=True)
     active = models.BooleanField(_("active"), default=True)
 
+
+    objects = ConfigQuerySet.as_manager()
     class Meta:
         ordering = ["workflow", "order"]
         verbose_name = _("workflow step")
@@ -160,6 +178,8 @@ class DecisionOption(models.Model):
     target_order = models.PositiveIntegerField(_("go to order"))
     position = models.PositiveIntegerField(_("position"), default=0)
 
+
+    objects = ConfigQuerySet.as_manager()
     class Meta:
         ordering = ["position", "id"]
         verbose_name = _("decision option")
@@ -184,6 +204,8 @@ class ServiceCycle(models.Model):
     description = models.CharField(_("description"), max_length=200)
     active = models.BooleanField(_("active"), default=True)
 
+
+    objects = ConfigQuerySet.as_manager()
     class Meta:
         ordering = ["code"]
         verbose_name = _("service cycle")
@@ -208,7 +230,7 @@ class AnswerType(models.TextChoices):
         return {cls.SINGLE_CHOICE.value, cls.MULTIPLE_CHOICE.value}
 
 
-class QuestionQuerySet(models.QuerySet["Question"]):
+class QuestionQuerySet(ConfigQuerySet):
     def active(self) -> QuestionQuerySet:
         return self.filter(active=True)
 
@@ -266,6 +288,8 @@ class Option(models.Model):
     )
     active = models.BooleanField(_("active"), default=True)
 
+
+    objects = ConfigQuerySet.as_manager()
     class Meta:
         ordering = ["position", "id"]
         verbose_name = _("option")
@@ -325,6 +349,8 @@ class ServiceType(ClassifiedModel):
     )
     active = models.BooleanField(_("active"), default=True)
 
+
+    objects = ConfigQuerySet.as_manager()
     class Meta:
         ordering = ["code_key"]
         verbose_name = _("service type")
@@ -417,6 +443,8 @@ class CrmOptions(models.Model):
     access_control_user_company = models.BooleanField(_("access control user × company"), default=False)
     email_debtor_on_collection = models.BooleanField(_("e-mail the debtor when a collection is opened"), default=False)
 
+
+    objects = ConfigQuerySet.as_manager()
     class Meta:
         verbose_name = _("CRM options")
         verbose_name_plural = _("CRM options")

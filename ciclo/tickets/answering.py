@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Subquery, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ciclo.configurator.models import Option, Question, ResponsibilityCenter
+from ciclo.configurator.cache import config, version_query
+from ciclo.configurator.models import AnswerType, Option, Question, ResponsibilityCenter
 from ciclo.tickets.access import check_can_work
 from ciclo.tickets.errors import AnswerConflict, InvalidInput, PhaseLocked
 from ciclo.tickets.models import Answer, AnswerChoice, AnswerRevision, CrUnlock, PhaseMove, Ticket
@@ -44,7 +45,9 @@ def answer_json(answer: Answer | None) -> Any:
         answer.value_number,
         answer.value_date,
         answer.value_time,
-        [(c.option_id, c.label, c.complement) for c in answer.choices.all()],
+        [(c.option_id, c.label, c.complement) for c in answer.choices.all()]
+        if answer.answer_type in AnswerType.choice_types()
+        else [],
     )
 
 
@@ -83,59 +86,45 @@ def save_answers(
     at = at or timezone.now()
     if not inputs:
         return SaveResult()
-    check_can_work(by, ticket)
-    cycle_id = ticket.service_type.cycle_id
     by_question: dict[int, AnswerInput] = {}
     errors: dict[str, list[str]] = {}
     for item in inputs:
         if item.question_id in by_question:
             errors[str(item.question_id)] = [_("This question is given twice in one save.")]
         by_question[item.question_id] = item
-    questions = {
-        q.pk: q
-        for q in Question.objects.filter(cycle_id=cycle_id, pk__in=by_question)
-        .select_related("cr")
-        .prefetch_related(Prefetch("options", queryset=Option.objects.order_by("position", "id")))
-    } if cycle_id else {}
-    for qid in by_question:
-        if qid not in questions:
-            errors[str(qid)] = [_("Question %(id)s is not a question of this ticket's cycle.") % {"id": qid}]
     if errors:
         raise InvalidInput(errors)
 
-    visited, unlocked = visited_crs(ticket), unlocked_crs(ticket)
-    locked_crs: dict[int, ResponsibilityCenter] = {}
-    for q in questions.values():
-        state = phase_state(ticket, q.cr_id, visited, unlocked)
-        if state == "locked":
-            locked_crs[q.cr_id] = q.cr
-        elif state == "ahead":
-            errors[str(q.pk)] = [
-                _("“%(question)s” is asked in %(cr)s, which this ticket has not reached.")
-                % {"question": q.text, "cr": q.cr}
-            ]
-    if locked_crs:
-        names = ", ".join(str(cr) for cr in locked_crs.values())
-        raise PhaseLocked(
-            _("The answers of %(crs)s are locked: unlock that phase first.") % {"crs": names},
-            crs=[{"id": cr.pk, "code": cr.code, "description": cr.description} for cr in locked_crs.values()],
-        )
-
     with transaction.atomic():
-        # One writer per ticket at a time: the version check below cannot race.
-        Ticket.objects.select_for_update().filter(pk=ticket.pk).values_list("pk", flat=True).get()
-        current = {
-            a.question_id: a
-            for a in Answer.objects.filter(ticket=ticket, question_id__in=questions).prefetch_related(
-                _answers_with_choices()
-            )
-        }
+        # One writer per ticket at a time: the version checks below cannot race.
+        locked = (
+            Ticket.objects.select_for_update(of=("self",))
+            .annotate(config_version=Subquery(version_query()))
+            .only("id", "cr_id", "service_type_id", "company_id")
+            .get(pk=ticket.pk)
+        )
+        cfg = config(locked.config_version or "")
+        check_can_work(by, locked, cfg)
+        cycle_id = cfg.type_cycle.get(locked.service_type_id)
+        cycle = cfg.cycle_questions(cycle_id) if cycle_id else {}
+        questions = {qid: cycle[qid] for qid in by_question if qid in cycle}
+        for qid in by_question:
+            if qid not in questions:
+                errors[str(qid)] = [_("Question %(id)s is not a question of this ticket's cycle.") % {"id": qid}]
+        if errors:
+            raise InvalidInput(errors)
+        _check_phases(locked, questions.values())
+
+        current = {a.question_id: a for a in Answer.objects.filter(ticket_id=locked.pk, question_id__in=questions)}
+        with_choices = [a for a in current.values() if a.answer_type in AnswerType.choice_types()]
+        if with_choices:
+            prefetch_related_objects(with_choices, _answers_with_choices())
         values: dict[int, Value] = {}
         for qid, item in by_question.items():
             q = questions[qid]
             answer = current.get(qid)
             # Active options, and any deactivated since this answer chose it (it stays choosable here).
-            kept = {c.option_id for c in answer.choices.all()} if answer else set()
+            kept = {c.option_id for c in answer.choices.all()} if answer and q.is_choice else set()
             options = {o.pk: o for o in q.options.all() if o.active or o.pk in kept}
             value, messages = check_value(q, item.value, options)
             if messages:
@@ -168,6 +157,33 @@ def save_answers(
         if conflicts:
             raise AnswerConflict(conflicts)
         return _write(ticket, questions, current, values, by=by, at=at)
+
+
+def _check_phases(ticket: Ticket, questions: Iterable[Question]) -> None:
+    """Questions of the current phase are open; of an earlier one, only when unlocked; of later ones, never."""
+    questions = list(questions)
+    if all(q.cr_id == ticket.cr_id for q in questions):
+        return
+    visited, unlocked = visited_crs(ticket), unlocked_crs(ticket)
+    errors: dict[str, list[str]] = {}
+    locked_crs: dict[int, ResponsibilityCenter] = {}
+    for q in questions:
+        state = phase_state(ticket, q.cr_id, visited, unlocked)
+        if state == "locked":
+            locked_crs[q.cr_id] = q.cr
+        elif state == "ahead":
+            errors[str(q.pk)] = [
+                _("“%(question)s” is asked in %(cr)s, which this ticket has not reached.")
+                % {"question": q.text, "cr": q.cr}
+            ]
+    if locked_crs:
+        names = ", ".join(str(cr) for cr in locked_crs.values())
+        raise PhaseLocked(
+            _("The answers of %(crs)s are locked: unlock that phase first.") % {"crs": names},
+            crs=[{"id": cr.pk, "code": cr.code, "description": cr.description} for cr in locked_crs.values()],
+        )
+    if errors:
+        raise InvalidInput(errors)
 
 
 def _write(

@@ -16,7 +16,8 @@ from ciclo.people.models import Company, ContactPerson, Person
 from ciclo.tickets.access import can_work_cr, company_restricted
 from ciclo.tickets.errors import InvalidInput, NotAllowed
 from ciclo.tickets.models import Channel, Note, Ticket
-from ciclo.tickets.routing import first_route, _apply_route
+from ciclo.configurator.cache import config
+from ciclo.tickets.routing import StepMap, _apply_route, resolve
 
 
 def open_ticket(
@@ -65,11 +66,13 @@ def open_ticket(
         errors["next_contact_user"] = [_("The next-contact user must be an active user.")]
     if errors:
         raise InvalidInput(errors)
-    if company_restricted(by) and not by.company_access.filter(company=company).exists():
+    cfg = config()
+    if company_restricted(by, cfg) and not by.company_access.filter(company=company).exists():
         raise NotAllowed(_("You have no access to company %(company)s.") % {"company": company})
 
-    route = first_route(service_type.workflow, choices)  # type: ignore[arg-type]
-    if route.target.cr is None or not can_work_cr(by, route.target.cr):
+    steps = StepMap(cfg)
+    route = resolve(steps.first(service_type.workflow_id), choices or {}, steps)  # type: ignore[arg-type]
+    if route.target.cr is None or not can_work_cr(by, route.target.cr_id, cfg):
         raise NotAllowed(
             _("Only the members of “%(cr)s” and supervisors open tickets of this type.") % {"cr": route.target.cr}
         )

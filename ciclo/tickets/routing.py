@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ciclo.accounts.roles import is_supervisor
+from ciclo.configurator.cache import Config, config, version_query
 from ciclo.configurator.models import DecisionOption, Question, Workflow, WorkflowStep
 from ciclo.tickets.access import check_can_work
 from ciclo.tickets.errors import (
@@ -30,20 +32,15 @@ MAX_HOPS = 200
 
 
 class StepMap:
-    """The steps of the workflows a route passes, each workflow read once (steps, CRs and options)."""
+    """The steps of the workflows a route passes, from the process's configuration copy."""
 
-    def __init__(self) -> None:
-        self._by_workflow: dict[int, dict[int, WorkflowStep]] = {}
+    def __init__(self, cfg: Config | None = None) -> None:
+        self.cfg = cfg or config()
+        self._seen: set[int] = set()
 
     def steps(self, workflow_id: int) -> dict[int, WorkflowStep]:
-        if workflow_id not in self._by_workflow:
-            steps = (
-                WorkflowStep.objects.filter(workflow_id=workflow_id)
-                .select_related("cr")
-                .prefetch_related("options")
-            )
-            self._by_workflow[workflow_id] = {s.order: s for s in steps}
-        return self._by_workflow[workflow_id]
+        self._seen.add(workflow_id)
+        return self.cfg.workflow_steps(workflow_id)
 
     def get(self, workflow_id: int, order: int) -> WorkflowStep:
         step = self.steps(workflow_id).get(order)
@@ -54,7 +51,7 @@ class StepMap:
         return step
 
     def steps_all(self) -> list[WorkflowStep]:
-        return [s for steps in self._by_workflow.values() for s in steps.values()]
+        return [s for wid in self._seen for s in self.cfg.workflow_steps(wid).values()]
 
     def first(self, workflow_id: int) -> WorkflowStep:
         steps = self.steps(workflow_id)
@@ -117,22 +114,32 @@ def resolve(start: WorkflowStep, choices: Mapping[int, int], steps: StepMap) -> 
     raise InvalidChoice(_("The route loops without reaching a phase; ask an administrator to fix the workflow."))
 
 
-def first_route(workflow: Workflow, choices: Mapping[int, int] | None = None) -> Route:
-    steps = StepMap()
+def first_route(workflow: Workflow, choices: Mapping[int, int] | None = None, cfg: Config | None = None) -> Route:
+    steps = StepMap(cfg)
     return resolve(steps.first(workflow.pk), choices or {}, steps)
 
 
-def unanswered_required(ticket: Ticket) -> list[Question]:
+def unanswered_required(ticket: Ticket, cfg: Config | None = None) -> list[Question]:
     """Required, active questions of the ticket's current phase that have no answer."""
-    cycle_id = ticket.service_type.cycle_id
-    if cycle_id is None:
+    cfg = cfg or config()
+    required = cfg.required_questions(cfg.type_cycle.get(ticket.service_type_id), ticket.cr_id)
+    if not required:
         return []
-    answered = Answer.objects.filter(ticket=ticket, is_empty=False).values("question_id")
-    return list(
-        Question.objects.filter(cycle_id=cycle_id, cr_id=ticket.cr_id, required=True, active=True)
-        .exclude(pk__in=answered)
-        .order_by("code_key")
+    answered = set(
+        Answer.objects.filter(ticket_id=ticket.pk, question_id__in=[q.pk for q in required], is_empty=False)
+        .values_list("question_id", flat=True)
     )
+    return [q for q in required if q.pk not in answered]
+
+
+def _lock(ticket: Ticket) -> tuple[Ticket, Config]:
+    """The ticket's row, locked for this transaction (only it, not the rows it refers to), and the configuration."""
+    locked = (
+        Ticket.objects.select_for_update(of=("self",))
+        .annotate(config_version=Subquery(version_query()))
+        .get(pk=ticket.pk)
+    )
+    return locked, config(locked.config_version or "")
 
 
 def _clean_note(text: str, next_contact_user: Any, next_contact_at: dt.datetime | None) -> str:
@@ -180,26 +187,28 @@ def record_note(
     override_reason = (override_reason or "").strip()
     if override_reason and not is_supervisor(by):
         raise NotAllowed(_("Only a supervisor may move on past unanswered required questions."))
-    check_can_work(by, ticket)
     at = at or timezone.now()
 
     with transaction.atomic():
-        locked = Ticket.objects.select_for_update().select_related("step", "cr", "service_type").get(pk=ticket.pk)
+        locked, cfg = _lock(ticket)
+        check_can_work(by, locked, cfg)
         if expected_version is not None and locked.version != expected_version:
             raise StaleTicket(locked.version)
         route: Route | None = None
         overridden: list[dict[str, Any]] = []
         if move_on:
-            if locked.is_closed or locked.step.next_order is None:
+            steps = StepMap(cfg)
+            current = cfg.step_by_id(locked.workflow_id, locked.step_id)
+            locked.step = current
+            if locked.is_closed or current.next_order is None:
                 raise TicketClosed()
-            missing = unanswered_required(locked)
+            missing = unanswered_required(locked, cfg)
             if missing:
                 described = [{"id": q.pk, "code": q.code, "text": q.text} for q in missing]
                 if not override_reason:
                     raise RequiredUnanswered(described)
                 overridden = described
-            steps = StepMap()
-            route = resolve(steps.get(locked.workflow_id, locked.step.next_order), choices or {}, steps)
+            route = resolve(steps.get(locked.workflow_id, current.next_order), choices or {}, steps)
 
         note = Note.objects.create(
             ticket=locked,
@@ -250,15 +259,16 @@ def move_to_step(
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput({"reason": [_("Say why the ticket is moved: the reason cannot be empty.")]})
-    if step.workflow_id != ticket.workflow_id:
-        raise InvalidInput({"step": [_("The step must belong to the ticket's workflow.")]})
-    check_can_work(by, ticket)
     at = at or timezone.now()
     with transaction.atomic():
-        locked = Ticket.objects.select_for_update().select_related("step", "cr").get(pk=ticket.pk)
+        locked, cfg = _lock(ticket)
+        if step.workflow_id != locked.workflow_id:
+            raise InvalidInput({"step": [_("The step must belong to the ticket's workflow.")]})
+        check_can_work(by, locked, cfg)
         if expected_version is not None and locked.version != expected_version:
             raise StaleTicket(locked.version)
-        steps = StepMap()
+        locked.step = cfg.step_by_id(locked.workflow_id, locked.step_id)
+        steps = StepMap(cfg)
         route = resolve(steps.get(step.workflow_id, step.order), choices or {}, steps)
         note = Note.objects.create(
             ticket=locked, kind=Note.Kind.MOVE, text=reason, channel=Channel.SYSTEM, author=by, created_at=at
@@ -286,7 +296,7 @@ def _apply_route(
         ticket=ticket,
         note=note,
         kind=kind,
-        from_step=ticket.step if ticket.step_id else None,
+        from_step_id=ticket.step_id,
         to_step=target,
         from_cr_id=ticket.cr_id if ticket.step_id else None,
         to_cr_id=target.cr_id,
@@ -319,5 +329,6 @@ def _refresh(stale: Ticket, fresh: Ticket) -> None:
     for name in ("workflow_id", "step_id", "cr_id", "status", "closed_at", "version", "next_contact_at",
                  "next_contact_user_id"):
         setattr(stale, name, getattr(fresh, name))
-    stale.step = fresh.step
-    stale.cr = fresh.cr
+    for relation in ("step", "cr"):
+        if Ticket._meta.get_field(relation).is_cached(fresh):  # type: ignore[union-attr]
+            setattr(stale, relation, getattr(fresh, relation))

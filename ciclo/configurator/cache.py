@@ -1,0 +1,170 @@
+"""The configuration, read once per process and kept while it does not change.
+
+Tickets read the configuration on every action (the route's steps, who works a CR,
+the required questions of a phase). It changes rarely, so each process keeps one
+copy, tagged with the configuration version: a one-row token that every change
+of a definition replaces with a new one (saves and deletes through signals, queryset updates through
+ConfigQuerySet, member changes through m2m_changed). An action reads the version
+with the query it makes anyway and rebuilds the copy only when it moved.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import models
+from django.db.models import Prefetch
+
+
+class ConfigQuerySet(models.QuerySet[Any]):
+    """Queryset of a definition model: bulk writes bump the configuration version too."""
+
+    def update(self, **kwargs: Any) -> int:
+        rows = super().update(**kwargs)
+        bump()
+        return rows
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        result = super().delete()
+        bump()
+        return result
+
+    def bulk_create(self, *args: Any, **kwargs: Any) -> list[Any]:
+        result = super().bulk_create(*args, **kwargs)
+        bump()
+        return result
+
+    def bulk_update(self, *args: Any, **kwargs: Any) -> int:
+        result = super().bulk_update(*args, **kwargs)
+        bump()
+        return result
+
+
+def version_query() -> models.QuerySet[Any]:
+    """The version as a subquery, to read it with a query an action makes anyway."""
+    from ciclo.configurator.models import ConfigVersion
+
+    return ConfigVersion.objects.filter(pk=1).values("token")[:1]
+
+
+def bump(**_kwargs: Any) -> None:
+    """Mark the configuration changed (a signal receiver, or called directly).
+
+    A new random token, not a counter: a rolled-back change can never leave another
+    process's copy looking current.
+    """
+    from ciclo.configurator.models import ConfigVersion
+
+    token = uuid.uuid4().hex
+    if not ConfigVersion.objects.filter(pk=1).update(token=token):
+        ConfigVersion.objects.update_or_create(pk=1, defaults={"token": token})
+
+
+def current_version() -> str:
+    from ciclo.configurator.models import ConfigVersion
+
+    return ConfigVersion.objects.filter(pk=1).values_list("token", flat=True).first() or ""
+
+
+@dataclass
+class Config:
+    version: str
+    access_control_user_company: bool
+    cr_members: dict[int, frozenset[int]]
+    closes: dict[int, bool]
+    type_cycle: dict[int, int | None]
+    steps: dict[int, dict[int, Any]] = field(default_factory=dict)  # workflow id → order → step
+    questions: dict[int, dict[int, Any]] = field(default_factory=dict)  # cycle id → question id → question
+    required: dict[int, dict[int, list[Any]]] = field(default_factory=dict)  # cycle → CR → required questions
+
+    def workflow_steps(self, workflow_id: int) -> dict[int, Any]:
+        if workflow_id not in self.steps:
+            from ciclo.configurator.models import DecisionOption, WorkflowStep
+
+            steps = WorkflowStep.objects.filter(workflow_id=workflow_id).select_related("cr").prefetch_related(
+                Prefetch("options", queryset=DecisionOption.objects.order_by("position", "id"))
+            )
+            self.steps[workflow_id] = {s.order: s for s in steps}
+        return self.steps[workflow_id]
+
+    def cycle_questions(self, cycle_id: int) -> dict[int, Any]:
+        if cycle_id not in self.questions:
+            from ciclo.configurator.models import Option, Question
+
+            questions = (
+                Question.objects.filter(cycle_id=cycle_id)
+                .select_related("cr")
+                .prefetch_related(Prefetch("options", queryset=Option.objects.order_by("position", "id")))
+                .order_by("code_key")
+            )
+            self.questions[cycle_id] = {q.pk: q for q in questions}
+            required: dict[int, list[Any]] = {}
+            for q in self.questions[cycle_id].values():
+                if q.required and q.active:
+                    required.setdefault(q.cr_id, []).append(q)
+            self.required[cycle_id] = required
+        return self.questions[cycle_id]
+
+    def required_questions(self, cycle_id: int | None, cr_id: int) -> list[Any]:
+        if cycle_id is None:
+            return []
+        self.cycle_questions(cycle_id)
+        return self.required[cycle_id].get(cr_id, [])
+
+    def step_by_id(self, workflow_id: int, step_id: int) -> Any:
+        for step in self.workflow_steps(workflow_id).values():
+            if step.pk == step_id:
+                return step
+        raise LookupError(step_id)
+
+    def may_work(self, user_id: int, cr_id: int) -> bool:
+        members = self.cr_members.get(cr_id)
+        return not members or user_id in members
+
+
+_lock = threading.Lock()
+_config: Config | None = None
+
+
+def _load(version: str) -> Config:
+    from ciclo.configurator.models import CrmOptions, ResponsibilityCenter, ServiceType
+
+    options = CrmOptions.objects.filter(pk=1).values_list("access_control_user_company", flat=True).first()
+    members: dict[int, set[int]] = {}
+    for cr_id, user_id in ResponsibilityCenter.members.through.objects.values_list(
+        "responsibilitycenter_id", "user_id"
+    ):
+        members.setdefault(cr_id, set()).add(user_id)
+    closes = dict(ResponsibilityCenter.objects.values_list("id", "closes_process"))
+    type_cycle = dict(ServiceType.objects.values_list("id", "cycle_id"))
+    return Config(
+        version=version,
+        access_control_user_company=bool(options),
+        cr_members={k: frozenset(v) for k, v in members.items()},
+        closes=closes,
+        type_cycle=type_cycle,
+    )
+
+
+def config(version: str | None = None) -> Config:
+    """The configuration at `version` (read from the database when not given)."""
+    global _config
+    if version is None:
+        version = current_version()
+    version = version or ""
+    cached = _config
+    if cached is not None and cached.version == version:
+        return cached
+    with _lock:
+        if _config is None or _config.version != version:
+            _config = _load(version)
+        return _config
+
+
+def forget() -> None:
+    """Drop this process's copy (tests that change the database underneath use it)."""
+    global _config
+    _config = None

@@ -1,0 +1,1244 @@
+#!/usr/bin/env python
+"""How fast the ticket engine is, against hand-written SQL doing the same writes.
+
+    .venv/bin/python bench/engine.py              # SQLite, 100,000 tickets, 200 iterations
+    .venv/bin/python bench/engine.py --postgres   # a fresh PostgreSQL database (dropped at the end)
+    .venv/bin/python bench/engine.py --both       # SQLite, then PostgreSQL; both tables at the end
+
+It builds a realistic database set-based (INSERT … SELECT, not through the engine),
+then times three agent actions — open a ticket, record a note that moves through a
+decision, save ten answers — through the engine and through raw SQL, alternating,
+in the same run and database. The target: each action within 3x of its raw SQL,
+and the same number of queries per action at 1,000 and at the full size.
+See bench/README.md for what each figure means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import datetime as dt
+import gc
+import io
+import json
+import math
+import os
+import pstats
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (
+    BenchDatabase,
+    analyze,
+    db_time,
+    environment,
+    is_postgres_url,
+    migrate,
+    ms,
+    percentile,
+    ratio,
+    setup_django,
+    table,
+    write_results,
+)
+
+TARGET_RATIO = 3.0
+CHUNK = 5_000  # tickets per set-based INSERT … SELECT
+
+
+# --- the configuration: a sales workflow with a decision, a cycle with every answer type -------------------------
+
+
+@dataclass
+class Config:
+    company: Any
+    service_type: Any
+    workflow: Any
+    cycle: Any
+    crs: dict[str, Any]  # by code
+    steps: dict[int, Any]  # by order
+    decision: Any
+    yes: Any
+    no: Any
+    questions: dict[str, Any]  # by code
+    options: dict[str, Any]  # by label
+    agent: Any  # the `by` of every action
+    user_ids: list[int] = field(default_factory=list)
+
+    @property
+    def first_cr_questions(self) -> list[Any]:
+        return [q for q in self.questions.values() if q.cr_id == self.crs["1"].pk]
+
+
+def make_config(agents: int) -> Config:
+    """Like tests/factory.py's SalesSetup, with 10 questions in the first CR and 13 in all.
+
+    Workflow "vendas":
+      0  CR 1 Prospecção           → 5
+      5  CR 2 Proposta enviada     → 10
+      10 decision "Fechou negócio?"  Sim → 20, Não → 15
+      15 CR 3 Negociação           → 10
+      20 CR 9 Encerrado (closes)
+    """
+    from django.contrib.auth.models import User
+
+    from ciclo.accounts.roles import Role, set_role
+    from ciclo.configurator.models import (
+        AnswerType,
+        CrmOptions,
+        DecisionOption,
+        Option,
+        Question,
+        ResponsibilityCenter,
+        ServiceCycle,
+        ServiceType,
+        Workflow,
+        WorkflowStep,
+    )
+    from ciclo.people.models import Company
+
+    crs = {
+        code: ResponsibilityCenter.objects.create(code=code, description=desc, closes_process=code == "9")
+        for code, desc in [("1", "Prospecção"), ("2", "Proposta enviada"), ("3", "Negociação"), ("9", "Encerrado")]
+    }
+    w = Workflow.objects.create(code="vendas", description="Vendas")
+    steps = {
+        0: WorkflowStep.objects.create(workflow=w, order=0, kind="cr", cr=crs["1"], next_order=5),
+        5: WorkflowStep.objects.create(workflow=w, order=5, kind="cr", cr=crs["2"], next_order=10),
+        10: WorkflowStep.objects.create(workflow=w, order=10, kind="decision", question="Fechou negócio?"),
+        15: WorkflowStep.objects.create(workflow=w, order=15, kind="cr", cr=crs["3"], next_order=10),
+        20: WorkflowStep.objects.create(workflow=w, order=20, kind="cr", cr=crs["9"]),
+    }
+    yes = DecisionOption.objects.create(step=steps[10], label="Sim", target_order=20, position=1)
+    no = DecisionOption.objects.create(step=steps[10], label="Não", target_order=15, position=2)
+    cycle = ServiceCycle.objects.create(code="ciclo-vendas", description="Ciclo de vendas")
+    t = AnswerType
+    spec: list[tuple[str, str, str, str, dict[str, Any]]] = [
+        ("1", "1.01", "Contato", t.SHORT_TEXT, {}),
+        ("1", "1.02", "Necessidade", t.LONG_TEXT, {}),
+        ("1", "1.03", "Funcionários", t.NUMBER, {"min_value": 0}),
+        ("1", "1.04", "Orçamento", t.MONEY, {}),
+        ("1", "1.05", "Data da visita", t.DATE, {}),
+        ("1", "1.06", "Hora da visita", t.TIME, {}),
+        ("1", "1.07", "Origem", t.SINGLE_CHOICE, {"required": True}),
+        ("1", "1.08", "Interesses", t.MULTIPLE_CHOICE, {}),
+        ("1", "1.09", "Cargo do contato", t.SHORT_TEXT, {}),
+        ("1", "1.10", "Filiais", t.NUMBER, {"min_value": 0}),
+        ("2", "2.01", "Valor da proposta", t.MONEY, {}),
+        ("3", "3.01", "Objeções", t.LONG_TEXT, {}),
+        ("9", "9.01", "Avaliação", t.SHORT_TEXT, {}),
+    ]
+    questions = {
+        code: Question.objects.create(cycle=cycle, cr=crs[cr], code=code, text=text, answer_type=kind, **kw)
+        for cr, code, text, kind, kw in spec
+    }
+    options = {
+        "Site": Option.objects.create(question=questions["1.07"], label="Site", position=1),
+        "Indicação": Option.objects.create(
+            question=questions["1.07"], label="Indicação", position=2, asks_complement=True
+        ),
+        "ERP": Option.objects.create(question=questions["1.08"], label="ERP", position=1, checked_by_default=True),
+        "CRM": Option.objects.create(question=questions["1.08"], label="CRM", position=2),
+        "Outro": Option.objects.create(question=questions["1.08"], label="Outro", position=3, asks_complement=True),
+    }
+    ServiceType.objects.create(code="1", description="Vendas", kind=ServiceType.Kind.SYNTHETIC)
+    service_type = ServiceType.objects.create(
+        code="1.1",
+        description="Venda nova",
+        kind=ServiceType.Kind.ANALYTICAL,
+        category=ServiceType.Category.SALES,
+        workflow=w,
+        cycle=cycle,
+        days_to_next_contact=2,
+        priority=2,
+    )
+    company = Company.objects.create(code="E1", name="Empresa Bench")
+    CrmOptions.current()  # the one row exists, as in any installed Ciclo
+    users = []
+    for n in range(1, agents + 1):
+        user = User.objects.create_user(username=f"agent{n}", password=None, first_name=f"Agente {n}")
+        set_role(user, Role.AGENT)
+        users.append(user)
+    return Config(
+        company=company,
+        service_type=service_type,
+        workflow=w,
+        cycle=cycle,
+        crs=crs,
+        steps=steps,
+        decision=steps[10],
+        yes=yes,
+        no=no,
+        questions=questions,
+        options=options,
+        agent=User.objects.get(pk=users[0].pk),
+        user_ids=[u.pk for u in users],
+    )
+
+
+# --- the data: set-based, one statement per table per chunk of tickets -------------------------------------------
+
+FIRST = [
+    "Ana",
+    "Bruno",
+    "Carla",
+    "Daniel",
+    "Éverton",
+    "Fernanda",
+    "Gustavo",
+    "Helena",
+    "Íris",
+    "João",
+    "Karina",
+    "Lucas",
+    "Márcia",
+    "Nélson",
+    "Otávio",
+    "Paula",
+    "Rafael",
+    "Sílvia",
+    "Tiago",
+    "Valéria",
+]
+LAST = [
+    "Silva",
+    "Santos",
+    "Oliveira",
+    "Souza",
+    "Rodrigues",
+    "Ferreira",
+    "Alves",
+    "Pereira",
+    "Lima",
+    "Gomes",
+    "Costa",
+    "Ribeiro",
+    "Martins",
+    "Carvalho",
+    "Araújo",
+    "Melo",
+    "Barbosa",
+    "Cardoso",
+    "Conceição",
+    "Simões",
+]
+
+
+class Builder:
+    """Writes people, tickets, notes, moves, decisions, answers, choices and revisions with INSERT … SELECT.
+
+    Ticket number x (1…N) decides where a ticket sits, by x mod 20: 45 % in CR 1 (no
+    answers yet), 30 % in CR 2, 10 % in CR 3 (passed the decision with "Não"), 15 %
+    closed (passed it with "Sim"). Tickets past CR 1 carry the 10 answers of CR 1, with
+    choices and a revision each; a third of them changed one answer (2 revisions).
+    Each ticket has one note and the move that brought it to its step.
+    """
+
+    BUCKETS = {"cr1": 0, "cr2": 9, "cr3": 15, "closed": 17}
+
+    def __init__(self, cfg: Config) -> None:
+        from django.db import connection
+
+        self.cfg = cfg
+        self.pg = connection.vendor == "postgresql"
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None)
+        self.base_open = now - dt.timedelta(days=200)
+        self.base_next = now - dt.timedelta(days=15)
+        self.people_count = 0
+        self.next_x = 10_000_000  # ticket numbers of the pools, apart from the bulk's
+        self.skip_fk_triggers = False
+        if self.pg:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user", [])
+                self.skip_fk_triggers = bool(cursor.fetchone()[0])
+
+    # vendor-specific expressions
+    def _series(self) -> str:
+        if self.pg:
+            return "WITH s(x) AS (SELECT generate_series(%s::bigint, %s::bigint))"
+        return "WITH RECURSIVE s(x) AS (SELECT %s UNION ALL SELECT x + 1 FROM s WHERE x < %s)"
+
+    def _ts(self, base: dt.datetime, minutes: str) -> str:
+        if self.pg:
+            return f"(TIMESTAMPTZ '{base:%Y-%m-%d %H:%M:%S}+00' + ({minutes}) * INTERVAL '1 minute')"
+        return f"datetime('{base:%Y-%m-%d %H:%M:%S}', '+' || ({minutes}) || ' minutes')"
+
+    def _date(self, days: str) -> str:
+        if self.pg:
+            return f"(DATE '2027-01-01' + CAST({days} AS integer))"
+        return f"date('2027-01-01', '+' || ({days}) || ' days')"
+
+    def _time(self, minutes: str) -> str:
+        if self.pg:
+            return f"(TIME '08:00' + ({minutes}) * INTERVAL '1 minute')"
+        return f"time('08:00', '+' || ({minutes}) || ' minutes')"
+
+    def _json(self, literal_sql: str) -> str:
+        return f"CAST({literal_sql} AS jsonb)" if self.pg else literal_sql
+
+    def _json_of_answer(self) -> str:
+        """The answer's value as the engine's history rows carry it (values.json_of)."""
+        if self.pg:
+            return (
+                "CASE a.answer_type WHEN 'short_text' THEN to_jsonb(a.value_text) "
+                "WHEN 'long_text' THEN to_jsonb(a.value_text) "
+                "WHEN 'number' THEN to_jsonb(CAST(trim_scale(a.value_number) AS text)) "
+                "WHEN 'money' THEN to_jsonb(to_char(a.value_number, 'FM999999999990.00')) "
+                "WHEN 'date' THEN to_jsonb(CAST(a.value_date AS text)) "
+                "WHEN 'time' THEN to_jsonb(to_char(a.value_time, 'HH24:MI')) "
+                "ELSE (SELECT COALESCE(jsonb_agg(jsonb_build_object('option', c.option_id, 'label', c.label, "
+                "'complement', c.complement) ORDER BY c.id), CAST('[]' AS jsonb)) "
+                "FROM tickets_answerchoice c WHERE c.answer_id = a.id) END"
+            )
+        return (
+            "CASE a.answer_type WHEN 'short_text' THEN json_quote(a.value_text) "
+            "WHEN 'long_text' THEN json_quote(a.value_text) "
+            "WHEN 'number' THEN json_quote(CAST(CAST(a.value_number AS integer) AS text)) "
+            "WHEN 'money' THEN json_quote(printf('%%.2f', a.value_number)) "
+            "WHEN 'date' THEN json_quote(a.value_date) "
+            "WHEN 'time' THEN json_quote(substr(a.value_time, 1, 5)) "
+            "ELSE (SELECT json_group_array(json_object('option', c.option_id, 'label', c.label, "
+            "'complement', c.complement)) FROM tickets_answerchoice c WHERE c.answer_id = a.id) END"
+        )
+
+    @staticmethod
+    def _route(option: Any, cfg: Config) -> str:
+        hop = [{"order": 10, "kind": "decision", "question": cfg.decision.question, "option": option.label}]
+        return "'" + json.dumps(hop).replace("'", "''") + "'"
+
+    def people(self, count: int, progress: Any = None) -> None:
+        """`count` more people, named from common Brazilian names, each with a valid CPF."""
+        from django.db import connection, transaction
+
+        from ciclo.people.documents import cpf_check_digits
+        from ciclo.people.text import fold
+
+        now = connection.ops.adapt_datetimefield_value(dt.datetime.now(dt.UTC))
+        sql = (
+            "INSERT INTO people_person (name, search_name, kind, document, trade_name, city, state, notes, active, "
+            "created_at) VALUES (%s, %s, 'individual', %s, '', 'São Paulo', 'SP', '', %s, %s)"
+        )
+        start = self.people_count + 1
+        for lo in range(start, start + count, CHUNK):
+            rows = []
+            for n in range(lo, min(lo + CHUNK, start + count)):
+                name = f"{FIRST[n % 20]} {LAST[(n // 20) % 20]} {LAST[(n // 400) % 20]} {n}"
+                rows.append((name, fold(name), cpf_check_digits(f"{n + 100000000:09d}"), True, now))
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.executemany(sql, rows)
+            if progress is not None:
+                progress.update(len(rows))
+        self.people_count += count
+
+    def tickets(self, lo: int, hi: int, bucket: str | None = None, progress: Any = None) -> list[int]:
+        """Tickets number lo…hi (inclusive) with their rows in every table; returns their ids."""
+        from django.db import connection, transaction
+
+        ids: list[int] = []
+        for start in range(lo, hi + 1, CHUNK):
+            end = min(start + CHUNK - 1, hi)
+            with transaction.atomic(), connection.cursor() as cursor:
+                if self.skip_fk_triggers:
+                    # Consistent by construction: PostgreSQL need not check 3 M foreign keys row by row.
+                    cursor.execute("SET LOCAL session_replication_role = replica", [])
+                cursor.execute("SELECT COALESCE(MAX(id), 0) FROM tickets_ticket", [])
+                before = cursor.fetchone()[0]
+                for sql, params in self._chunk_sql(bucket):
+                    cursor.execute(sql, [start, end] if params == "series" else [before])
+                cursor.execute("SELECT id FROM tickets_ticket WHERE id > %s ORDER BY id", [before])
+                ids += [row[0] for row in cursor.fetchall()]
+            if progress is not None:
+                progress.update(end - start + 1)
+        return ids
+
+    def pool(self, count: int, bucket: str) -> list[int]:
+        """`count` fresh tickets in one bucket, for actions that each need a ticket of their own."""
+        lo = self.next_x
+        self.next_x += count
+        return self.tickets(lo, lo + count - 1, bucket) if count else []
+
+    def _chunk_sql(self, bucket: str | None) -> list[tuple[str, str]]:
+        cfg = self.cfg
+        s, cr = cfg.steps, cfg.crs
+        st = cfg.service_type
+        k = "x %% 20" if bucket is None else str(self.BUCKETS[bucket])
+        u0, un = min(cfg.user_ids), len(cfg.user_ids)
+        p0 = self._people_min()
+        pn = self.people_count
+        tickets = f"""{self._series()}
+            INSERT INTO tickets_ticket (status, subject, channel, priority, next_contact_at, opened_at, closed_at,
+                version, company_id, contact_person_id, cr_id, next_contact_user_id, opened_by_id, person_id,
+                service_type_id, step_id, workflow_id)
+            SELECT CASE WHEN b.k >= 17 THEN 'closed' ELSE 'open' END,
+                'Interesse no ERP ' || b.x,
+                CASE b.x %% 3 WHEN 0 THEN 'phone' WHEN 1 THEN 'email' ELSE 'whatsapp' END,
+                {st.priority},
+                {self._ts(self.base_next, "b.x %% 43200")},
+                {self._ts(self.base_open, "b.x %% 250000")},
+                CASE WHEN b.k >= 17 THEN {self._ts(self.base_open, "b.x %% 250000 + 1440")} ELSE NULL END,
+                CASE WHEN b.k < 9 THEN 1 ELSE 2 END,
+                {cfg.company.pk}, NULL,
+                CASE WHEN b.k < 9 THEN {cr["1"].pk} WHEN b.k < 15 THEN {cr["2"].pk}
+                     WHEN b.k < 17 THEN {cr["3"].pk} ELSE {cr["9"].pk} END,
+                {u0} + b.x %% {un}, {u0} + (b.x / 7) %% {un}, {p0} + (b.x * 7919) %% {pn},
+                {st.pk},
+                CASE WHEN b.k < 9 THEN {s[0].pk} WHEN b.k < 15 THEN {s[5].pk}
+                     WHEN b.k < 17 THEN {s[15].pk} ELSE {s[20].pk} END,
+                {cfg.workflow.pk}
+            FROM (SELECT x, {k} AS k FROM s) AS b"""
+        notes = f"""
+            INSERT INTO tickets_note (ticket_id, kind, text, channel, author_id, created_at, next_contact_at,
+                next_contact_user_id)
+            SELECT t.id, CASE WHEN t.step_id = {s[0].pk} THEN 'opening' ELSE 'contact' END,
+                'Falamos com o cliente sobre: ' || t.subject, t.channel, t.opened_by_id, t.opened_at,
+                t.next_contact_at, t.next_contact_user_id
+            FROM tickets_ticket t WHERE t.id > %s"""
+        moves = f"""
+            INSERT INTO tickets_phasemove (ticket_id, note_id, kind, from_step_id, to_step_id, from_cr_id, to_cr_id,
+                route, reason, overrode_required, by_id, at)
+            SELECT t.id, n.id, CASE WHEN t.step_id = {s[0].pk} THEN 'open' ELSE 'move' END,
+                CASE WHEN t.step_id = {s[0].pk} THEN NULL WHEN t.step_id = {s[5].pk} THEN {s[0].pk}
+                     ELSE {s[5].pk} END,
+                t.step_id,
+                CASE WHEN t.step_id = {s[0].pk} THEN NULL WHEN t.step_id = {s[5].pk} THEN {cr["1"].pk}
+                     ELSE {cr["2"].pk} END,
+                t.cr_id,
+                {
+            self._json(
+                f"CASE WHEN t.step_id = {s[15].pk} THEN {self._route(cfg.no, cfg)} "
+                f"WHEN t.step_id = {s[20].pk} THEN {self._route(cfg.yes, cfg)} ELSE '[]' END"
+            )
+        },
+                '', {self._json("'[]'")}, t.opened_by_id, t.opened_at
+            FROM tickets_ticket t JOIN tickets_note n ON n.ticket_id = t.id WHERE t.id > %s"""
+        decisions = f"""
+            INSERT INTO tickets_movedecision (move_id, step_id, option_id, question, label)
+            SELECT m.id, {cfg.decision.pk},
+                CASE WHEN m.to_step_id = {s[20].pk} THEN {cfg.yes.pk} ELSE {cfg.no.pk} END,
+                '{cfg.decision.question}',
+                CASE WHEN m.to_step_id = {s[20].pk} THEN '{cfg.yes.label}' ELSE '{cfg.no.label}' END
+            FROM tickets_phasemove m WHERE m.ticket_id > %s AND m.to_step_id IN ({s[15].pk}, {s[20].pk})"""
+        answers = f"""
+            INSERT INTO tickets_answer (ticket_id, question_id, cr_id, question_code, question_text, answer_type,
+                value_text, value_number, value_date, value_time, is_empty, version, answered_by_id, answered_at)
+            SELECT t.id, q.id, q.cr_id, q.code, q.text, q.answer_type,
+                CASE q.answer_type WHEN 'short_text' THEN 'Resposta ' || t.id
+                    WHEN 'long_text' THEN 'Quer integrar o ERP com a loja virtual (ticket ' || t.id || ')'
+                    ELSE '' END,
+                CASE q.answer_type WHEN 'number' THEN t.id %% 500 WHEN 'money' THEN (t.id %% 100000) / 100.0
+                    ELSE NULL END,
+                CASE WHEN q.answer_type = 'date' THEN {self._date("t.id %% 365")} ELSE NULL END,
+                CASE WHEN q.answer_type = 'time' THEN {self._time("t.id %% 600")} ELSE NULL END,
+                false,
+                CASE WHEN q.answer_type = 'short_text' AND t.id %% 3 = 0 THEN 2 ELSE 1 END,
+                t.opened_by_id, t.opened_at
+            FROM tickets_ticket t CROSS JOIN configurator_question q
+            WHERE t.id > %s AND t.cr_id <> {cr["1"].pk} AND q.cycle_id = {cfg.cycle.pk} AND q.cr_id = {cr["1"].pk}"""
+        q_single, q_multi = cfg.questions["1.07"].pk, cfg.questions["1.08"].pk
+        choices = f"""
+            INSERT INTO tickets_answerchoice (answer_id, option_id, label, complement)
+            SELECT a.id, o.id, o.label, ''
+            FROM tickets_answer a JOIN configurator_option o ON o.question_id = a.question_id
+            WHERE a.ticket_id > %s AND (
+                (a.question_id = {q_single} AND o.position = 1 + a.ticket_id %% 2)
+                OR (a.question_id = {q_multi} AND (o.position = 1 OR (o.position = 2 AND a.ticket_id %% 3 = 0))))"""
+        draft = self._json("'\"rascunho\"'")
+        first_revisions = f"""
+            INSERT INTO tickets_answerrevision (answer_id, ticket_id, question_id, version, old_value, new_value,
+                by_id, at)
+            SELECT a.id, a.ticket_id, a.question_id, 1, NULL,
+                CASE WHEN a.version = 2 THEN {draft} ELSE {self._json_of_answer()} END,
+                a.answered_by_id, a.answered_at
+            FROM tickets_answer a WHERE a.ticket_id > %s"""
+        second_revisions = f"""
+            INSERT INTO tickets_answerrevision (answer_id, ticket_id, question_id, version, old_value, new_value,
+                by_id, at)
+            SELECT a.id, a.ticket_id, a.question_id, 2, {draft}, {self._json_of_answer()},
+                a.answered_by_id, a.answered_at
+            FROM tickets_answer a WHERE a.ticket_id > %s AND a.version = 2"""
+        return [
+            (tickets, "series"),
+            (notes, "before"),
+            (moves, "before"),
+            (decisions, "before"),
+            (answers, "before"),
+            (choices, "before"),
+            (first_revisions, "before"),
+            (second_revisions, "before"),
+        ]
+
+    def _people_min(self) -> int:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT MIN(id), MAX(id), COUNT(*) FROM people_person", [])
+            low, high, count = cursor.fetchone()
+        assert high - low + 1 == count == self.people_count, "people ids must be contiguous"
+        return low
+
+
+def build(builder: Builder, lo: int, hi: int, label: str) -> dict[str, Any]:
+    """Tickets lo…hi and their share of people (one person for five tickets), with a progress bar."""
+    from tqdm import tqdm
+
+    start = dt.datetime.now()
+    people = max(1, hi // 5) - builder.people_count
+    with tqdm(total=people, desc=f"{label}: people", unit="row", leave=False, dynamic_ncols=True) as bar:
+        builder.people(people, bar)
+    with tqdm(total=hi - lo + 1, desc=f"{label}: tickets", unit="ticket", dynamic_ncols=True) as bar:
+        builder.tickets(lo, hi, progress=bar)
+    analyze()
+    seconds = (dt.datetime.now() - start).total_seconds()
+    return {"tickets": hi - lo + 1, "people": people, "seconds": round(seconds, 1)}
+
+
+def row_counts() -> dict[str, int]:
+    from django.db import connection
+
+    tables = [
+        "people_person",
+        "tickets_ticket",
+        "tickets_note",
+        "tickets_phasemove",
+        "tickets_movedecision",
+        "tickets_answer",
+        "tickets_answerchoice",
+        "tickets_answerrevision",
+    ]
+    counts = {}
+    with connection.cursor() as cursor:
+        for name in tables:
+            cursor.execute(f"SELECT COUNT(*) FROM {name}", [])
+            counts[name] = cursor.fetchone()[0]
+    return counts
+
+
+# --- the actions: the engine call and the hand-written SQL that does the same writes ------------------------------
+
+
+@dataclass
+class Action:
+    key: str
+    title: str
+    engine: Callable[[], Any]
+    raw: Callable[[], Any]
+    bucket: str | None  # where its tickets sit, None when it makes its own
+
+
+class Actions:
+    """The three actions, each drawing a ticket of its own per call from pools made beforehand."""
+
+    def __init__(self, cfg: Config, builder: Builder) -> None:
+        from django.db import connection
+
+        self.cfg = cfg
+        self.builder = builder
+        self.pg = connection.vendor == "postgresql"
+        self.ops = connection.ops
+        self.pools: dict[tuple[str, str], list[Any]] = {}
+        self.calls = 0
+        self.steps_by_id = {st.pk: st for st in cfg.steps.values()}
+        self.persons: list[Any] = []
+        self.all = [
+            Action("open", "open a ticket", self.engine_open, self.raw_open, None),
+            Action("move", "note + move through a decision", self.engine_move, self.raw_move, "cr2"),
+            Action("answers", "save 10 answers (all types)", self.engine_answers, self.raw_answers, "cr1"),
+        ]
+
+    def fill(self, per_side: int) -> None:
+        """Fresh tickets for `per_side` calls of each side of each action, and people to open tickets for."""
+        from ciclo.people.models import Person
+        from ciclo.tickets.models import Ticket
+
+        for action in self.all:
+            if action.bucket is None:
+                continue
+            engine_ids = self.builder.pool(per_side, action.bucket)
+            raw_ids = self.builder.pool(per_side, action.bucket)
+            # The engine takes a Ticket as a view would have loaded it; the raw SQL takes the id.
+            tickets = Ticket.objects.in_bulk(engine_ids)
+            self.pools[(action.key, "engine")] = [tickets[i] for i in engine_ids]
+            self.pools[(action.key, "raw")] = list(raw_ids)
+        ids = random.Random(7).sample(range(1, self.builder.people_count + 1), min(500, self.builder.people_count))
+        low = Person.objects.order_by("id").values_list("id", flat=True).first() or 1
+        self.persons = list(Person.objects.filter(pk__in=[low - 1 + i for i in ids]))
+
+    def take(self, key: str, side: str) -> Any:
+        pool = self.pools[(key, side)]
+        if not pool:
+            raise RuntimeError(f"the pool of {key}/{side} ran out: make it larger")
+        return pool.pop()
+
+    def _j(self) -> str:
+        return "CAST(%s AS jsonb)" if self.pg else "%s"
+
+    # a) open a ticket
+    def engine_open(self) -> Any:
+        from ciclo.tickets.opening import open_ticket
+
+        self.calls += 1
+        cfg = self.cfg
+        return open_ticket(
+            person=self.persons[self.calls % len(self.persons)],
+            service_type=cfg.service_type,
+            subject=f"Interesse no ERP {self.calls}",
+            company=cfg.company,
+            by=cfg.agent,
+        )
+
+    def raw_open(self) -> int:
+        from django.db import connection, transaction
+        from django.utils import timezone
+
+        self.calls += 1
+        cfg = self.cfg
+        st, step, by = cfg.service_type, cfg.steps[0], cfg.agent.pk
+        person = self.persons[self.calls % len(self.persons)].pk
+        subject = f"Interesse no ERP {self.calls}"
+        now = timezone.now()
+        at = self.ops.adapt_datetimefield_value(now)
+        next_at = self.ops.adapt_datetimefield_value(now + dt.timedelta(days=st.days_to_next_contact))
+        j = self._j()
+        with transaction.atomic(), connection.cursor() as c:
+            c.execute(
+                "INSERT INTO tickets_ticket (status, subject, channel, priority, next_contact_at, opened_at, closed_at,"
+                " version, company_id, contact_person_id, cr_id, next_contact_user_id, opened_by_id, person_id,"
+                " service_type_id, step_id, workflow_id)"
+                " VALUES ('open', %s, 'phone', %s, %s, %s, NULL, 1, %s, NULL, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                [
+                    subject,
+                    st.priority,
+                    next_at,
+                    at,
+                    cfg.company.pk,
+                    step.cr_id,
+                    by,
+                    by,
+                    person,
+                    st.pk,
+                    step.pk,
+                    cfg.workflow.pk,
+                ],
+            )
+            ticket_id = c.fetchone()[0]
+            c.execute(
+                "INSERT INTO tickets_note (ticket_id, kind, text, channel, author_id, created_at, next_contact_at,"
+                " next_contact_user_id) VALUES (%s, 'opening', %s, 'phone', %s, %s, %s, %s) RETURNING id",
+                [ticket_id, f"Ticket aberto: {subject}", by, at, next_at, by],
+            )
+            note_id = c.fetchone()[0]
+            c.execute(
+                "INSERT INTO tickets_phasemove (ticket_id, note_id, kind, from_step_id, to_step_id, from_cr_id,"
+                f" to_cr_id, route, reason, overrode_required, by_id, at) VALUES (%s, %s, 'open', NULL, %s, NULL, %s,"
+                f" {j}, '', {j}, %s, %s)",
+                [ticket_id, note_id, step.pk, step.cr_id, "[]", "[]", by, at],
+            )
+        return ticket_id
+
+    # b) a note that moves the ticket on, through the decision
+    def _option(self) -> Any:
+        self.calls += 1
+        return self.cfg.yes if self.calls % 2 else self.cfg.no
+
+    def engine_move(self) -> Any:
+        from ciclo.tickets.routing import record_note
+
+        ticket = self.take("move", "engine")
+        option = self._option()
+        return record_note(
+            ticket,
+            by=self.cfg.agent,
+            text="Cliente respondeu à proposta",
+            move_on=True,
+            choices={self.cfg.decision.pk: option.pk},
+        )
+
+    def raw_move(self) -> None:
+        from django.db import connection, transaction
+        from django.utils import timezone
+
+        ticket_id = self.take("move", "raw")
+        option = self._option()
+        cfg, by = self.cfg, self.cfg.agent.pk
+        at = self.ops.adapt_datetimefield_value(timezone.now())
+        j = self._j()
+        with transaction.atomic(), connection.cursor() as c:
+            c.execute(
+                "SELECT version, status, step_id, cr_id FROM tickets_ticket WHERE id = %s"
+                + (" FOR UPDATE" if self.pg else ""),
+                [ticket_id],
+            )
+            version, status, step_id, cr_id = c.fetchone()
+            step = self.steps_by_id[step_id]
+            if status != "open" or step.next_order is None:
+                raise RuntimeError("the ticket cannot move on")
+            decision = cfg.steps[step.next_order]
+            target = cfg.steps[option.target_order]
+            route = [
+                {"order": decision.order, "kind": "decision", "question": decision.question, "option": option.label}
+            ]
+            closes = target.cr_id == cfg.crs["9"].pk
+            c.execute(
+                "INSERT INTO tickets_note (ticket_id, kind, text, channel, author_id, created_at, next_contact_at,"
+                " next_contact_user_id) VALUES (%s, 'contact', %s, 'phone', %s, %s, NULL, NULL) RETURNING id",
+                [ticket_id, "Cliente respondeu à proposta", by, at],
+            )
+            note_id = c.fetchone()[0]
+            c.execute(
+                "INSERT INTO tickets_phasemove (ticket_id, note_id, kind, from_step_id, to_step_id, from_cr_id,"
+                f" to_cr_id, route, reason, overrode_required, by_id, at) VALUES (%s, %s, 'move', %s, %s, %s, %s,"
+                f" {j}, '', {j}, %s, %s) RETURNING id",
+                [ticket_id, note_id, step_id, target.pk, cr_id, target.cr_id, json.dumps(route), "[]", by, at],
+            )
+            move_id = c.fetchone()[0]
+            c.execute(
+                "INSERT INTO tickets_movedecision (move_id, step_id, option_id, question, label)"
+                " VALUES (%s, %s, %s, %s, %s)",
+                [move_id, decision.pk, option.pk, decision.question, option.label],
+            )
+            c.execute(
+                "UPDATE tickets_ticket SET workflow_id = %s, step_id = %s, cr_id = %s, status = %s, closed_at = %s,"
+                " version = version + 1 WHERE id = %s AND version = %s",
+                [
+                    cfg.workflow.pk,
+                    target.pk,
+                    target.cr_id,
+                    "closed" if closes else "open",
+                    at if closes else None,
+                    ticket_id,
+                    version,
+                ],
+            )
+            if c.rowcount != 1:
+                raise RuntimeError("stale ticket")
+
+    # c) ten first answers, every answer type
+    def _inputs(self) -> list[tuple[Any, Any, Any, Any]]:
+        """(question, what the form sends, the typed value, its JSON) for the ten questions of CR 1."""
+        self.calls += 1
+        n = self.calls
+        q, o = self.cfg.questions, self.cfg.options
+        site = [{"option": o["Site"].pk, "label": "Site", "complement": ""}]
+        interests = [
+            {"option": o["ERP"].pk, "label": "ERP", "complement": ""},
+            {"option": o["Outro"].pk, "label": "Outro", "complement": "BI"},
+        ]
+        return [
+            (q["1.01"], f"Maria Souza {n}", f"Maria Souza {n}", f"Maria Souza {n}"),
+            (
+                q["1.02"],
+                "Quer integrar o ERP com a loja virtual",
+                "Quer integrar o ERP com a loja virtual",
+                "Quer integrar o ERP com a loja virtual",
+            ),
+            (q["1.03"], "42", Decimal("42"), "42"),
+            (q["1.04"], "1.234,50", Decimal("1234.50"), "1234.50"),
+            (q["1.05"], "15/03/2027", dt.date(2027, 3, 15), "2027-03-15"),
+            (q["1.06"], "14:30", dt.time(14, 30), "14:30"),
+            (q["1.07"], [o["Site"].pk], site, site),
+            (q["1.08"], [o["ERP"].pk, {"option": o["Outro"].pk, "complement": "BI"}], interests, interests),
+            (q["1.09"], "Gerente de TI", "Gerente de TI", "Gerente de TI"),
+            (q["1.10"], "3", Decimal("3"), "3"),
+        ]
+
+    def engine_answers(self) -> Any:
+        from ciclo.tickets.answering import AnswerInput, save_answers
+
+        ticket = self.take("answers", "engine")
+        inputs = [AnswerInput(question.pk, raw) for question, raw, _value, _json in self._inputs()]
+        return save_answers(ticket, inputs, by=self.cfg.agent)
+
+    def raw_answers(self) -> None:
+        from django.db import connection, transaction
+        from django.utils import timezone
+
+        ticket_id = self.take("answers", "raw")
+        items = self._inputs()
+        by = self.cfg.agent.pk
+        at = self.ops.adapt_datetimefield_value(timezone.now())
+        ops = self.ops
+        rows: list[Any] = []
+        for question, _raw, value, _json in items:
+            t = question.answer_type
+            text = value if t in ("short_text", "long_text") else ""
+            number = ops.adapt_decimalfield_value(value, 18, 4) if t in ("number", "money") else None
+            date = ops.adapt_datefield_value(value) if t == "date" else None
+            time = ops.adapt_timefield_value(value) if t == "time" else None
+            rows += [
+                ticket_id,
+                question.pk,
+                question.cr_id,
+                question.code,
+                question.text,
+                t,
+                text,
+                number,
+                date,
+                time,
+                False,
+                1,
+                by,
+                at,
+            ]
+        values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(items))
+        j = self._j()
+        with transaction.atomic(), connection.cursor() as c:
+            c.execute("SELECT id FROM tickets_ticket WHERE id = %s" + (" FOR UPDATE" if self.pg else ""), [ticket_id])
+            c.fetchone()
+            c.execute(
+                "INSERT INTO tickets_answer (ticket_id, question_id, cr_id, question_code, question_text, answer_type,"
+                " value_text, value_number, value_date, value_time, is_empty, version, answered_by_id, answered_at)"
+                f" VALUES {values} ON CONFLICT (ticket_id, question_id) DO UPDATE SET cr_id = excluded.cr_id,"
+                " question_code = excluded.question_code, question_text = excluded.question_text,"
+                " answer_type = excluded.answer_type, value_text = excluded.value_text,"
+                " value_number = excluded.value_number, value_date = excluded.value_date,"
+                " value_time = excluded.value_time, is_empty = excluded.is_empty,"
+                " version = tickets_answer.version + 1, answered_by_id = excluded.answered_by_id,"
+                " answered_at = excluded.answered_at RETURNING id, question_id, version",
+                rows,
+            )
+            saved = {question_id: (answer_id, version) for answer_id, question_id, version in c.fetchall()}
+            choices: list[Any] = []
+            for question, _raw, value, _json in items:
+                if question.answer_type in ("single_choice", "multiple_choice"):
+                    for chosen in value:
+                        choices += [saved[question.pk][0], chosen["option"], chosen["label"], chosen["complement"]]
+            c.execute(
+                "INSERT INTO tickets_answerchoice (answer_id, option_id, label, complement) VALUES "
+                + ", ".join(["(%s, %s, %s, %s)"] * (len(choices) // 4)),
+                choices,
+            )
+            revisions: list[Any] = []
+            for question, _raw, _value, as_json in items:
+                answer_id, version = saved[question.pk]
+                revisions += [answer_id, ticket_id, question.pk, version, json.dumps(as_json), by, at]
+            c.execute(
+                "INSERT INTO tickets_answerrevision (answer_id, ticket_id, question_id, version, old_value, new_value,"
+                " by_id, at) VALUES " + ", ".join([f"(%s, %s, %s, %s, NULL, {j}, %s, %s)"] * len(items)),
+                revisions,
+            )
+
+
+# --- measuring --------------------------------------------------------------------------------------------------
+
+
+def run_alternating(action: Action, warmup: int, iterations: int) -> dict[str, list[float]]:
+    """Wall and CPU times of engine and raw SQL, one call of each per iteration, the order swapped each time.
+
+    CPU time (this thread's) does not grow when other processes share the CPUs, as
+    wall time does; on PostgreSQL it leaves out the server's work and the network wait.
+    """
+    times: dict[str, list[float]] = {"engine_ms": [], "raw_ms": [], "engine_cpu_ms": [], "raw_cpu_ms": []}
+    gc.collect()
+    for i in range(warmup + iterations):
+        order = [("engine", action.engine), ("raw", action.raw)]
+        if i % 2:
+            order.reverse()
+        for side, fn in order:
+            cpu, wall = time.thread_time(), time.perf_counter()
+            fn()
+            wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
+            if i >= warmup:
+                times[f"{side}_ms"].append(wall * 1000)
+                times[f"{side}_cpu_ms"].append(cpu * 1000)
+    return times
+
+
+def count_queries(fn: Callable[[], Any]) -> list[str]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        fn()
+    return [q["sql"] for q in ctx.captured_queries]
+
+
+def same_writes(actions: Actions) -> dict[str, Any]:
+    """Rows each side adds per call, table by table: the raw SQL must do the engine's writes."""
+    out = {}
+    for action in actions.all:
+        deltas = {}
+        for side, fn in (("engine", action.engine), ("raw", action.raw)):
+            before = row_counts()
+            fn()
+            after = row_counts()
+            deltas[side] = {k.removeprefix("tickets_"): after[k] - before[k] for k in after if after[k] != before[k]}
+        out[action.key] = {**deltas, "same": deltas["engine"] == deltas["raw"]}
+    return out
+
+
+def breakdown(action: Action, calls: int) -> dict[str, Any]:
+    """Where the time of each side goes: inside the database driver (statements and COMMIT), or Python.
+
+    For the engine, also a trace: per statement, the Python time since the previous one
+    ended (building this query, and whatever the engine did in between) and its driver time.
+    """
+    out: dict[str, Any] = {}
+    for side, fn in (("engine", action.engine), ("raw", action.raw)):
+        totals, in_db, statements = [], [], []
+        trace: list[list[Any]] | None = None
+        for _ in range(calls):
+            with db_time() as spent:
+                start = time.perf_counter()
+                fn()
+                end = time.perf_counter()
+            totals.append((end - start) * 1000)
+            in_db.append(sum(e - s for _sql, s, e in spent) * 1000)
+            statements.append(len(spent))
+            steps, previous = [], start
+            for sql, s, e in spent:
+                steps.append([sql, (s - previous) * 1000, (e - s) * 1000])
+                previous = e
+            steps.append(["(Python after the last round trip)", (end - previous) * 1000, 0.0])
+            if trace is None:
+                trace = steps
+            elif len(trace) == len(steps):
+                for row, step in zip(trace, steps, strict=True):
+                    row[1] += step[1]
+                    row[2] += step[2]
+        out[f"{side}_ms"] = sum(totals) / calls
+        out[f"{side}_db_ms"] = sum(in_db) / calls
+        out[f"{side}_python_ms"] = out[f"{side}_ms"] - out[f"{side}_db_ms"]
+        out[f"{side}_round_trips"] = sum(statements) / calls
+        out[f"{side}_trace"] = [[sql, py / calls, db / calls] for sql, py, db in trace or []]
+    return out
+
+
+def profile(action: Action, calls: int, top: int) -> str:
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(calls):
+        action.engine()
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(r"ciclo/", top)  # the engine's own functions
+    stats.sort_stats("tottime").print_stats(top)
+    return out.getvalue()
+
+
+def run_backend(args: argparse.Namespace, backend: str) -> dict[str, Any]:
+    """One whole run on one database: build, count at the small size, grow, time, count again."""
+    db = BenchDatabase.create(backend, keep=args.keep)
+    try:
+        setup_django(db)
+        migrate()
+        from django.db import connection
+
+        env = environment()
+        print(
+            f"\n== Ciclo engine benchmark · {env['database']} · {args.tickets:,} tickets · "
+            f"{args.iterations} iterations (+{args.warmup} warm-up) ==",
+            flush=True,
+        )
+        cfg = make_config(agents=args.agents)
+        builder = Builder(cfg)
+        actions = Actions(cfg, builder)
+        small = min(args.small, args.tickets)
+
+        # At the small size: queries per action, and the proof that both sides write the same rows.
+        builds = [build(builder, 1, small, f"{small:,}")]
+        actions.fill(per_side=args.warmup + 3)
+        for action in actions.all:
+            for _ in range(2):
+                action.engine()
+                action.raw()
+        small_queries = {a.key: count_queries(a.engine) for a in actions.all}
+        small_raw_queries = {a.key: count_queries(a.raw) for a in actions.all}
+        writes = same_writes(actions)
+
+        # At the full size.
+        if args.tickets > small:
+            builds.append(build(builder, small + 1, args.tickets, f"{args.tickets:,}"))
+        per_side = args.warmup + args.iterations + 2 + args.breakdown + (args.profile_calls if args.profile else 0)
+        actions.fill(per_side=per_side)
+        rows = row_counts()
+        print("rows: " + ", ".join(f"{k.split('_', 1)[1]} {v:,}" for k, v in rows.items()), flush=True)
+
+        results: dict[str, Any] = {}
+        load_before = os.getloadavg()[0]
+        for action in actions.all:
+            print(f"timing: {action.title} …", flush=True)
+            results[action.key] = {"title": action.title, **run_alternating(action, args.warmup, args.iterations)}
+        env["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+        for action in actions.all:
+            r = results[action.key]
+            r["queries_small"] = len(small_queries[action.key])
+            full = count_queries(action.engine)
+            r["queries_full"] = len(full)
+            r["engine_sql"] = full
+            r["raw_queries_small"] = len(small_raw_queries[action.key])
+            r["raw_queries"] = len(count_queries(action.raw))
+            r["breakdown"] = breakdown(action, args.breakdown) if args.breakdown else {}
+            e50, e95 = percentile(r["engine_ms"], 50), percentile(r["engine_ms"], 95)
+            s50, s95 = percentile(r["raw_ms"], 50), percentile(r["raw_ms"], 95)
+            r.update(engine_p50=e50, engine_p95=e95, raw_p50=s50, raw_p95=s95, ratio_p50=e50 / s50, ratio_p95=e95 / s95)
+            c50, d50 = percentile(r["engine_cpu_ms"], 50), percentile(r["raw_cpu_ms"], 50)
+            r.update(engine_cpu_p50=c50, raw_cpu_p50=d50, cpu_ratio_p50=c50 / d50)
+            r["pass_ratio"] = r["ratio_p50"] <= TARGET_RATIO and r["ratio_p95"] <= TARGET_RATIO
+            r["pass_queries"] = r["queries_small"] == r["queries_full"]
+        profiles = {}
+        if args.profile:
+            for action in actions.all:
+                profiles[action.key] = profile(action, args.profile_calls, args.profile_top)
+        connection.close()
+        return {
+            "backend": backend,
+            "environment": env,
+            "tickets": args.tickets,
+            "small": small,
+            "iterations": args.iterations,
+            "warmup": args.warmup,
+            "builds": builds,
+            "rows": rows,
+            "same_writes": writes,
+            "actions": results,
+            "profiles": profiles,
+        }
+    finally:
+        db.drop()
+
+
+# --- reporting --------------------------------------------------------------------------------------------------
+
+
+def report(result: dict[str, Any], show_sql: bool = False) -> str:
+    env = result["environment"]
+    lines = [
+        "",
+        f"== {env['database']} · {result['tickets']:,} tickets · {result['iterations']} iterations "
+        f"(+{result['warmup']} warm-up) · Python {env['python']} · Django {env['django']} · "
+        f"{env['cpus']} CPUs (load {env['load_average'][0]}→{env['load_average'][1]}) · commit {env['commit']} ==",
+        "built: "
+        + "; ".join(f"{b['tickets']:,} tickets + {b['people']:,} people in {b['seconds']} s" for b in result["builds"]),
+        "",
+    ]
+    rows = []
+    for r in result["actions"].values():
+        rows.append(
+            [
+                r["title"],
+                ms(r["engine_p50"]),
+                ms(r["engine_p95"]),
+                ms(r["raw_p50"]),
+                ms(r["raw_p95"]),
+                ratio(r["ratio_p50"]),
+                ratio(r["ratio_p95"]),
+                f"{r['queries_full']} / {r['raw_queries']}",
+                "PASS" if r["pass_ratio"] else "FAIL",
+            ]
+        )
+    lines.append(
+        table(
+            [
+                "action",
+                "engine p50",
+                "p95 ms",
+                "SQL p50",
+                "p95 ms",
+                "ratio p50",
+                "p95",
+                "queries eng/SQL",
+                f"≤{TARGET_RATIO:g}x",
+            ],
+            rows,
+        )
+    )
+    lines.append("")
+    rows = []
+    for r in result["actions"].values():
+        rows.append([r["title"], ms(r["engine_cpu_p50"]), ms(r["raw_cpu_p50"]), ratio(r["cpu_ratio_p50"])])
+    lines.append(table(["CPU time of this process", "engine p50 ms", "SQL p50 ms", "ratio"], rows))
+    lines.append("")
+    rows = []
+    for r in result["actions"].values():
+        rows.append(
+            [
+                r["title"],
+                r["queries_small"],
+                r["queries_full"],
+                r["raw_queries_small"],
+                r["raw_queries"],
+                "PASS" if r["pass_queries"] else "FAIL",
+            ]
+        )
+    lines.append(
+        table(
+            [
+                "queries per action",
+                f"engine @ {result['small']:,}",
+                f"@ {result['tickets']:,}",
+                f"SQL @ {result['small']:,}",
+                f"@ {result['tickets']:,}",
+                "same",
+            ],
+            rows,
+        )
+    )
+    if any(r["breakdown"] for r in result["actions"].values()):
+        lines.append("")
+        rows = []
+        for r in result["actions"].values():
+            b = r["breakdown"]
+            rows.append(
+                [
+                    r["title"],
+                    ms(b["engine_ms"]),
+                    ms(b["engine_db_ms"]),
+                    ms(b["engine_python_ms"]),
+                    ms(b["raw_ms"]),
+                    ms(b["raw_db_ms"]),
+                    ms(b["raw_python_ms"]),
+                    ms(b["engine_python_ms"] - b["raw_python_ms"]),
+                    ms(b["engine_db_ms"] - b["raw_db_ms"]),
+                ]
+            )
+        lines.append(
+            table(
+                [
+                    "mean ms per call",
+                    "engine",
+                    "in driver",
+                    "Python",
+                    "SQL",
+                    "in driver",
+                    "Python",
+                    "+Python",
+                    "+driver",
+                ],
+                rows,
+            )
+        )
+    same = result["same_writes"]
+    lines.append("")
+    lines.append(
+        "rows written per call (engine = SQL): "
+        + "; ".join(
+            f"{key} {'yes' if w['same'] else 'NO'} {w['engine']}" + ("" if w["same"] else f" vs SQL {w['raw']}")
+            for key, w in same.items()
+        )
+    )
+    if show_sql:
+        for r in result["actions"].values():
+            for side in ("engine", "raw"):
+                trace = r["breakdown"].get(f"{side}_trace") or [[sql, math.nan, math.nan] for sql in r["engine_sql"]]
+                lines.append(f"\n-- {side} round trips for “{r['title']}”: mean ms of Python before it | in the driver")
+                lines += [
+                    f"  {i + 1:2}. {ms(py):>6} | {ms(db):>5}  {' '.join(sql.split())[:150]}"
+                    for i, (sql, py, db) in enumerate(trace)
+                ]
+    for key, text in result.get("profiles", {}).items():
+        lines.append(f"\n-- cProfile of the engine, {key}:\n{text}")
+    return "\n".join(lines)
+
+
+def summary(results: list[dict[str, Any]]) -> str:
+    rows = []
+    for res in results:
+        for r in res["actions"].values():
+            rows.append(
+                [
+                    res["environment"]["database"],
+                    r["title"],
+                    ms(r["engine_p50"]),
+                    ms(r["raw_p50"]),
+                    ratio(r["ratio_p50"]),
+                    ratio(r["ratio_p95"]),
+                    f"{r['queries_small']}→{r['queries_full']} / {r['raw_queries']}",
+                    "PASS" if r["pass_ratio"] else "FAIL",
+                    "PASS" if r["pass_queries"] else "FAIL",
+                ]
+            )
+    return "\n== summary ==\n" + table(
+        ["database", "action", "engine p50", "SQL p50", "ratio p50", "ratio p95", "queries", "≤3x", "O(1) queries"],
+        rows,
+        align="llrrrrrll",
+    )
+
+
+def strip(result: dict[str, Any]) -> dict[str, Any]:
+    """What the JSON keeps: figures and the query lists, the raw samples rounded."""
+    out = json.loads(json.dumps(result, default=str))
+    for r in out["actions"].values():
+        for key in ("engine_ms", "raw_ms", "engine_cpu_ms", "raw_cpu_ms"):
+            r[key] = [round(v, 4) for v in r[key]]
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--postgres", action="store_true", help="a fresh PostgreSQL database (DATABASE_URL's server)")
+    where.add_argument("--sqlite", action="store_true", help="a fresh SQLite file (the default)")
+    where.add_argument("--both", action="store_true", help="SQLite, then PostgreSQL, in one run")
+    parser.add_argument("--tickets", type=int, default=100_000, help="tickets to build (default 100,000)")
+    parser.add_argument("--iterations", type=int, default=200, help="timed calls per action and side (default 200)")
+    parser.add_argument("--warmup", type=int, default=10, help="untimed calls first (default 10)")
+    parser.add_argument("--small", type=int, default=1_000, help="the size queries are first counted at (1,000)")
+    parser.add_argument("--agents", type=int, default=20, help="users tickets are spread over (default 20)")
+    parser.add_argument("--breakdown", type=int, default=30, help="calls to split into driver/Python time (30)")
+    parser.add_argument("--profile", action="store_true", help="cProfile the engine's calls and print the top")
+    parser.add_argument("--profile-calls", type=int, default=100)
+    parser.add_argument("--profile-top", type=int, default=30)
+    parser.add_argument(
+        "--trace",
+        "--show-sql",
+        dest="show_sql",
+        action="store_true",
+        help="print each round trip of each action with its Python and driver time",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the database (debugging)")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed (default: 0)")
+    parser.add_argument("--json-out", help=argparse.SUPPRESS)  # a --both parent collects its children here
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.both:
+        # Django is set up once per process: each database gets a process of its own.
+        results = []
+        passthrough = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--both"]
+        for backend in ("sqlite", "postgres"):
+            with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
+                out = tmp.name
+            code = subprocess.call([sys.executable, __file__, *passthrough, "--backend", backend, "--json-out", out])
+            if code != 0:
+                print(f"the {backend} run failed (exit {code})", file=sys.stderr)
+                return code
+            results.append(json.loads(Path(out).read_text()))
+            os.unlink(out)
+            print(report(results[-1], args.show_sql), flush=True)
+        print(summary(results))
+        path = write_results("engine", {"runs": results})
+        print(f"\nwritten: {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+        passed = all(r["pass_ratio"] and r["pass_queries"] for x in results for r in x["actions"].values())
+        return 0 if passed or not args.strict else 1
+
+    backend = args.backend or (
+        "postgres"
+        if args.postgres or (not args.sqlite and is_postgres_url(os.environ.get("DATABASE_URL")))
+        else "sqlite"
+    )
+    result = strip(run_backend(args, backend))
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(result, ensure_ascii=False))
+        return 0
+    print(report(result, args.show_sql))
+    print(summary([result]))
+    path = write_results(f"engine-{backend}", {"runs": [result]})
+    print(f"\nwritten: {path}")
+    passed = all(r["pass_ratio"] and r["pass_queries"] for r in result["actions"].values())
+    return 0 if passed or not args.strict else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -12,4 +12,5 @@ class AccountsConfig(AppConfig):
 
         from ciclo.accounts.roles import ensure_role_groups
 
-        post_migrate.connect(ensure_role_groups, sender=self)
+        # After every app's migrations: permissions of apps migrated after this one exist only then.
+        post_migrate.connect(ensure_role_groups, dispatch_uid="ciclo-role-groups")

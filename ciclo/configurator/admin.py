@@ -1,0 +1,350 @@
+"""The Configurator: CRs, workflows, service cycles, service types and the CRM options."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Max, QuerySet
+from django.forms import BaseModelFormSet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from ciclo.configurator.forms import (
+    CrmOptionsForm,
+    OptionForm,
+    OptionInlineFormSet,
+    QuestionForm,
+    QuestionInlineFormSet,
+    ResponsibilityCenterForm,
+    ServiceTypeForm,
+    WorkflowStepForm,
+    WorkflowStepFormSet,
+    collections_exist,
+)
+from ciclo.configurator.models import (
+    CrmOptions,
+    Option,
+    Question,
+    ResponsibilityCenter,
+    ServiceCycle,
+    ServiceType,
+    Workflow,
+    WorkflowStep,
+)
+from ciclo.configurator.specs import parent_for, validate_workflow
+from ciclo.history.admin import HistoryMixin
+
+admin.site.site_header = _("Ciclo")
+admin.site.site_title = _("Ciclo")
+admin.site.index_title = _("Configurator")
+
+
+@admin.register(ResponsibilityCenter)
+class ResponsibilityCenterAdmin(HistoryMixin):
+    form = ResponsibilityCenterForm
+    list_display = ("code", "description", "closes_process", "member_count", "active")
+    list_display_links = ("code", "description")
+    list_filter = ("closes_process", "active")
+    search_fields = ("code", "description")
+    search_help_text = _("Classification or description.")
+    ordering = ("code_key",)
+    filter_horizontal = ("members",)
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": ("code", "description", "closes_process", "active"),
+                "description": _(
+                    "A responsibility center (CR) is a phase of a ticket. Its classification (1, 1.2, 1.02…) orders "
+                    "the list. A ticket that reaches a CR that closes the process is closed."
+                ),
+            },
+        ),
+        (_("Who works it"), {"fields": ("members",)}),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ResponsibilityCenter]:
+        return super().get_queryset(request).annotate(member_total=Count("members", distinct=True))
+
+    @admin.display(description=_("members"), ordering="member_total")
+    def member_count(self, obj: ResponsibilityCenter) -> Any:
+        return obj.member_total or _("anyone")  # type: ignore[attr-defined]
+
+
+class SharedChoicesInline(admin.TabularInline):
+    """Reads the choices of its select boxes once per page, not once per row."""
+
+    shared_choices: tuple[str, ...] = ()
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if field is not None and db_field.name in self.shared_choices:
+            field.choices = list(field.choices)  # type: ignore[arg-type]
+        return field
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        # A row of a table keeps only the "add" button beside its selects.
+        widget = getattr(field, "widget", None)
+        if widget is not None and hasattr(widget, "can_delete_related"):
+            widget.can_delete_related = widget.can_change_related = widget.can_view_related = False
+        return field
+
+
+class WorkflowStepInline(SharedChoicesInline):
+    model = WorkflowStep
+    fk_name = "workflow"
+    form = WorkflowStepForm
+    formset = WorkflowStepFormSet
+    shared_choices = ("cr", "target_workflow")
+    ordering = ("order",)
+    extra = 1
+    verbose_name_plural = _("steps (a ticket starts at the lowest order)")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[WorkflowStep]:
+        return super().get_queryset(request).select_related("cr", "target_workflow").prefetch_related("options")
+
+
+@admin.register(Workflow)
+class WorkflowAdmin(HistoryMixin):
+    list_display = ("code", "description", "step_count", "active")
+    list_display_links = ("code", "description")
+    list_filter = ("active",)
+    search_fields = ("code", "description")
+    search_help_text = _("Code or description.")
+    inlines = [WorkflowStepInline]
+    readonly_fields = ("problems",)
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": ("code", "description", "active"),
+                "description": _(
+                    "The route a ticket follows. Each step has a unique order (numbered in fives: 0, 5, 10…). "
+                    "A CR step goes to its next order (empty only on a CR that closes the process); a decision "
+                    "asks a question and each option goes to an order (write the options one per line, "
+                    "“Label = order”); a jump continues in another workflow at a given order. The workflow is "
+                    "checked as a whole when you save: every order must exist, every step must be reachable "
+                    "from the start, and a closing CR must be reachable from every step."
+                ),
+            },
+        ),
+        (_("Check"), {"fields": ("problems",)}),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Workflow]:
+        return super().get_queryset(request).annotate(step_total=Count("steps", distinct=True))
+
+    @admin.display(description=_("steps"), ordering="step_total")
+    def step_count(self, obj: Workflow) -> int:
+        return obj.step_total  # type: ignore[attr-defined,no-any-return]
+
+    @admin.display(description=_("problems"))
+    def problems(self, obj: Workflow | None) -> str:
+        if obj is None or obj.pk is None:
+            return "—"
+        errors = validate_workflow(obj)
+        if not errors:
+            return _("None: tickets can run through this workflow.")  # type: ignore[return-value]
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((e,) for e in errors)))
+
+    def before_formset_save(self, request: HttpRequest, formset: BaseModelFormSet) -> None:
+        # Steps that change order (or go) first step aside, so two steps can swap orders
+        # without tripping the one-order-per-workflow constraint half-way.
+        if not isinstance(formset, WorkflowStepFormSet):
+            return
+        moving = [
+            f.instance.pk
+            for f in formset.initial_forms
+            if f.instance.pk is not None and ("order" in f.changed_data or formset.deleting(f))
+        ]
+        if moving:
+            top = WorkflowStep.objects.aggregate(top=Max("order"))["top"] or 0
+            for offset, pk in enumerate(moving, start=1):
+                WorkflowStep.objects.filter(pk=pk).update(order=top + offset)
+
+
+class QuestionInline(SharedChoicesInline):
+    model = Question
+    formset = QuestionInlineFormSet
+    shared_choices = ("cr",)
+    fields = ("code", "text", "cr", "answer_type", "required", "active")
+    ordering = ("code_key",)
+    extra = 1
+    show_change_link = True
+    verbose_name_plural = _("questions (open one to edit its options, help text and limits)")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Question]:
+        return super().get_queryset(request).select_related("cr")
+
+
+@admin.register(ServiceCycle)
+class ServiceCycleAdmin(HistoryMixin):
+    list_display = ("code", "description", "question_count", "active")
+    list_display_links = ("code", "description")
+    list_filter = ("active",)
+    search_fields = ("code", "description")
+    search_help_text = _("Code or description.")
+    inlines = [QuestionInline]
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": ("code", "description", "active"),
+                "description": _(
+                    "The scripted questions to ask in each CR. Every CR a question is asked in must be on the "
+                    "workflow of the service types that use this cycle."
+                ),
+            },
+        ),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ServiceCycle]:
+        return super().get_queryset(request).annotate(question_total=Count("questions", distinct=True))
+
+    @admin.display(description=_("questions"), ordering="question_total")
+    def question_count(self, obj: ServiceCycle) -> int:
+        return obj.question_total  # type: ignore[attr-defined,no-any-return]
+
+
+class OptionInline(admin.TabularInline):
+    model = Option
+    form = OptionForm
+    formset = OptionInlineFormSet
+    ordering = ("position", "id")
+    extra = 1
+    verbose_name_plural = _("options (multiple-choice questions only)")
+
+
+@admin.register(Question)
+class QuestionAdmin(HistoryMixin):
+    form = QuestionForm
+    list_display = ("code", "text", "cycle", "cr", "answer_type", "required", "active")
+    list_display_links = ("code", "text")
+    list_filter = ("cycle", "cr", "answer_type", "required", "active")
+    list_select_related = ("cycle", "cr")
+    search_fields = ("code", "text", "help_text")
+    search_help_text = _("Classification, question or help text.")
+    ordering = ("cycle__code", "code_key")
+    inlines = [OptionInline]
+    fieldsets = (
+        (None, {"fields": ("cycle", "cr", "code", "text", "help_text")}),
+        (
+            _("Answer"),
+            {
+                "fields": ("answer_type", "required", "min_value", "max_value", "active"),
+                "description": _(
+                    "Minimum and maximum apply to numbers and money. The two multiple-choice types need at least "
+                    "one active option, listed below."
+                ),
+            },
+        ),
+    )
+
+
+@admin.register(ServiceType)
+class ServiceTypeAdmin(HistoryMixin):
+    form = ServiceTypeForm
+    list_display = (
+        "code",
+        "description",
+        "kind",
+        "category",
+        "parent",
+        "workflow",
+        "cycle",
+        "swatch",
+        "active",
+    )
+    list_display_links = ("code", "description")
+    list_filter = ("kind", "category", "active", "workflow", "cycle")
+    list_select_related = ("parent", "workflow", "cycle")
+    search_fields = ("code", "description")
+    search_help_text = _("Classification or description.")
+    ordering = ("code_key",)
+    readonly_fields = ("parent",)
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": ("code", "description", "kind", "category", "parent"),
+                "description": _(
+                    "Synthetic types group others; analytical types are used on tickets and sit under the "
+                    "synthetic type whose classification prefixes theirs (1.1 under 1)."
+                ),
+            },
+        ),
+        (_("New tickets"), {"fields": ("priority", "days_to_next_contact", "colour", "active_from", "active")}),
+        (
+            _("Route and script"),
+            {
+                "fields": ("workflow", "cycle"),
+                "description": _("Every CR the cycle asks questions in must be on the workflow."),
+            },
+        ),
+    )
+
+    @admin.display(description=_("colour"), ordering="colour")
+    def swatch(self, obj: ServiceType) -> str:
+        return format_html(
+            '<span style="display:inline-block;width:1.2em;height:1.2em;vertical-align:middle;'
+            'border:1px solid #888;border-radius:3px;background:{}"></span> {}',
+            obj.colour,
+            obj.colour,
+        )
+
+    def save_model(self, request: HttpRequest, obj: ServiceType, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if obj.kind == ServiceType.Kind.SYNTHETIC or {"code", "kind"} & set(form.changed_data):
+            # A group added, moved or removed: the others' group may have changed.
+            for other in ServiceType.objects.exclude(pk=obj.pk).select_related("parent"):
+                if parent_for(other) != other.parent:
+                    other.save(update_fields=["parent"])
+
+
+@admin.register(CrmOptions)
+class CrmOptionsAdmin(HistoryMixin):
+    """One row: the list goes straight to it."""
+
+    form = CrmOptionsForm
+    fieldsets = (
+        (_("Sales follow-up"), {"fields": ("use_cycle_in_followup",)}),
+        (
+            _("Collections"),
+            {
+                "fields": (
+                    "collection_synthetic_type",
+                    "collection_analytical_type",
+                    "collection_delegate_user",
+                    "automatic_note_user",
+                    "collection_days_overdue",
+                    "collection_grouping",
+                    "email_debtor_on_collection",
+                ),
+                "description": _("The collection types cannot change once a collection ticket exists."),
+            },
+        ),
+        (_("Access"), {"fields": ("access_control_user_company",)}),
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return super().has_add_permission(request) and not CrmOptions.objects.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        options = CrmOptions.current()
+        return HttpResponseRedirect(reverse("admin:configurator_crmoptions_change", args=[options.pk]))
+
+    def render_change_form(self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        obj = kwargs.get("obj")
+        if obj is not None and collections_exist(obj):
+            self.message_user(request, _("Collection tickets exist: the collection types are locked."), messages.INFO)
+        return super().render_change_form(request, context, *args, **kwargs)

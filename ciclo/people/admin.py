@@ -1,0 +1,130 @@
+"""People (customers and prospects) and the user's own companies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from ciclo.configurator.forms import ProtectedInlineFormSet
+from ciclo.history.admin import HistoryMixin
+from ciclo.people.documents import digits, format_document
+from ciclo.people.models import Company, ContactPerson, Email, Person, Phone
+from ciclo.people.text import fold
+
+
+class PersonForm(forms.ModelForm):
+    # Longer than the 14 stored digits, so a formatted CPF/CNPJ can be typed or pasted.
+    document = forms.CharField(
+        label=_("CPF/CNPJ"),
+        max_length=20,
+        required=False,
+        help_text=_("Digits only or formatted; checked by its check digits."),
+    )
+
+    class Meta:
+        model = Person
+        fields = ["name", "kind", "document", "trade_name", "city", "state", "notes", "active"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.document:
+            self.initial["document"] = format_document(self.instance.document)
+
+    def clean_document(self) -> str:
+        return digits(self.cleaned_data.get("document") or "")
+
+
+class CompanyForm(forms.ModelForm):
+    cnpj = forms.CharField(label=_("CNPJ"), max_length=20, required=False, help_text=_("Digits only or formatted."))
+
+    class Meta:
+        model = Company
+        fields = ["code", "name", "cnpj", "active"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.cnpj:
+            self.initial["cnpj"] = format_document(self.instance.cnpj)
+
+    def clean_cnpj(self) -> str:
+        return digits(self.cleaned_data.get("cnpj") or "")
+
+
+@admin.register(Company)
+class CompanyAdmin(HistoryMixin):
+    form = CompanyForm
+    list_display = ("code", "name", "cnpj_display", "active")
+    list_display_links = ("code", "name")
+    list_filter = ("active",)
+    search_fields = ("code", "name", "cnpj")
+    search_help_text = _("Code, name or CNPJ digits.")
+
+    @admin.display(description=_("CNPJ"), ordering="cnpj")
+    def cnpj_display(self, obj: Company) -> str:
+        return format_document(obj.cnpj)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Company], search_term: str
+    ) -> tuple[QuerySet[Company], bool]:
+        queryset, duplicates = super().get_search_results(request, queryset, search_term)
+        number = digits(search_term)
+        if number and number != search_term.strip():
+            queryset |= self.get_queryset(request).filter(cnpj__startswith=number)
+        return queryset, duplicates
+
+
+class ContactPersonInline(admin.TabularInline):
+    model = ContactPerson
+    formset = ProtectedInlineFormSet
+    fields = ("name", "role", "email", "phone")
+    extra = 0
+
+
+class PhoneInline(admin.TabularInline):
+    model = Phone
+    formset = ProtectedInlineFormSet
+    fields = ("kind", "number")
+    extra = 0
+
+
+class EmailInline(admin.TabularInline):
+    model = Email
+    formset = ProtectedInlineFormSet
+    fields = ("address", "label")
+    extra = 0
+
+
+@admin.register(Person)
+class PersonAdmin(HistoryMixin):
+    form = PersonForm
+    list_display = ("name", "document_display", "kind", "city", "state", "active")
+    list_filter = ("kind", "active", "state")
+    search_fields = ("name", "document")
+    search_help_text = _("Name (accents and case ignored) or CPF/CNPJ digits.")
+    readonly_fields = ("created_at",)
+    inlines = [ContactPersonInline, PhoneInline, EmailInline]
+    fieldsets = (
+        (None, {"fields": ("name", "kind", "document", "trade_name")}),
+        (_("Address"), {"fields": ("city", "state")}),
+        (_("Other"), {"fields": ("notes", "active", "created_at")}),
+    )
+
+    @admin.display(description=_("CPF/CNPJ"), ordering="document")
+    def document_display(self, obj: Person) -> str:
+        return obj.document_display
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Person], search_term: str
+    ) -> tuple[QuerySet[Person], bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        if all(ch.isdigit() or ch in ".-/ " for ch in term):
+            return queryset.filter(document__startswith=digits(term)), False
+        folded = fold(term)
+        return queryset.filter(Q(search_name__contains=folded) | Q(trade_name__icontains=term)), False

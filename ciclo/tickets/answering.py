@@ -268,7 +268,9 @@ def _write(
     return result
 
 
-def unlock_phase(ticket: Ticket, cr: ResponsibilityCenter, *, by: Any, reason: str = "") -> CrUnlock:
+def unlock_phase(
+    ticket: Ticket, cr: ResponsibilityCenter, *, by: Any, reason: str = "", at: dt.datetime | None = None
+) -> CrUnlock:
     """Unlock an earlier phase's answers (Desbloquear). Unlocking twice records once."""
     check_can_work(by, ticket)
     if cr.pk == ticket.cr_id:
@@ -280,7 +282,7 @@ def unlock_phase(ticket: Ticket, cr: ResponsibilityCenter, *, by: Any, reason: s
         existing = CrUnlock.objects.filter(ticket=ticket, cr=cr).first()
         if existing is not None:
             return existing
-        return CrUnlock.objects.create(ticket=ticket, cr=cr, by=by, reason=(reason or "").strip())
+        return CrUnlock.objects.create(ticket=ticket, cr=cr, by=by, reason=(reason or "").strip(), at=at or timezone.now())
 
 
 @dataclass

@@ -62,6 +62,10 @@ def open_ticket(
         errors["contact_person"] = [_("The contact person must be one of %(person)s's contacts.") % {"person": person}]
     if channel not in Channel.values:
         errors["channel"] = [_("“%(value)s” is not a channel.") % {"value": channel}]
+    if next_contact_at is not None and timezone.is_naive(next_contact_at):
+        errors["next_contact_at"] = [_("The next-contact date needs a time zone.")]
+    if timezone.is_naive(at):
+        errors["at"] = [_("The opening time needs a time zone.")]
     if next_contact_user is not None and not next_contact_user.is_active:
         errors["next_contact_user"] = [_("The next-contact user must be an active user.")]
     if errors:

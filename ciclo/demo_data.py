@@ -1,0 +1,1366 @@
+"""A realistic Brazilian demo: definitions, people and tickets, loaded idempotently.
+
+Definitions are found by their natural key (username, company code, CR
+classification, workflow and cycle code, step order, question classification,
+option label, type classification) and only the missing ones are created, so a
+partly present configuration is completed and an existing one is never altered.
+People are found by their CPF/CNPJ. Tickets are made only through the engine
+(open_ticket, record_note, move_to_step, save_answers, unlock_phase), so they
+carry the notes, moves, decisions and answer history a real one would; they are
+loaded once: when the demo people already have the demo's tickets, none are made.
+
+Everything random comes from seeded generators, so two loads on the same day
+make the same demo; dates are spread over the last DAYS_BACK days before now.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Model, Prefetch
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ciclo.accounts.roles import Role, set_role
+from ciclo.configurator.models import (
+    AnswerType,
+    CrmOptions,
+    DecisionOption,
+    Option,
+    Question,
+    ResponsibilityCenter,
+    ServiceCycle,
+    ServiceType,
+    Workflow,
+    WorkflowStep,
+)
+from ciclo.configurator.specs import validate_workflow
+from ciclo.people.documents import cnpj_check_digits, cpf_check_digits
+from ciclo.people.models import Company, ContactPerson, Email, Person, Phone
+from ciclo.people.text import fold
+from ciclo.tickets.answering import AnswerInput, unlock_phase
+from ciclo.tickets.answering import save_answers as engine_save_answers
+from ciclo.tickets.errors import TicketError
+from ciclo.tickets.models import Channel, Ticket
+from ciclo.tickets.opening import open_ticket
+from ciclo.tickets.routing import move_to_step, record_note
+
+T = TypeVar("T")
+
+# Shown by `ciclo demo` and `make run`: these accounts are for a demo only.
+DEMO_PASSWORD = "ciclo-demo"
+INDIVIDUALS = 140
+LEGAL_ENTITIES = 60
+TICKETS = 500
+DAYS_BACK = 120
+PEOPLE_SEED = 2024_0501
+TICKETS_SEED = 2024_0917
+MAX_EVENTS = 8
+FORGOTTEN = 0.05  # the chance, at each contact, that a ticket is left aside (its next contact goes stale)
+
+
+class DemoError(Exception):
+    """The demo cannot be loaded (an invalid definition, a refusal of the engine)."""
+
+
+# ---------------------------------------------------------------------------
+# Definitions (Portuguese data: what a Brazilian company would configure)
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UserDef:
+    username: str
+    first_name: str
+    last_name: str
+    role: Role
+
+
+USERS = [
+    UserDef("admin", "Helena", "Duarte", Role.ADMIN),
+    UserDef("supervisor", "Roberto", "Azevedo", Role.SUPERVISOR),
+    UserDef("agente1", "Camila", "Nogueira", Role.AGENT),
+    UserDef("agente2", "Diego", "Figueiredo", Role.AGENT),
+]
+
+# The user's own company: one CNPJ root, the head office (0001) and a branch (0002).
+_COMPANY_ROOT = "45987321"
+COMPANIES = [
+    ("01", "Aurora Sistemas de Gestão Ltda — Matriz São Paulo", cnpj_check_digits(f"{_COMPANY_ROOT}0001")),
+    ("02", "Aurora Sistemas de Gestão Ltda — Filial Campinas", cnpj_check_digits(f"{_COMPANY_ROOT}0002")),
+]
+
+
+@dataclass(frozen=True)
+class CrDef:
+    code: str
+    description: str
+    closes: bool = False
+    members: tuple[str, ...] = ()
+
+
+CRS = [
+    CrDef("1.01", "Prospecção", members=("agente1",)),
+    CrDef("1.02", "Proposta enviada", members=("agente1",)),
+    CrDef("1.03", "Negociação", members=("agente1",)),
+    CrDef("1.91", "Venda ganha", closes=True),
+    CrDef("1.92", "Venda perdida", closes=True),
+    CrDef("2.01", "Chamado aberto", members=("agente2",)),
+    CrDef("2.02", "Em atendimento", members=("agente2",)),
+    CrDef("2.03", "Aguardando retorno do cliente", members=("agente2",)),
+    CrDef("2.91", "Chamado resolvido", closes=True),
+    CrDef("3.01", "Cobrança aberta"),
+    CrDef("3.02", "Negociação da dívida"),
+    CrDef("3.03", "Acordo em pagamento"),
+    CrDef("3.91", "Pago / encerrado", closes=True),
+    CrDef("3.92", "Enviada ao jurídico", closes=True),
+]
+
+
+@dataclass(frozen=True)
+class StepDef:
+    order: int
+    cr: str | None = None  # a CR step: its CR's classification
+    next_order: int | None = None
+    question: str = ""  # a decision step: its question and options (label, target order, weight)
+    options: tuple[tuple[str, int, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class WorkflowDef:
+    code: str
+    description: str
+    steps: tuple[StepDef, ...]
+
+
+WORKFLOWS = [
+    WorkflowDef(
+        "vendas",
+        "Funil de vendas",
+        (
+            StepDef(0, cr="1.01", next_order=5),
+            StepDef(5, cr="1.02", next_order=10),
+            StepDef(10, question="O cliente aceitou a proposta?", options=(("Sim", 25, 0.4), ("Não", 15, 0.6))),
+            StepDef(15, cr="1.03", next_order=20),
+            StepDef(
+                20,
+                question="Houve acordo na negociação?",
+                options=(("Sim, venda fechada", 25, 0.35), ("Enviar nova proposta", 5, 0.25), ("Não", 30, 0.4)),
+            ),
+            StepDef(25, cr="1.91"),
+            StepDef(30, cr="1.92"),
+        ),
+    ),
+    WorkflowDef(
+        "suporte",
+        "Suporte técnico",
+        (
+            StepDef(0, cr="2.01", next_order=5),
+            StepDef(5, cr="2.02", next_order=10),
+            StepDef(
+                10,
+                question="O problema foi resolvido?",
+                options=(("Sim", 20, 0.7), ("Não, aguardar retorno do cliente", 15, 0.3)),
+            ),
+            StepDef(15, cr="2.03", next_order=5),
+            StepDef(20, cr="2.91"),
+        ),
+    ),
+    WorkflowDef(
+        "cobranca",
+        "Cobrança de títulos",
+        (
+            StepDef(0, cr="3.01", next_order=5),
+            StepDef(5, cr="3.02", next_order=10),
+            StepDef(10, question="Acordo fechado?", options=(("Sim", 15, 0.55), ("Não", 25, 0.45))),
+            StepDef(15, cr="3.03", next_order=20),
+            StepDef(
+                20,
+                question="O pagamento foi confirmado?",
+                options=(("Sim", 30, 0.8), ("Não, renegociar", 5, 0.2)),
+            ),
+            StepDef(
+                25,
+                question="Tentar uma nova negociação?",
+                options=(("Sim", 5, 0.6), ("Não, enviar ao jurídico", 35, 0.4)),
+            ),
+            StepDef(30, cr="3.91"),
+            StepDef(35, cr="3.92"),
+        ),
+    ),
+]
+
+
+@dataclass(frozen=True)
+class OptionDef:
+    label: str
+    default: bool = False
+    complement: bool = False
+    weight: float = 1.0
+    complements: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class QuestionDef:
+    code: str
+    cr: str
+    text: str
+    answer_type: AnswerType
+    required: bool = False
+    help_text: str = ""
+    min_value: int | None = None
+    max_value: int | None = None
+    options: tuple[OptionDef, ...] = ()
+    samples: tuple[str, ...] = ()  # text answers to pick from
+    span: tuple[float, float] | None = None  # numbers and money: range; dates: days from the contact
+
+
+@dataclass(frozen=True)
+class CycleDef:
+    code: str
+    description: str
+    questions: tuple[QuestionDef, ...]
+
+
+A = AnswerType
+CYCLES = [
+    CycleDef(
+        "ciclo-vendas",
+        "Ciclo de vendas",
+        (
+            QuestionDef(
+                "1.01",
+                "1.01",
+                "Como o cliente conheceu a empresa?",
+                A.SINGLE_CHOICE,
+                required=True,
+                options=(
+                    OptionDef("Site / Google", weight=3),
+                    OptionDef(
+                        "Indicação de cliente",
+                        complement=True,
+                        weight=2,
+                        complements=("Indicado pela Padaria Bom Pão", "Indicação do contador", "Cliente da filial"),
+                    ),
+                    OptionDef("Feira ou evento", complement=True, complements=("Feira do Varejo 2024", "Expo ERP")),
+                    OptionDef("Redes sociais", weight=1.5),
+                    OptionDef("Outro", complement=True, weight=0.5, complements=("Anúncio no rádio", "Panfleto")),
+                ),
+            ),
+            QuestionDef(
+                "1.02",
+                "1.01",
+                "Produtos de interesse",
+                A.MULTIPLE_CHOICE,
+                options=(
+                    OptionDef("ERP completo", default=True),
+                    OptionDef("Módulo fiscal (NF-e)"),
+                    OptionDef("CRM"),
+                    OptionDef("BI e relatórios"),
+                    OptionDef("Outro", complement=True, complements=("Aplicativo de força de vendas", "E-commerce")),
+                ),
+            ),
+            QuestionDef("1.03", "1.01", "Número de funcionários", A.NUMBER, min_value=1, span=(3, 400)),
+            QuestionDef(
+                "1.04", "1.01", "Orçamento estimado", A.MONEY, help_text="Valor mensal, em reais.", span=(800, 25000)
+            ),
+            QuestionDef(
+                "1.05",
+                "1.01",
+                "Necessidade do cliente",
+                A.LONG_TEXT,
+                samples=(
+                    "Hoje controla o estoque em planilhas e perde vendas por falta de produto.",
+                    "Precisa emitir NF-e e boletos no mesmo sistema; o atual não integra com o banco.",
+                    "Quer acompanhar as vendas das três lojas em tempo real.",
+                    "Troca de sistema: o fornecedor atual encerrou o suporte.",
+                    "Abertura de filial em Campinas; precisa de um sistema multiempresa.",
+                ),
+            ),
+            QuestionDef(
+                "1.06",
+                "1.01",
+                "Nome do decisor",
+                A.SHORT_TEXT,
+                samples=("Sr. Antônio (sócio)", "Dona Márcia, diretora", "Carlos, gerente financeiro", "Fernanda (TI)"),
+            ),
+            QuestionDef("1.07", "1.01", "Data da visita", A.DATE, span=(1, 15)),
+            QuestionDef("1.08", "1.01", "Horário da visita", A.TIME),
+            QuestionDef("2.01", "1.02", "Valor da proposta", A.MONEY, required=True, span=(1500, 60000)),
+            QuestionDef("2.02", "1.02", "Validade da proposta", A.DATE, span=(15, 30)),
+            QuestionDef(
+                "2.03",
+                "1.02",
+                "Forma de pagamento",
+                A.SINGLE_CHOICE,
+                options=(
+                    OptionDef("À vista", default=True, weight=2),
+                    OptionDef("Boleto 30/60/90 dias", weight=2),
+                    OptionDef("Cartão de crédito"),
+                    OptionDef("Outra", complement=True, weight=0.5, complements=("PIX parcelado", "Permuta parcial")),
+                ),
+            ),
+            QuestionDef("2.04", "1.02", "Chance de sucesso (%)", A.NUMBER, min_value=0, max_value=100, span=(10, 90)),
+            QuestionDef("3.01", "1.03", "Desconto solicitado (%)", A.NUMBER, min_value=0, max_value=100, span=(3, 25)),
+            QuestionDef(
+                "3.02",
+                "1.03",
+                "Objeções do cliente",
+                A.MULTIPLE_CHOICE,
+                options=(
+                    OptionDef("Preço", default=True),
+                    OptionDef("Prazo de implantação"),
+                    OptionDef("Concorrente", complement=True, complements=("Totvs", "Omie", "Bling", "Sistema local")),
+                    OptionDef("Funcionalidades"),
+                ),
+            ),
+            QuestionDef(
+                "3.03",
+                "1.03",
+                "Observações da negociação",
+                A.LONG_TEXT,
+                samples=(
+                    "Cliente pede 10% de desconto para fechar ainda este mês.",
+                    "Aceita o valor se a implantação for feita em duas semanas.",
+                    "Vai comparar com a proposta do concorrente e retorna na sexta.",
+                ),
+            ),
+            QuestionDef("4.01", "1.91", "Valor fechado", A.MONEY, span=(1200, 55000)),
+            QuestionDef("4.02", "1.91", "Data da assinatura do contrato", A.DATE, span=(0, 7)),
+            QuestionDef(
+                "5.01",
+                "1.92",
+                "Motivo da perda",
+                A.SINGLE_CHOICE,
+                options=(
+                    OptionDef("Preço", weight=3),
+                    OptionDef("Concorrência", complement=True, weight=2, complements=("Fechou com a Totvs", "Omie")),
+                    OptionDef("Sem orçamento", weight=2),
+                    OptionDef("Desistiu do projeto"),
+                    OptionDef("Outro", complement=True, weight=0.5, complements=("Empresa foi vendida",)),
+                ),
+            ),
+            QuestionDef(
+                "5.02", "1.92", "Concorrente escolhido", A.SHORT_TEXT, samples=("Totvs", "Omie", "Bling", "Nenhum")
+            ),
+        ),
+    ),
+    CycleDef(
+        "ciclo-suporte",
+        "Ciclo de suporte técnico",
+        (
+            QuestionDef(
+                "1.01",
+                "2.01",
+                "Módulo afetado",
+                A.SINGLE_CHOICE,
+                required=True,
+                options=(
+                    OptionDef("Financeiro", weight=2),
+                    OptionDef("Fiscal (NF-e, SPED)", weight=3),
+                    OptionDef("Estoque", weight=2),
+                    OptionDef("Vendas / PDV", weight=2),
+                    OptionDef("Folha de pagamento"),
+                    OptionDef("Outro", complement=True, weight=0.5, complements=("Integração com o e-commerce",)),
+                ),
+            ),
+            QuestionDef(
+                "1.02",
+                "2.01",
+                "Descrição do problema",
+                A.LONG_TEXT,
+                required=True,
+                samples=(
+                    "Ao transmitir a NF-e aparece a rejeição 539 (duplicidade de NF-e).",
+                    "O fechamento do caixa demora mais de dez minutos desde a última atualização.",
+                    "O arquivo de retorno do banco não baixa os boletos pagos.",
+                    "O relatório de estoque mostra saldo diferente da contagem física.",
+                    "Usuário novo não consegue entrar: mensagem de senha expirada.",
+                    "Dúvida sobre como cadastrar uma tabela de preços promocional.",
+                ),
+            ),
+            QuestionDef(
+                "1.03", "2.01", "Versão do sistema", A.SHORT_TEXT, samples=("8.4.2", "8.4.3", "8.5.0", "8.5.1")
+            ),
+            QuestionDef(
+                "2.01",
+                "2.02",
+                "Causa identificada",
+                A.LONG_TEXT,
+                samples=(
+                    "Certificado digital vencido no servidor do cliente.",
+                    "Índice do banco de dados corrompido; reconstruído.",
+                    "Configuração do layout CNAB 240 incorreta.",
+                    "Parâmetro de custo médio alterado por engano.",
+                ),
+            ),
+            QuestionDef("2.02", "2.02", "Horas de atendimento", A.NUMBER, min_value=0, max_value=200, span=(0.5, 8)),
+            QuestionDef("2.03", "2.02", "Horário do acesso remoto", A.TIME),
+            QuestionDef(
+                "3.01",
+                "2.03",
+                "Aguardando do cliente",
+                A.MULTIPLE_CHOICE,
+                options=(
+                    OptionDef("Print da tela", default=True),
+                    OptionDef("Arquivo XML"),
+                    OptionDef("Acesso remoto liberado"),
+                    OptionDef("Outro", complement=True, complements=("Backup do banco", "Senha do certificado")),
+                ),
+            ),
+            QuestionDef(
+                "4.01",
+                "2.91",
+                "Satisfação do cliente",
+                A.SINGLE_CHOICE,
+                options=(
+                    OptionDef("Muito satisfeito", weight=3),
+                    OptionDef("Satisfeito", default=True, weight=4),
+                    OptionDef("Indiferente"),
+                    OptionDef("Insatisfeito", complement=True, weight=0.7, complements=("Demorou muito",)),
+                ),
+            ),
+            QuestionDef(
+                "4.02",
+                "2.91",
+                "Solução aplicada",
+                A.LONG_TEXT,
+                samples=(
+                    "Atualizado para a versão 8.5.1 e reprocessadas as notas.",
+                    "Reinstalado o certificado A1 e testada a transmissão.",
+                    "Orientado o usuário por acesso remoto.",
+                ),
+            ),
+        ),
+    ),
+    CycleDef(
+        "ciclo-cobranca",
+        "Ciclo de cobrança",
+        (
+            QuestionDef(
+                "1.01",
+                "3.01",
+                "Devedor localizado?",
+                A.SINGLE_CHOICE,
+                required=True,
+                options=(
+                    OptionDef("Sim", default=True, weight=4),
+                    OptionDef("Não", complement=True, complements=("Telefone não atende", "Número inexistente")),
+                ),
+            ),
+            QuestionDef(
+                "1.02",
+                "3.01",
+                "Motivo do atraso",
+                A.SINGLE_CHOICE,
+                options=(
+                    OptionDef("Dificuldade financeira", weight=3),
+                    OptionDef("Esquecimento", weight=2),
+                    OptionDef("Discorda da cobrança", complement=True, complements=("Diz que já pagou",)),
+                    OptionDef("Outro", complement=True, weight=0.5, complements=("Boleto não chegou",)),
+                ),
+            ),
+            QuestionDef("1.03", "3.01", "Valor em atraso", A.MONEY, span=(150, 18000)),
+            QuestionDef("2.01", "3.02", "Valor do acordo", A.MONEY, span=(150, 15000)),
+            QuestionDef("2.02", "3.02", "Número de parcelas", A.NUMBER, min_value=1, max_value=24, span=(1, 12)),
+            QuestionDef("2.03", "3.02", "Data do primeiro pagamento", A.DATE, span=(2, 20)),
+            QuestionDef(
+                "3.01",
+                "3.03",
+                "Forma de pagamento do acordo",
+                A.SINGLE_CHOICE,
+                options=(
+                    OptionDef("Boleto", default=True, weight=3),
+                    OptionDef("PIX", weight=3),
+                    OptionDef("Depósito"),
+                    OptionDef("Cartão de crédito"),
+                ),
+            ),
+            QuestionDef("4.01", "3.91", "Data do pagamento", A.DATE, span=(-3, 0)),
+            QuestionDef("4.02", "3.91", "Valor recebido", A.MONEY, span=(150, 15000)),
+            QuestionDef(
+                "5.01",
+                "3.92",
+                "Observações para o jurídico",
+                A.LONG_TEXT,
+                samples=("Devedor não responde há 60 dias.", "Endereço confirmado; enviar notificação extrajudicial."),
+            ),
+        ),
+    ),
+]
+
+
+@dataclass(frozen=True)
+class TypeDef:
+    code: str
+    description: str
+    kind: ServiceType.Kind
+    category: ServiceType.Category
+    colour: str
+    priority: int = 3
+    days: int = 1
+    workflow: str | None = None
+    cycle: str | None = None
+
+
+SYN, ANA = ServiceType.Kind.SYNTHETIC, ServiceType.Kind.ANALYTICAL
+SALES, SERVICE, COLLECTION = ServiceType.Category.SALES, ServiceType.Category.SERVICE, ServiceType.Category.COLLECTION
+TYPES = [
+    TypeDef("1", "Vendas", SYN, SALES, "#0d6efd"),
+    TypeDef("1.1", "Venda nova", ANA, SALES, "#198754", 2, 2, "vendas", "ciclo-vendas"),
+    TypeDef("1.2", "Renovação de contrato", ANA, SALES, "#20c997", 3, 5, "vendas", "ciclo-vendas"),
+    TypeDef("2", "Suporte técnico", SYN, SERVICE, "#6f42c1"),
+    TypeDef("2.1", "Incidente", ANA, SERVICE, "#dc3545", 1, 1, "suporte", "ciclo-suporte"),
+    TypeDef("2.2", "Dúvida de uso", ANA, SERVICE, "#0dcaf0", 4, 2, "suporte", "ciclo-suporte"),
+    TypeDef("3", "Cobrança", SYN, COLLECTION, "#fd7e14"),
+    TypeDef("3.1", "Cobrança de títulos vencidos", ANA, COLLECTION, "#ffc107", 2, 3, "cobranca", "ciclo-cobranca"),
+]
+COLLECTION_SYNTHETIC, COLLECTION_ANALYTICAL = "3", "3.1"
+
+# How the demo's tickets spread over the analytical types.
+TYPE_MIX = {"1.1": 0.30, "1.2": 0.16, "2.1": 0.20, "2.2": 0.12, "3.1": 0.22}
+
+SUBJECTS = {
+    "1.1": (
+        "Interesse no ERP para {n} lojas",
+        "Cotação do módulo fiscal (NF-e)",
+        "Pedido de demonstração do sistema",
+        "Proposta para controle de estoque",
+        "Interesse no CRM para a equipe de vendas",
+        "Orçamento de BI e relatórios gerenciais",
+        "Troca de sistema: migração de dados",
+    ),
+    "1.2": (
+        "Renovação do contrato anual",
+        "Renovação com ampliação para {n} usuários",
+        "Reajuste do contrato de manutenção",
+        "Renovação antecipada com desconto",
+    ),
+    "2.1": (
+        "Erro ao transmitir NF-e",
+        "Sistema lento no fechamento do caixa",
+        "Falha no retorno bancário (CNAB)",
+        "Saldo de estoque divergente",
+        "Usuário bloqueado sem acesso",
+        "PDV não imprime o cupom",
+    ),
+    "2.2": (
+        "Como cadastrar tabela de preços promocional",
+        "Dúvida sobre apuração do ICMS-ST",
+        "Como gerar o SPED Fiscal",
+        "Configurar permissões de usuário",
+        "Como emitir carta de correção",
+    ),
+    "3.1": (
+        "Cobrança de {n} título(s) vencido(s)",
+        "Duplicata vencida há {d} dias",
+        "Boleto em atraso — parcela {n}/6",
+    ),
+}
+
+OPENING_NOTES = {
+    "1.1": (
+        "Cliente entrou em contato pelo site pedindo informações.",
+        "Lead recebido da campanha de e-mail.",
+        "Indicação de cliente; primeiro contato feito por telefone.",
+        "Visitou nosso estande na feira e pediu contato.",
+    ),
+    "1.2": ("Contrato vence em 30 dias; iniciada a renovação.", "Cliente pediu proposta de renovação."),
+    "2.1": ("Cliente relatou o problema por telefone.", "Chamado aberto pelo portal do cliente."),
+    "2.2": ("Cliente ligou com dúvida de uso.", "Dúvida recebida por e-mail."),
+    "3.1": ("Títulos vencidos identificados no contas a receber.", "Cobrança aberta: vencimento sem pagamento."),
+}
+NOTES_STAY = {
+    "1.01": (
+        "Primeiro contato por telefone; cliente demonstrou interesse.",
+        "Enviado material institucional por e-mail.",
+        "Cliente pediu para retornar na próxima semana.",
+        "Agendada visita para apresentar o sistema.",
+        "Conversei com o sócio; vai avaliar com o contador.",
+    ),
+    "1.02": (
+        "Cliente recebeu a proposta e está analisando.",
+        "Tirei dúvidas sobre a implantação.",
+        "Sem retorno; deixei recado com a secretária.",
+        "Cliente pediu detalhamento dos valores por módulo.",
+    ),
+    "1.03": (
+        "Cliente pediu desconto; levei à diretoria.",
+        "Negociando prazo de pagamento.",
+        "Cliente comparando com proposta do concorrente.",
+    ),
+    "2.01": (
+        "Chamado registrado; aguardando análise.",
+        "Cliente enviou prints do erro.",
+        "Coletados os logs do sistema.",
+    ),
+    "2.02": (
+        "Acesso remoto realizado; problema reproduzido.",
+        "Encaminhado ao desenvolvimento para análise.",
+        "Aplicado paliativo; acompanhando.",
+    ),
+    "2.03": ("Aguardando o cliente enviar o arquivo XML.", "Cliente ainda não liberou o acesso remoto."),
+    "3.01": (
+        "Ligação sem sucesso; deixado recado.",
+        "Enviado lembrete por WhatsApp.",
+        "Devedor atendeu e pediu a segunda via do boleto.",
+    ),
+    "3.02": (
+        "Devedor propôs parcelar em três vezes.",
+        "Enviada simulação de parcelamento.",
+        "Devedor vai confirmar a proposta até sexta.",
+    ),
+    "3.03": ("Primeira parcela do acordo paga.", "Lembrete de vencimento da parcela enviado."),
+}
+NOTES_MOVE = {
+    "1.01": ("Proposta comercial enviada por e-mail.", "Reunião realizada; proposta apresentada ao decisor."),
+    "1.02": ("Cliente respondeu à proposta.", "Retorno do cliente sobre a proposta."),
+    "1.03": ("Rodada de negociação concluída.", "Cliente deu a resposta final."),
+    "2.01": ("Iniciado o atendimento do chamado.", "Chamado assumido pelo suporte."),
+    "2.02": ("Correção aplicada; validando com o cliente.", "Atendimento concluído; aguardando confirmação."),
+    "2.03": ("Cliente retornou com as informações.", "Arquivo recebido; retomando o atendimento."),
+    "3.01": ("Devedor localizado; iniciada a negociação.", "Contato feito com o responsável financeiro."),
+    "3.02": ("Negociação concluída.", "Devedor respondeu à proposta de acordo."),
+    "3.03": ("Verificado o pagamento do acordo.", "Conferência com o financeiro."),
+}
+NOTES_ANY = ("Contato realizado.", "Retorno ao cliente.", "Acompanhamento do atendimento.")
+MOVE_REASONS = (
+    "Cliente já havia recebido a proposta pelo parceiro; ajuste de fase.",
+    "Cliente retomou o contato e pediu nova condição.",
+    "Correção de fase registrada errada pelo agente.",
+    "Pedido da diretoria: reabrir a negociação.",
+)
+CLOSE_REASONS = (
+    "Encerrado a pedido do cliente.",
+    "Pagamento confirmado pelo financeiro.",
+    "Duplicidade de atendimento.",
+)
+OVERRIDE_REASONS = (
+    "Cliente informou o valor por telefone; registro depois.",
+    "Resposta pendente autorizada pela supervisão.",
+)
+
+# ---------------------------------------------------------------------------
+# People
+# ---------------------------------------------------------------------------
+
+FEMALE = (
+    "Maria", "Ana", "Francisca", "Antônia", "Adriana", "Juliana", "Márcia", "Fernanda", "Patrícia", "Aline",
+    "Camila", "Beatriz", "Larissa", "Letícia", "Gabriela", "Mariana", "Luana", "Bruna", "Vanessa", "Sandra",
+    "Cláudia", "Simone", "Renata", "Daniela", "Tatiana", "Raquel", "Luciana", "Helena", "Sílvia", "Rosângela",
+)  # fmt: skip
+MALE = (
+    "José", "João", "Antônio", "Francisco", "Carlos", "Paulo", "Pedro", "Lucas", "Luiz", "Marcos",
+    "Gabriel", "Rafael", "Daniel", "Marcelo", "Bruno", "Eduardo", "Felipe", "Raimundo", "Rodrigo", "Fernando",
+    "Gustavo", "André", "Ricardo", "Sérgio", "Thiago", "Vinícius", "Matheus", "Leandro", "Fábio", "Otávio",
+)  # fmt: skip
+SURNAMES = (
+    "Silva", "Santos", "Oliveira", "Souza", "Rodrigues", "Ferreira", "Alves", "Pereira", "Lima", "Gomes",
+    "Costa", "Ribeiro", "Martins", "Carvalho", "Almeida", "Lopes", "Soares", "Fernandes", "Vieira", "Barbosa",
+    "Rocha", "Dias", "Nascimento", "Andrade", "Moreira", "Nunes", "Marques", "Machado", "Mendes", "Freitas",
+    "Cardoso", "Ramos", "Gonçalves", "Santana", "Teixeira", "Araújo", "Cavalcanti", "Monteiro", "Moura", "Batista",
+)  # fmt: skip
+BUSINESSES = (
+    "Padaria", "Supermercado", "Farmácia", "Auto Peças", "Construtora", "Transportadora", "Distribuidora",
+    "Clínica Odontológica", "Escritório Contábil", "Restaurante", "Papelaria", "Materiais de Construção", "Ótica",
+    "Pet Shop", "Academia", "Hotel", "Laboratório", "Móveis", "Confecções", "Agropecuária",
+)  # fmt: skip
+BRANDS = (
+    "Dom Pedro", "São Jorge", "Estrela do Sul", "Nova Era", "Boa Vista", "Santa Clara", "Primavera", "Horizonte",
+    "Vale Verde", "Três Irmãos", "Sol Nascente", "Paulista", "Central", "Ipê Amarelo", "Progresso", "Aliança",
+    "Pioneira", "Bela Vista", "Serra Azul", "Maré Alta",
+)  # fmt: skip
+LEGAL_SUFFIXES = ("Ltda", "Ltda", "Ltda", "ME", "EPP", "S.A.")
+CONTACT_ROLES = (
+    "Sócio-proprietário", "Gerente administrativo", "Gerente financeiro", "Comprador", "Analista de TI",
+    "Diretor comercial", "Contador",
+)  # fmt: skip
+CITIES = (
+    ("São Paulo", "SP", "11"), ("Campinas", "SP", "19"), ("Ribeirão Preto", "SP", "16"), ("Santos", "SP", "13"),
+    ("Rio de Janeiro", "RJ", "21"), ("Niterói", "RJ", "21"), ("Belo Horizonte", "MG", "31"),
+    ("Uberlândia", "MG", "34"), ("Curitiba", "PR", "41"), ("Londrina", "PR", "43"), ("Porto Alegre", "RS", "51"),
+    ("Caxias do Sul", "RS", "54"), ("Florianópolis", "SC", "48"), ("Joinville", "SC", "47"), ("Salvador", "BA", "71"),
+    ("Recife", "PE", "81"), ("Fortaleza", "CE", "85"), ("Goiânia", "GO", "62"), ("Brasília", "DF", "61"),
+    ("Manaus", "AM", "92"), ("Belém", "PA", "91"), ("Vitória", "ES", "27"), ("Campo Grande", "MS", "67"),
+    ("Cuiabá", "MT", "65"), ("Natal", "RN", "84"), ("João Pessoa", "PB", "83"), ("São Luís", "MA", "98"),
+)  # fmt: skip
+
+
+@dataclass
+class PersonDef:
+    kind: str
+    name: str
+    document: str
+    trade_name: str
+    city: str
+    state: str
+    phones: list[tuple[str, str]]
+    emails: list[tuple[str, str]]
+    contacts: list[tuple[str, str, str, str]]  # name, role, e-mail, phone
+
+
+def _slug(text: str) -> str:
+    return "".join(ch for ch in fold(text) if ch.isalnum())
+
+
+def _phone(rng: random.Random, ddd: str, mobile: bool) -> str:
+    if mobile:
+        return f"({ddd}) 9{rng.randint(6000, 9999)}-{rng.randint(0, 9999):04d}"
+    return f"({ddd}) {rng.choice('2345')}{rng.randint(100, 999)}-{rng.randint(0, 9999):04d}"
+
+
+def _individual_name(rng: random.Random) -> str:
+    names = FEMALE if rng.random() < 0.5 else MALE
+    first = rng.choice(names)
+    parts = [first]
+    if rng.random() < 0.25:
+        parts.append(rng.choice([n for n in names if n != first]))
+    surnames = rng.sample(SURNAMES, 2 if rng.random() < 0.5 else 1)
+    return " ".join([*parts, *surnames])
+
+
+def person_defs() -> list[PersonDef]:
+    """The demo's people, the same on every call: CPFs and CNPJs with valid check digits."""
+    rng = random.Random(PEOPLE_SEED)
+    documents: set[str] = set()
+    names: set[str] = set()
+    people: list[PersonDef] = []
+
+    def unique_document(make: Callable[[], str]) -> str:
+        while True:
+            document = make()
+            if document not in documents and document != document[0] * len(document):
+                documents.add(document)
+                return document
+
+    while len(people) < INDIVIDUALS:
+        name = _individual_name(rng)
+        if name in names:
+            continue
+        names.add(name)
+        city, state, ddd = rng.choice(CITIES)
+        document = unique_document(lambda: cpf_check_digits(f"{rng.randrange(10**9):09d}"))
+        first, last = fold(name.split()[0]), fold(name.split()[-1])
+        phones: list[tuple[str, str]] = [
+            (Phone.Kind.WHATSAPP if rng.random() < 0.5 else Phone.Kind.MOBILE, _phone(rng, ddd, True))
+        ]
+        if rng.random() < 0.3:
+            phones.append((Phone.Kind.LANDLINE, _phone(rng, ddd, False)))
+        emails = [(f"{first}.{last}{rng.randint(1, 99)}@exemplo.com.br", "Pessoal")] if rng.random() < 0.85 else []
+        people.append(PersonDef("individual", name, document, "", city, state, phones, emails, []))
+
+    # The first legal entity is the bakery every demo talks about.
+    while len(people) < INDIVIDUALS + LEGAL_ENTITIES:
+        if len(people) == INDIVIDUALS:
+            trade_name = "Padaria Bom Pão"
+        else:
+            trade_name = f"{rng.choice(BUSINESSES)} {rng.choice(BRANDS)}"
+        if trade_name in names:
+            continue
+        names.add(trade_name)
+        name = f"{trade_name} {rng.choice(LEGAL_SUFFIXES)}"
+        city, state, ddd = rng.choice(CITIES)
+        document = unique_document(lambda: cnpj_check_digits(f"{rng.randrange(10**7, 10**8)}0001"))
+        slug = _slug(trade_name)
+        phones = [
+            (Phone.Kind.LANDLINE.value, _phone(rng, ddd, False)),
+            (Phone.Kind.WHATSAPP.value, _phone(rng, ddd, True)),
+        ]
+        emails = [(f"contato.{slug}@exemplo.com.br", "Comercial"), (f"financeiro.{slug}@exemplo.com.br", "Financeiro")]
+        contacts = []
+        for role in rng.sample(CONTACT_ROLES, rng.randint(1, 3)):
+            contact = _individual_name(rng)
+            local = ".".join(fold(part) for part in contact.split()[:2])
+            contacts.append((contact, role, f"{local}.{slug}@exemplo.com.br", _phone(rng, ddd, True)))
+        people.append(PersonDef("legal", name, document, trade_name, city, state, phones, emails, contacts))
+    return people
+
+
+# ---------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------
+
+# Wraps a phase's items: a progress bar on a terminal, a line otherwise.
+Progress = Callable[[Iterable[T], str, int], Iterable[T]]
+
+
+def no_progress(items: Iterable[T], label: str, total: int) -> Iterable[T]:
+    return items
+
+
+@dataclass
+class Report:
+    """What a load created: objects per model, and the tickets by status."""
+
+    created: Counter[type[Model]] = field(default_factory=Counter)
+    tickets: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created) or bool(self.tickets)
+
+
+def load_demo(*, progress: Progress[Any] = no_progress) -> Report:
+    """Load what is missing of the demo, all or nothing."""
+    report = Report()
+    with transaction.atomic():
+        users = ensure_users(report)
+        companies = ensure_companies(report)
+        ensure_configuration(users, report)
+        people = ensure_people(report, progress)
+        if not demo_tickets_loaded(people):
+            report.tickets = TicketSimulator(users=users, companies=companies, people=people).run(progress)
+    return report
+
+
+def _clean(obj: Any, exclude: list[str] | None = None) -> None:
+    try:
+        obj.full_clean(exclude=exclude)
+    except ValidationError as exc:
+        raise DemoError(_("%(object)s is invalid: %(errors)s") % {"object": obj, "errors": exc}) from exc
+
+
+def ensure_users(report: Report) -> dict[str, User]:
+    users: dict[str, User] = {}
+    password = ""
+    for d in USERS:
+        user = User.objects.filter(username=d.username).first()
+        if user is None:
+            # One hash for the four accounts: hashing is slow on purpose, and this password is public anyway.
+            password = password or make_password(DEMO_PASSWORD)
+            user = User.objects.create(
+                username=d.username,
+                first_name=d.first_name,
+                last_name=d.last_name,
+                email=f"{d.username}@exemplo.com.br",
+                password=password,
+                is_superuser=d.role == Role.ADMIN,
+            )
+            set_role(user, d.role)
+            report.created[User] += 1
+        users[d.username] = user
+    return users
+
+
+def ensure_companies(report: Report) -> list[Company]:
+    companies = []
+    for code, name, cnpj in COMPANIES:
+        company = Company.objects.filter(code=code).first()
+        if company is None:
+            company = Company(code=code, name=name, cnpj=cnpj)
+            _clean(company)
+            company.save()
+            report.created[Company] += 1
+        companies.append(company)
+    return companies
+
+
+def ensure_configuration(users: dict[str, User], report: Report) -> None:
+    crs: dict[str, ResponsibilityCenter] = {}
+    for d in CRS:
+        cr = ResponsibilityCenter.objects.filter(code=d.code).first()
+        if cr is None:
+            cr = ResponsibilityCenter(code=d.code, description=d.description, closes_process=d.closes)
+            _clean(cr)
+            cr.save()
+            cr.members.set([users[name] for name in d.members])
+            report.created[ResponsibilityCenter] += 1
+        crs[d.code] = cr
+
+    for wd in WORKFLOWS:
+        workflow, created = Workflow.objects.get_or_create(code=wd.code, defaults={"description": wd.description})
+        if created:
+            report.created[Workflow] += 1
+        existing = {s.order for s in workflow.steps.all()}
+        for sd in wd.steps:
+            if sd.order in existing:
+                continue
+            if sd.cr is not None:
+                cr = crs.get(sd.cr) or ResponsibilityCenter.objects.get(code=sd.cr)
+                WorkflowStep.objects.create(
+                    workflow=workflow, order=sd.order, kind=WorkflowStep.Kind.CR, cr=cr, next_order=sd.next_order
+                )
+            else:
+                step = WorkflowStep.objects.create(
+                    workflow=workflow, order=sd.order, kind=WorkflowStep.Kind.DECISION, question=sd.question
+                )
+                DecisionOption.objects.bulk_create(
+                    DecisionOption(step=step, label=label, target_order=target, position=i)
+                    for i, (label, target, _weight) in enumerate(sd.options, start=1)
+                )
+            report.created[WorkflowStep] += 1
+
+    for cd in CYCLES:
+        cycle, created = ServiceCycle.objects.get_or_create(code=cd.code, defaults={"description": cd.description})
+        if created:
+            report.created[ServiceCycle] += 1
+        existing_questions = set(cycle.questions.values_list("code", flat=True))
+        for qd in cd.questions:
+            if qd.code in existing_questions:
+                continue
+            question = Question(
+                cycle=cycle,
+                cr=crs[qd.cr],
+                code=qd.code,
+                text=qd.text,
+                help_text=qd.help_text,
+                answer_type=qd.answer_type,
+                required=qd.required,
+                min_value=qd.min_value,
+                max_value=qd.max_value,
+            )
+            _clean(question)
+            question.save()
+            Option.objects.bulk_create(
+                Option(
+                    question=question,
+                    label=od.label,
+                    position=i,
+                    checked_by_default=od.default,
+                    asks_complement=od.complement,
+                )
+                for i, od in enumerate(qd.options, start=1)
+            )
+            report.created[Question] += 1
+
+    for wd in WORKFLOWS:
+        errors = validate_workflow(Workflow.objects.get(code=wd.code))
+        if errors:
+            raise DemoError(
+                _("The workflow “%(workflow)s” is invalid: %(errors)s")
+                % {"workflow": wd.code, "errors": " ".join(errors)}
+            )
+
+    types: dict[str, ServiceType] = {}
+    for td in TYPES:  # groups come first: an analytical type needs its group to exist
+        service_type = ServiceType.objects.filter(code=td.code).first()
+        if service_type is None:
+            service_type = ServiceType(
+                code=td.code,
+                description=td.description,
+                kind=td.kind,
+                category=td.category,
+                colour=td.colour,
+                priority=td.priority,
+                days_to_next_contact=td.days,
+                workflow=Workflow.objects.get(code=td.workflow) if td.workflow else None,
+                cycle=ServiceCycle.objects.get(code=td.cycle) if td.cycle else None,
+            )
+            _clean(service_type)
+            service_type.save()
+            report.created[ServiceType] += 1
+        else:
+            _clean(service_type)
+        types[td.code] = service_type
+
+    options = CrmOptions.current()
+    changed = []
+    if options.collection_synthetic_type_id is None:
+        options.collection_synthetic_type = types[COLLECTION_SYNTHETIC]
+        changed.append("collection_synthetic_type")
+    if options.collection_analytical_type_id is None:
+        options.collection_analytical_type = types[COLLECTION_ANALYTICAL]
+        changed.append("collection_analytical_type")
+    if changed:
+        options.collection_days_overdue = 5
+        options.save(update_fields=[*changed, "collection_days_overdue"])
+        report.created[CrmOptions] += 1
+
+
+def ensure_people(report: Report, progress: Progress[Any]) -> list[Person]:
+    defs = person_defs()
+    documents = [d.document for d in defs]
+    existing = set(Person.objects.filter(document__in=documents).values_list("document", flat=True))
+    missing = [d for d in defs if d.document not in existing]
+    for d in progress(missing, _("People"), len(missing)) if missing else ():
+        person = Person(
+            name=d.name, kind=d.kind, document=d.document, trade_name=d.trade_name, city=d.city, state=d.state
+        )
+        _clean(person)
+        person.save()
+        details: list[Phone | Email | ContactPerson] = [
+            *(Phone(person=person, kind=kind, number=number) for kind, number in d.phones),
+            *(Email(person=person, address=address, label=label) for address, label in d.emails),
+            *(
+                ContactPerson(person=person, name=name, role=role, email=email, phone=phone)
+                for name, role, email, phone in d.contacts
+            ),
+        ]
+        for detail in details:
+            _clean(detail, exclude=["person"])  # the person was just saved: no need to look it up again
+        for model in (Phone, Email, ContactPerson):
+            model.objects.bulk_create([x for x in details if isinstance(x, model)])  # type: ignore[misc]
+        report.created[Person] += 1
+    return list(
+        Person.objects.filter(document__in=documents, active=True).prefetch_related("contacts").order_by("document")
+    )
+
+
+def demo_tickets_loaded(people: list[Person]) -> bool:
+    """The demo's tickets are loaded in one transaction: when its people have that many, they are there."""
+    return Ticket.objects.filter(person__in=people).count() >= TICKETS
+
+
+# ---------------------------------------------------------------------------
+# Tickets: a seeded simulation of each ticket's life, driven through the engine
+# ---------------------------------------------------------------------------
+
+
+class TicketSimulator:
+    def __init__(self, *, users: dict[str, User], companies: list[Company], people: list[Person]) -> None:
+        self.rng = random.Random(TICKETS_SEED)
+        self.now = timezone.now()
+        self.users = users
+        self.supervisor = users["supervisor"]
+        self.companies = companies
+        self.people = people
+        self.types = {t.code: t for t in ServiceType.objects.filter(code__in=TYPE_MIX).select_related("workflow")}
+        self.steps: dict[int, dict[int, WorkflowStep]] = defaultdict(dict)
+        for step in WorkflowStep.objects.select_related("cr").prefetch_related(
+            Prefetch("options", queryset=DecisionOption.objects.order_by("position", "id"))
+        ):
+            self.steps[step.workflow_id][step.order] = step
+        self.questions: dict[tuple[int, int], list[Question]] = defaultdict(list)
+        cycle_ids = {t.cycle_id for t in self.types.values() if t.cycle_id}
+        for q in (
+            Question.objects.filter(cycle_id__in=cycle_ids, active=True)
+            .select_related("cycle")
+            .prefetch_related(Prefetch("options", queryset=Option.objects.filter(active=True).order_by("position")))
+            .order_by("code_key")
+        ):
+            self.questions[(q.cycle_id, q.cr_id)].append(q)
+        self.question_defs = {(c.code, q.code): q for c in CYCLES for q in c.questions}
+        self.option_weights = {
+            (s.question, label): weight for w in WORKFLOWS for s in w.steps for label, _t, weight in s.options
+        }
+
+    # -- time -------------------------------------------------------------
+
+    def working_time(self, day: dt.date) -> dt.datetime:
+        """A moment of business hours (8h to 18h) on that day, or on the Monday after a weekend."""
+        while day.weekday() >= 5:
+            day += dt.timedelta(days=1)
+        return timezone.make_aware(dt.datetime.combine(day, dt.time(self.rng.randint(8, 17), self.rng.randint(0, 59))))
+
+    def working_days_after(self, day: dt.date, count: int) -> dt.date:
+        while count > 0:
+            day += dt.timedelta(days=1)
+            count -= day.weekday() < 5
+        return day
+
+    def next_event(self, at: dt.datetime, category: str) -> dt.datetime:
+        """When the contact after `at` happens: support calls back within days, sales and collection later."""
+        low, high = {"service": (0, 3), "collection": (2, 9)}.get(category, (1, 9))
+        days = self.rng.randint(low, high)
+        if days == 0:
+            later = at + dt.timedelta(minutes=self.rng.randint(90, 240))
+            if timezone.localtime(later).hour < 18:
+                return later
+            days = 1
+        return self.working_time(self.working_days_after(timezone.localdate(at), days))
+
+    def next_contact(self, at: dt.datetime, following: dt.datetime, last: bool) -> dt.datetime:
+        """The next contact a note schedules: about when the following contact happens or, on the last note so
+        far, around today (some overdue, some today, most ahead)."""
+        if not last:
+            local = timezone.localtime(following)
+            planned = local.replace(hour=max(8, local.hour - self.rng.randint(0, 1)), minute=self.rng.choice((0, 30)))
+            return max(at + dt.timedelta(minutes=30), min(planned, following))
+        today = timezone.localtime(self.now)
+        draw = self.rng.random()
+        if draw < 0.3:
+            overdue = self.working_time(today.date() - dt.timedelta(days=self.rng.randint(1, 12)))
+            if at < overdue < self.now:
+                return overdue
+        if draw < 0.5:
+            return today.replace(
+                hour=self.rng.randint(8, 17), minute=self.rng.choice((0, 15, 30, 45)), second=0, microsecond=0
+            )
+        return self.working_time(today.date() + dt.timedelta(days=self.rng.randint(1, 15)))
+
+    def soon_after(self, at: dt.datetime) -> dt.datetime:
+        """A few minutes after a contact (answers are saved after the note), never in the future."""
+        return min(self.now, at + dt.timedelta(minutes=self.rng.randint(2, 40)))
+
+    # -- one ticket ------------------------------------------------------
+
+    def run(self, progress: Progress[Any]) -> Counter[str]:
+        """Make the demo's tickets; returns how many ended open and closed."""
+        statuses: Counter[str] = Counter()
+        codes = list(TYPE_MIX)
+        weights = list(TYPE_MIX.values())
+        debtors = iter(self.rng.sample(self.people, len(self.people)))  # one collection per debtor
+        for i in progress(range(TICKETS), _("Tickets"), TICKETS):
+            code = self.rng.choices(codes, weights)[0]
+            person = next(debtors, None) if code == COLLECTION_ANALYTICAL else None
+            if person is None:
+                person = self.rng.choice(self.people)
+                code = code if code != COLLECTION_ANALYTICAL else "2.2"
+            try:
+                ticket = TicketLife(self, self.types[code], person).live()
+            except TicketError as exc:
+                raise DemoError(
+                    _("The engine refused demo ticket %(number)s: %(error)s") % {"number": i + 1, "error": exc.message}
+                ) from exc
+            statuses[ticket.status] += 1
+        return statuses
+
+    def agent_for(self, service_type: ServiceType) -> User:
+        if service_type.category == ServiceType.Category.SALES:
+            return self.users["agente1"]
+        if service_type.category == ServiceType.Category.SERVICE:
+            return self.users["agente2"]
+        return self.rng.choice([self.users["agente1"], self.users["agente2"]])
+
+    def plan(self, workflow_id: int, order: int) -> tuple[dict[int, int], WorkflowStep]:
+        """The decisions to take on the way from `order` to the next CR step, chosen by the options' weights."""
+        choices: dict[int, int] = {}
+        for _hop in range(50):
+            step = self.steps[workflow_id][order]
+            if step.kind == WorkflowStep.Kind.CR:
+                return choices, step
+            if step.kind == WorkflowStep.Kind.DECISION:
+                options = list(step.options.all())
+                weights = [self.option_weights.get((step.question, o.label), 1.0) for o in options]
+                option = self.rng.choices(options, weights)[0]
+                choices[step.pk] = option.pk
+                order = option.target_order
+            else:
+                assert step.target_workflow_id is not None and step.target_order is not None
+                workflow_id, order = step.target_workflow_id, step.target_order
+        raise DemoError(_("The workflow loops without reaching a phase."))
+
+    def value_for(self, question: Question, at: dt.datetime) -> Any:
+        qd = self.question_defs.get((question.cycle.code, question.code))
+        rng = self.rng
+        t = question.answer_type
+        if t in (AnswerType.SHORT_TEXT, AnswerType.LONG_TEXT):
+            samples = qd.samples if qd and qd.samples else NOTES_ANY
+            return rng.choice(samples)[: 100 if t == AnswerType.SHORT_TEXT else None]
+        if t == AnswerType.NUMBER:
+            low, high = qd.span if qd and qd.span else (question.min_value or 1, question.max_value or 100)
+            if float(low) < 1:  # a fractional quantity, in halves
+                return Decimal(rng.randint(max(1, int(float(low) * 2)), int(float(high) * 2))) / 2
+            return rng.randint(int(low), int(high))
+        if t == AnswerType.MONEY:
+            low, high = qd.span if qd and qd.span else (100, 10000)
+            return Decimal(rng.randint(int(low), int(high))) + Decimal(rng.choice((0, 0, 0, 50, 90))) / 100
+        if t == AnswerType.DATE:
+            low, high = qd.span if qd and qd.span else (0, 15)
+            return timezone.localdate(at) + dt.timedelta(days=rng.randint(int(low), int(high)))
+        if t == AnswerType.TIME:
+            return f"{rng.randint(8, 17):02d}:{rng.choice((0, 15, 30, 45)):02d}"
+        options = list(question.options.all())
+        option_defs = {o.label: o for o in qd.options} if qd else {}
+
+        def pick(option: Option) -> dict[str, Any]:
+            od = option_defs.get(option.label)
+            complement = ""
+            if option.asks_complement:
+                complement = rng.choice(od.complements if od and od.complements else NOTES_ANY)
+            return {"option": option.pk, "complement": complement}
+
+        if t == AnswerType.SINGLE_CHOICE:
+            weights = [option_defs[o.label].weight if o.label in option_defs else 1.0 for o in options]
+            return [pick(rng.choices(options, weights)[0])]
+        chosen = [o for o in options if rng.random() < (0.8 if o.checked_by_default else 0.3)]
+        return [pick(o) for o in chosen or [rng.choice(options)]]
+
+
+class TicketLife:
+    """One ticket from opening to where the demo leaves it."""
+
+    def __init__(self, sim: TicketSimulator, service_type: ServiceType, person: Person) -> None:
+        self.sim = sim
+        self.rng = sim.rng
+        self.type = service_type
+        self.person = person
+        self.agent = sim.agent_for(service_type)
+        self.versions: dict[int, int] = {}  # question id → its answer's version
+        self.answered_by_cr: dict[int, list[Question]] = defaultdict(list)
+        self.last = False  # whether the contact being recorded is the ticket's last one so far
+        self.ticket: Ticket
+
+    def next_contact(self, at: dt.datetime, following: dt.datetime) -> dt.datetime:
+        return self.sim.next_contact(at, following, self.last)
+
+    def actor(self) -> User:
+        return self.sim.supervisor if self.rng.random() < 0.12 else self.agent
+
+    def channel(self) -> str:
+        return self.rng.choices(
+            [Channel.PHONE, Channel.WHATSAPP, Channel.EMAIL, Channel.VISIT, Channel.CHAT], [40, 25, 20, 8, 7]
+        )[0]
+
+    def subject(self) -> str:
+        template = self.rng.choice(SUBJECTS.get(self.type.code, ("Atendimento",)))
+        return template.format(n=self.rng.randint(2, 12), d=self.rng.randint(6, 60))
+
+    def questions_here(self) -> list[Question]:
+        return self.sim.questions.get((self.type.cycle_id or 0, self.ticket.cr_id), [])
+
+    def save(self, questions: list[Question], at: dt.datetime, by: User | None = None) -> None:
+        if not questions:
+            return
+        inputs = [AnswerInput(q.pk, self.sim.value_for(q, at), self.versions.get(q.pk, 0)) for q in questions]
+        result = engine_save_answers(self.ticket, inputs, by=by or self.actor(), at=at)
+        asked = {q.pk: q for q in questions}
+        for answer in result.saved:
+            if answer.question_id not in self.versions:
+                self.answered_by_cr[answer.cr_id].append(asked[answer.question_id])
+            self.versions[answer.question_id] = answer.version
+
+    def enter_phase(self, at: dt.datetime) -> None:
+        """Answer part of the new phase's questions now; the rest waits for a later contact."""
+        pending = [q for q in self.questions_here() if q.pk not in self.versions]
+        now = (
+            [q for q in pending if self.rng.random() < (0.6 if q.required else 0.5)] if self.rng.random() < 0.7 else []
+        )
+        self.save(now, self.sim.soon_after(at))
+
+    def answer_pending(self, at: dt.datetime) -> None:
+        """Answer the phase's required questions still open, and some of the others."""
+        pending = [q for q in self.questions_here() if q.pk not in self.versions]
+        later = [q for q in pending if q.required or self.rng.random() < 0.5]
+        self.save(later, at)
+
+    def change_an_answer(self, at: dt.datetime) -> None:
+        here = {q.pk for q in self.questions_here()}
+        answered = [q for q in self.answered_by_cr.get(self.ticket.cr_id, []) if q.pk in here]
+        if answered:
+            self.save([self.rng.choice(answered)], self.sim.soon_after(at))
+
+    def note_text(self, moving: bool) -> str:
+        pool = NOTES_MOVE if moving else NOTES_STAY
+        return self.rng.choice(pool.get(self.ticket.cr.code, NOTES_ANY))
+
+    def live(self) -> Ticket:
+        sim, rng = self.sim, self.rng
+        at = sim.working_time(timezone.localdate(sim.now) - dt.timedelta(days=rng.randint(0, DAYS_BACK)))
+        if at > sim.now:
+            at = sim.now - dt.timedelta(minutes=rng.randint(5, 240))
+        following = sim.next_event(at, self.type.category)
+        self.last = following > sim.now or rng.random() < FORGOTTEN
+        contacts = list(self.person.contacts.all())
+        opener = self.actor()
+        self.ticket = open_ticket(
+            person=self.person,
+            service_type=self.type,
+            subject=self.subject(),
+            company=sim.companies[0] if rng.random() < 0.7 else sim.companies[-1],
+            by=opener,
+            channel=self.channel(),
+            contact_person=rng.choice(contacts) if contacts else None,
+            next_contact_at=self.next_contact(at, following),
+            next_contact_user=sim.supervisor if rng.random() < 0.1 else self.agent,
+            text=rng.choice(OPENING_NOTES.get(self.type.code, NOTES_ANY)),
+            at=at,
+        )
+        self.enter_phase(at)
+        move_chance = {"service": 0.6, "collection": 0.45}.get(self.type.category, 0.5)
+        for event in range(1, MAX_EVENTS + 1):
+            if self.last:
+                break
+            at, following = following, sim.next_event(following, self.type.category)
+            self.last = following > sim.now or rng.random() < FORGOTTEN or event == MAX_EVENTS
+            if self.ticket.is_closed:
+                if rng.random() < 0.08:
+                    self.supervisor_move(at, reopen=True)
+                    continue
+                break
+            if rng.random() < 0.02:
+                self.supervisor_move(at)
+            elif rng.random() < move_chance:
+                self.move_on(at, following)
+            else:
+                self.stay(at, following)
+        if rng.random() < 0.05:
+            self.correct_earlier_phase()
+        return self.ticket
+
+    def stay(self, at: dt.datetime, following: dt.datetime) -> None:
+        record_note(
+            self.ticket,
+            by=self.actor(),
+            text=self.note_text(moving=False),
+            channel=self.channel(),
+            next_contact_at=self.next_contact(at, following),
+            next_contact_user=self.sim.supervisor if self.rng.random() < 0.1 else self.agent,
+            at=at,
+        )
+        draw = self.rng.random()
+        if draw < 0.25:
+            self.change_an_answer(at)
+        elif draw < 0.4:
+            self.answer_pending(self.sim.soon_after(at))
+
+    def move_on(self, at: dt.datetime, following: dt.datetime) -> None:
+        by = self.actor()
+        override = ""
+        if by == self.sim.supervisor and self.rng.random() < 0.3:
+            override = self.rng.choice(OVERRIDE_REASONS)  # the supervisor moves on, required answers or not
+        else:
+            self.answer_pending(at - dt.timedelta(minutes=self.rng.randint(1, 20)))  # just before the note
+        choices, target = self.sim.plan(self.ticket.workflow_id, self.ticket.step.next_order)  # type: ignore[arg-type]
+        closes = bool(target.cr and target.cr.closes_process)
+        record_note(
+            self.ticket,
+            by=by,
+            text=self.note_text(moving=True),
+            channel=self.channel(),
+            next_contact_at=None if closes else self.next_contact(at, following),
+            next_contact_user=None if closes else self.agent,
+            move_on=True,
+            choices=choices,
+            override_reason=override if self.missing_required() else "",
+            at=at,
+        )
+        self.enter_phase(at)
+
+    def missing_required(self) -> bool:
+        return any(q.required and q.pk not in self.versions for q in self.questions_here())
+
+    def supervisor_move(self, at: dt.datetime, reopen: bool = False) -> None:
+        """A supervisor moves the ticket to another phase: back into the funnel, ahead, or closed."""
+        others = [
+            s
+            for s in self.sim.steps[self.ticket.workflow_id].values()
+            if s.kind == WorkflowStep.Kind.CR and s.cr is not None and s.pk != self.ticket.step_id
+        ]
+        closing = not reopen and self.rng.random() < 0.3
+        targets = [s for s in others if s.cr.closes_process == closing]  # type: ignore[union-attr]
+        if not targets:
+            return
+        target = self.rng.choice(targets)
+        reason = self.rng.choice(CLOSE_REASONS if closing else MOVE_REASONS)
+        move_to_step(self.ticket, target, by=self.sim.supervisor, reason=reason, at=at)
+        self.enter_phase(at)
+
+    def correct_earlier_phase(self) -> None:
+        """A supervisor unlocks an earlier phase and corrects one of its answers (Desbloquear).
+
+        unlock_phase takes no `at`: the unlock is recorded now, so the correction is dated now too.
+        """
+        earlier = [cr_id for cr_id, qs in self.answered_by_cr.items() if cr_id != self.ticket.cr_id and qs]
+        if not earlier:
+            return
+        cr_id = self.rng.choice(earlier)
+        cr = ResponsibilityCenter.objects.get(pk=cr_id)
+        unlock_phase(self.ticket, cr, by=self.sim.supervisor, reason="Correção de resposta informada errada.")
+        self.save([self.rng.choice(self.answered_by_cr[cr_id])], timezone.now(), by=self.sim.supervisor)
+
+
+def demo_logins() -> Iterator[tuple[str, str, str]]:
+    """(username, password, role) of the demo accounts."""
+    for d in USERS:
+        yield d.username, DEMO_PASSWORD, str(d.role.label)

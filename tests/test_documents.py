@@ -93,3 +93,9 @@ def test_two_people_cannot_share_a_document():
     with pytest.raises(ValidationError) as err:
         Person(name="B", document="529.982.247-25").full_clean()
     assert "CPF/CNPJ" in str(err.value)
+
+
+def test_non_ascii_digits_are_not_digits():
+    assert not is_valid_cpf("1234567890²")
+    with pytest.raises(ValidationError):
+        validate_document("1234567890²")

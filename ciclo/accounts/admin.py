@@ -10,11 +10,14 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import Group, User
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template import engines
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from ciclo.accounts.models import UserCompany
+from ciclo.accounts.models import ApiToken, UserCompany
 from ciclo.accounts.roles import ROLE_ORDER, Role, set_role
+from ciclo.accounts.tokens import create_token, revoke_token
 from ciclo.configurator.forms import ProtectedInlineFormSet
 from ciclo.history.admin import HistoryMixin
 
@@ -119,3 +122,62 @@ class UserCompanyAdmin(HistoryMixin):
     list_select_related = ("user", "company")
     search_fields = ("user__username", "user__first_name", "user__last_name", "company__code", "company__name")
     search_help_text = _("User or company.")
+
+
+_TOKEN_CREATED = engines["django"].from_string(
+    """{% extends "admin/base_site.html" %}{% block content %}
+<p>{{ intro }}</p>
+<p><code style="font-size:1.2em;user-select:all">{{ token }}</code></p>
+<p>{{ warning }}</p>
+<p><a class="button" href="{{ back }}">{{ back_label }}</a></p>
+{% endblock %}"""
+)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are created here (the token is shown once) and revoked, never edited or deleted."""
+
+    list_display = ["prefix", "user", "name", "created_at", "last_used_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["user"]
+    search_fields = ["prefix", "name", "user__username"]
+    fields = ["user", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> Any:
+        return [*self.readonly_fields, "user", "name"] if obj else self.readonly_fields
+
+    def has_delete_permission(self, request: HttpRequest, obj: ApiToken | None = None) -> bool:
+        return False  # revoke instead: the history keeps who had which token
+
+    def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
+        if change:
+            return  # nothing of a token changes but its revocation (the action)
+        token, raw = create_token(obj.user, name=obj.name, by=request.user)
+        obj.pk, obj.prefix, obj.key_hash, obj.created_at = token.pk, token.prefix, token.key_hash, token.created_at
+        obj._state.adding = False
+        request._ciclo_new_token = raw  # type: ignore[attr-defined]
+
+    def response_add(self, request: HttpRequest, obj: ApiToken, post_url_continue: str | None = None) -> HttpResponse:
+        raw = getattr(request, "_ciclo_new_token", None)
+        if raw is None:
+            return super().response_add(request, obj, post_url_continue)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("API token created"),
+            "intro": gettext("The token of %(user)s (%(prefix)s):") % {"user": obj.user, "prefix": obj.prefix},
+            "token": raw,
+            "warning": gettext("Copy it now: it is kept only as a hash and will not be shown again."),
+            "back": "../",
+            "back_label": gettext("Back to the tokens"),
+        }
+        response = HttpResponse(_TOKEN_CREATED.render(context, request))
+        response["Cache-Control"] = "no-store"  # the page itself shows the token: never cache it
+        return response
+
+    @admin.action(description=_("Revoke the selected tokens"))
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        count = sum(revoke_token(token, by=request.user) for token in queryset.filter(revoked_at=None))
+        self.message_user(request, ngettext("%(n)d token revoked.", "%(n)d tokens revoked.", count) % {"n": count})

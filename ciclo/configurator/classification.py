@@ -30,4 +30,7 @@ def sort_key(code: str) -> str:
 def is_under(parent: str, child: str) -> bool:
     """child sits under parent: parent's levels prefix child's, and child is deeper."""
     p, c = parent.split("."), child.split(".")
-    return len(c) > len(p) and [int(x) for x in c[: len(p)]] == [int(x) for x in p]
+    try:
+        return len(c) > len(p) and [int(x) for x in c[: len(p)]] == [int(x) for x in p]
+    except ValueError:  # not a classification: nothing sits under it
+        return False

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 def digits(value: str) -> str:
-    return "".join(ch for ch in value if ch.isdigit())
+    return "".join(ch for ch in value if ch in "0123456789")
 
 
 def _check_digit(numbers: list[int], weights: list[int]) -> int:

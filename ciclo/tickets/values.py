@@ -77,10 +77,11 @@ def parse_decimal(raw: Any) -> Decimal:
     """A number given as int, Decimal or text: "1234.5", "1234,5" or pt-BR "1.234,50"."""
     if isinstance(raw, bool):
         raise ValueError
-    if isinstance(raw, (int, Decimal)):
-        return Decimal(raw)
-    if isinstance(raw, float):
-        return Decimal(str(raw))
+    if isinstance(raw, (int, Decimal, float)):
+        value = Decimal(str(raw)) if isinstance(raw, float) else Decimal(raw)
+        if not value.is_finite():
+            raise ValueError
+        return value
     if not isinstance(raw, str):
         raise ValueError
     text = raw.strip().replace(" ", "").removeprefix("R$")

@@ -1,0 +1,1 @@
+"""Ciclo's REST API (django-ninja), mounted at /api/v1/."""

@@ -1,0 +1,155 @@
+"""The REST API (/api/v1/): the NinjaAPI instance, its routers, error shape and docs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import ninja
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
+from django.urls import path, reverse
+from django.utils.html import escape
+from django.utils.translation import gettext_lazy as _
+from ninja import NinjaAPI
+from ninja.openapi.docs import DocsBase
+from ninja.parser import Parser
+
+from ciclo.accounts.roles import role_of
+from ciclo.api import errors
+from ciclo.api.auth import TokenAuth, user_of
+from ciclo.api.schemas import TokenUser, responses
+
+if TYPE_CHECKING:
+    from django.urls import URLPattern, URLResolver
+
+NINJA_STATIC = Path(ninja.__file__).parent / "static" / "ninja"
+DOCS_ASSETS = {
+    "swagger-ui.css": "text/css",
+    "swagger-ui-bundle.js": "text/javascript",
+    "swagger-ui-init.js": "text/javascript",
+    "favicon.png": "image/png",
+}
+
+DESCRIPTION = """
+Ciclo's REST API. Authenticate with a personal token: `Authorization: Bearer <token>`
+(create one with `ciclo token create USERNAME`).
+
+**Errors** all have one shape:
+`{"error": {"code": "…", "message": "…", "fields": {"field": ["…"]}, …}}` —
+400 malformed JSON, 401 no or bad token, 403 your role or the CR's membership does not allow it,
+404 not found or not visible to you, 409 a conflict with the current state
+(closed ticket, stale version, answer conflict, locked phase, definition in use),
+422 invalid values (each field named; nothing was written).
+
+**Lists** are paged by cursor: pass `next_cursor` back as `cursor` until it is null.
+
+**References**: related definitions are given by their code (a CR's or service type's
+classification, a workflow's or cycle's code); where an id is also accepted, an integer
+is an id and a string is a code.
+"""
+
+
+class _StrictJsonParser(Parser):
+    """JSON without NaN or Infinity, which no column can hold."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        def refuse(constant: str) -> Any:
+            raise ValueError(f"{constant} is not JSON")
+
+        return json.loads(request.body, parse_constant=refuse)
+
+
+class LocalSwagger(DocsBase):
+    """Swagger UI served from the assets django-ninja ships: no CDN, and no need for "ninja"
+    in INSTALLED_APPS (the assets come through the API's own URL)."""
+
+    def render_page(self, request: HttpRequest, api: NinjaAPI, **kwargs: Any) -> HttpResponse:
+        def asset(name: str) -> str:
+            return escape(reverse(f"{api.urls_namespace}:docs-asset", kwargs={**kwargs, "name": name}))
+
+        settings = json.dumps({"url": self.get_openapi_url(api, kwargs), "layout": "BaseLayout", "deepLinking": True})
+        settings = settings.replace("<", "\\u003c")  # inert inside <script>, still the same JSON
+        html = f"""<!DOCTYPE html>
+<html>
+<head>
+<meta charset="utf-8">
+<link type="text/css" rel="stylesheet" href="{asset("swagger-ui.css")}">
+<link rel="icon" type="image/png" href="{asset("favicon.png")}">
+<title>{escape(api.title)}</title>
+</head>
+<body>
+<script type="application/json" id="swagger-settings">{settings}</script>
+<div id="swagger-ui"></div>
+<script src="{asset("swagger-ui-bundle.js")}"></script>
+<script src="{asset("swagger-ui-init.js")}"></script>
+</body>
+</html>"""
+        return HttpResponse(html)
+
+
+def docs_asset(request: HttpRequest, name: str) -> HttpResponseBase:
+    if name not in DOCS_ASSETS:
+        return errors.error_response(404, "not_found", str(_("Not found.")))
+    response = FileResponse((NINJA_STATIC / name).open("rb"), content_type=DOCS_ASSETS[name])
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+def not_found(request: HttpRequest, rest: str) -> HttpResponse:
+    return errors.error_response(404, "not_found", str(_("There is no such API endpoint.")))
+
+
+def _shaped(view: Any) -> Any:
+    """ninja answers a method an endpoint lacks with a bare 405: give it the error shape."""
+
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        response = view(request, *args, **kwargs)
+        if response.status_code == 405 and "json" not in response.get("Content-Type", ""):
+            shaped = errors.error_response(
+                405,
+                "method_not_allowed",
+                str(_("This endpoint does not take %(method)s.") % {"method": request.method}),
+            )
+            shaped["Allow"] = response.get("Allow", "")
+            return shaped
+        return response
+
+    wrapper.csrf_exempt = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+class CicloAPI(NinjaAPI):
+    def _get_urls(self) -> list[URLPattern | URLResolver]:
+        urls = super()._get_urls()
+        for pattern in urls:
+            pattern.callback = _shaped(pattern.callback)  # type: ignore[union-attr]
+        return [
+            path("docs/assets/<str:name>", docs_asset, name="docs-asset"),
+            *urls,
+            path("<path:rest>", not_found, name="not-found"),
+        ]
+
+
+api = CicloAPI(
+    title="Ciclo API",
+    version="1",
+    description=DESCRIPTION,
+    auth=TokenAuth(),
+    docs=LocalSwagger(),
+    parser=_StrictJsonParser(),
+    urls_namespace="api-v1",
+)
+errors.install(api)
+
+api.add_router("/config", "ciclo.api.configuration.router", tags=["configuration"])
+api.add_router("/", "ciclo.api.people.router", tags=["people"])
+api.add_router("/tickets", "ciclo.api.tickets.router", tags=["tickets"])
+api.add_router("/definitions", "ciclo.api.definitions.router", tags=["definitions"])
+
+
+@api.get("/me", response=responses({200: TokenUser}), tags=["account"], summary="The token's user and role")
+def me(request: HttpRequest) -> dict[str, Any]:
+    user = user_of(request)
+    role = role_of(user)
+    return {"id": user.pk, "username": user.get_username(), "role": role.value if role else None}

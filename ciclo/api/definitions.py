@@ -1,0 +1,128 @@
+"""/definitions: the whole configuration as one bundle (see ciclo.configurator.definitions).
+
+Administrators only. GET /definitions/export gives the bundle as JSON or YAML;
+POST /definitions/import takes one (a JSON body, or YAML with the content type
+application/yaml or text/yaml), checks it whole and applies it in one transaction —
+or, with ?dry_run=1, only says what it would do. An invalid bundle is a 422 whose
+`fields` name each error's path in the file; nothing is written.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import Query, Router, Schema
+
+from ciclo.api.auth import require_admin
+from ciclo.api.errors import ApiError, invalid
+from ciclo.api.schemas import responses
+from ciclo.configurator.definitions import (
+    BundleSyntaxError,
+    DefinitionsInvalid,
+    Status,
+    apply_import,
+    dump,
+    export_bundle,
+    parse,
+    plan_import,
+)
+
+router = Router()
+
+YAML_TYPES = {"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"}
+JSON_TYPES = {"application/json", ""}
+CONTENT_TYPES = {"json": "application/json; charset=utf-8", "yaml": "application/yaml; charset=utf-8"}
+
+
+class PlanItemOut(Schema):
+    kind: str
+    name: str
+    path: str
+    status: Literal[tuple(Status.values)]  # type: ignore[valid-type]
+    changes: dict[str, list[Any]]
+
+
+class ProblemOut(Schema):
+    path: str
+    message: str
+
+
+class PlanOut(Schema):
+    valid: bool
+    applied: bool
+    counts: dict[str, int]
+    items: list[PlanItemOut]
+    errors: list[ProblemOut]
+
+
+_BUNDLE_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "A definitions bundle (`ciclo_definitions: 1`), as JSON or YAML.",
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "application/yaml": {"schema": {"type": "string"}},
+            "text/yaml": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+@router.get(
+    "/export",
+    response=responses({200: dict[str, Any]}),
+    summary="The whole configuration as a definitions bundle",
+)
+def export_definitions(
+    request: HttpRequest, fmt: Literal["json", "yaml"] = Query("json", alias="format")
+) -> HttpResponse:
+    require_admin(request)
+    return HttpResponse(dump(export_bundle(), fmt), content_type=CONTENT_TYPES[fmt])
+
+
+def _bundle(request: HttpRequest) -> Any:
+    content_type = (request.content_type or "").lower()
+    if content_type in YAML_TYPES:
+        fmt = "yaml"
+    elif content_type in JSON_TYPES:
+        fmt = "json"
+    else:
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            _("Send the definitions as application/json, or as YAML (application/yaml or text/yaml)."),
+        )
+    try:
+        text = request.body.decode("utf-8")
+    except RequestDataTooBig:
+        raise ApiError(413, "too_large", _("The definitions file is too large.")) from None
+    except UnicodeDecodeError:
+        raise ApiError(400, f"malformed_{fmt}", _("The request body is not UTF-8 text.")) from None
+    try:
+        return parse(text, fmt)
+    except BundleSyntaxError as exc:
+        raise ApiError(400, f"malformed_{fmt}", _("The request body is %(problem)s") % {"problem": exc}) from None
+
+
+@router.post(
+    "/import",
+    response=responses({200: PlanOut}),
+    summary="Check a definitions bundle and apply it (or only plan it, with dry_run)",
+    openapi_extra=_BUNDLE_BODY,
+)
+def import_definitions(request: HttpRequest, dry_run: bool = False) -> dict[str, Any]:
+    user = require_admin(request)
+    data = _bundle(request)
+    if dry_run:
+        plan = plan_import(data)
+    else:
+        try:
+            plan = apply_import(data, by=user)
+        except DefinitionsInvalid as exc:
+            plan = exc.plan
+    if not plan.is_valid:
+        raise invalid(plan.error_fields(), _("The definitions have errors; nothing was changed."))
+    return plan.as_dict()

@@ -1,0 +1,186 @@
+"""One shape for every error the API returns, and the handlers that produce it.
+
+    {"error": {"code": "…", "message": "…", "fields": {"field": ["…"]}, …extra}}
+
+`fields` is always present (empty when the error is not about a field). Extra keys
+carry data for programs: `decision` (decision_required), `questions`
+(required_unanswered), `conflicts` (answer_conflict), `crs` (phase_locked),
+`current_version` (stale_ticket).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError
+from django.db.models import ProtectedError, RestrictedError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+
+from ciclo.tickets import errors as engine
+
+if TYPE_CHECKING:
+    from ninja import NinjaAPI
+
+logger = logging.getLogger("ciclo.api")
+
+
+class ApiError(Exception):
+    """Raised by endpoints to answer with an error of the documented shape."""
+
+    def __init__(
+        self, status: int, code: str, message: str, fields: dict[str, list[str]] | None = None, **extra: Any
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.fields = fields or {}
+        self.extra = extra
+
+
+def invalid(fields: dict[str, list[str]], message: str | None = None) -> ApiError:
+    """A 422 naming the fields that are wrong."""
+    return ApiError(422, "invalid", message or _("Some values are not valid."), fields)
+
+
+def not_found(message: str | None = None) -> ApiError:
+    return ApiError(404, "not_found", message or _("Not found."))
+
+
+def forbidden(message: str) -> ApiError:
+    return ApiError(403, "forbidden", message)
+
+
+def error_response(
+    status: int, code: str, message: str, fields: dict[str, list[str]] | None = None, **extra: Any
+) -> HttpResponse:
+    body = {"error": {"code": code, "message": str(message), "fields": fields or {}, **extra}}
+    response = JsonResponse(body, status=status, encoder=DjangoJSONEncoder)
+    if status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="ciclo"'
+    return response
+
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# What pydantic puts in a location for the member of a union that failed ("cr", "constrained-int").
+_UNION_TAGS = {"int", "str", "float", "bool", "list", "dict", "none", "decimal", "date", "datetime", "any"}
+
+
+def field_name(loc: Iterable[Any]) -> str:
+    """A pydantic error location as a dotted field name: ("body", "payload", "steps", 0, "cr") → "steps.0.cr"."""
+    parts = list(loc)
+    source = str(parts.pop(0)) if parts else "body"
+    if source == "body" and parts and parts[0] == "payload":
+        parts.pop(0)
+    kept = [
+        str(p) for p in parts if isinstance(p, int) or (isinstance(p, str) and _NAME.match(p) and p not in _UNION_TAGS)
+    ]
+    return ".".join(kept) or source
+
+
+def django_fields(exc: DjangoValidationError) -> dict[str, list[str]]:
+    if hasattr(exc, "error_dict"):
+        return {name: [str(m) for m in messages] for name, messages in exc.message_dict.items()}
+    return {NON_FIELD_ERRORS: [str(m) for m in exc.messages]}
+
+
+# The engine's refusals: (status, extra keys taken from the error's data).
+_ENGINE_STATUS: list[tuple[type[engine.TicketError], int]] = [
+    (engine.InvalidInput, 422),
+    (engine.NotAllowed, 403),
+    (engine.TicketClosed, 409),
+    (engine.StaleTicket, 409),
+    (engine.DecisionRequired, 422),
+    (engine.InvalidChoice, 422),
+    (engine.RequiredUnanswered, 422),
+    (engine.PhaseLocked, 409),
+    (engine.AnswerConflict, 409),
+]
+
+
+def engine_error(exc: engine.TicketError) -> HttpResponse:
+    status = next((s for cls, s in _ENGINE_STATUS if isinstance(exc, cls)), 409)
+    if isinstance(exc, engine.InvalidInput):
+        return error_response(status, exc.code, _("Some values are not valid."), exc.errors)
+    extra = dict(exc.data)
+    if isinstance(exc, engine.DecisionRequired):
+        extra = {"decision": extra}
+    return error_response(status, exc.code, exc.message, **extra)
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    429: "throttled",
+}
+
+
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc, AuthenticationError):
+        return error_response(
+            401, "not_authenticated", _("Send a valid API token: the header Authorization: Bearer <token>.")
+        )
+    if exc.status_code == 400 and exc.__cause__ is not None:
+        # ninja wraps the body parser's failure: the body is not JSON.
+        return error_response(400, "malformed_json", _("The request body is not valid JSON."))
+    return error_response(exc.status_code, _HTTP_CODES.get(exc.status_code, "error"), str(exc))
+
+
+def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    fields: dict[str, list[str]] = {}
+    for error in exc.errors:
+        fields.setdefault(field_name(error.get("loc", ())), []).append(str(error.get("msg", "")))
+    return error_response(422, "invalid", _("Some values are not valid."), fields)
+
+
+def _protected(request: HttpRequest, exc: ProtectedError | RestrictedError) -> HttpResponse:
+    objects = exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects
+    used_by = sorted({str(o._meta.verbose_name) for o in list(objects)[:50]})
+    return error_response(
+        409,
+        "in_use",
+        _("It is in use (by %(used_by)s) and cannot be deleted: deactivate it instead (PATCH with active=false).")
+        % {"used_by": ", ".join(used_by)},
+        used_by=used_by,
+    )
+
+
+def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    logger.exception("Unexpected error in %s %s", request.method, request.path)
+    return error_response(500, "server_error", _("Something went wrong on our side. It has been logged."))
+
+
+def install(api: NinjaAPI) -> None:
+    """Register the handlers: every error leaves the API in the documented shape."""
+    handlers: dict[type[Exception], Callable[[HttpRequest, Any], HttpResponse]] = {
+        ApiError: lambda r, e: error_response(e.status, e.code, e.message, e.fields, **e.extra),
+        engine.TicketError: lambda r, e: engine_error(e),
+        NinjaValidationError: _validation_error,
+        HttpError: _http_error,
+        Http404: lambda r, e: error_response(404, "not_found", str(e) or _("Not found.")),
+        ObjectDoesNotExist: lambda r, e: error_response(404, "not_found", _("Not found.")),
+        PermissionDenied: lambda r, e: error_response(403, "forbidden", str(e) or _("You may not do this.")),
+        DjangoValidationError: lambda r, e: error_response(
+            422, "invalid", _("Some values are not valid."), django_fields(e)
+        ),
+        ProtectedError: _protected,
+        RestrictedError: _protected,
+        IntegrityError: lambda r, e: error_response(
+            409, "conflict", _("Someone else changed the same data at the same time. Reload and try again.")
+        ),
+        Exception: _unexpected,
+    }
+    for exc_class, handler in handlers.items():
+        api.add_exception_handler(exc_class, handler)

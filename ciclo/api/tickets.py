@@ -1,0 +1,535 @@
+"""/tickets: open, find, read; notes that move; supervisor moves; the cycle and its answers.
+
+Every write calls the engine (ciclo.tickets.opening, .routing, .answering), which checks
+the rules and writes the history; this module only reads input and renders. A ticket
+the user may not see is a 404; one they see but may not work (a CR with members) a 403.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from typing import Annotated, Any, Literal
+
+from django.contrib.auth import get_user_model
+from django.db.models import Prefetch, QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import Query, Router, Schema, Status
+from pydantic import Field
+
+from ciclo.api import cursor as keyset
+from ciclo.api.auth import user_of
+from ciclo.api.common import find_user
+from ciclo.api.configuration import question_out
+from ciclo.api.errors import invalid
+from ciclo.api.schemas import (
+    AnswerIn,
+    AnswersResultOut,
+    ChoiceIn,
+    Code,
+    Day,
+    HistoryOut,
+    Id,
+    MoveIn,
+    MoveResultOut,
+    NoteIn,
+    NoteResultOut,
+    TicketCycleOut,
+    TicketIn,
+    TicketOut,
+    TicketPage,
+    TicketStatus,
+    UnlockIn,
+    UnlockOut,
+    Username,
+    bounded,
+    responses,
+)
+from ciclo.configurator.classification import is_under
+from ciclo.configurator.models import Question, ResponsibilityCenter, ServiceType, WorkflowStep
+from ciclo.people.models import Company, ContactPerson, Person
+from ciclo.tickets import query
+from ciclo.tickets.access import ticket_for
+from ciclo.tickets.answering import AnswerInput, answer_json, cycle_of, save_answers, unlock_phase
+from ciclo.tickets.models import Answer, AnswerRevision, CrUnlock, MoveDecision, Note, PhaseMove, Ticket
+from ciclo.tickets.opening import open_ticket
+from ciclo.tickets.routing import move_to_step, record_note
+
+router = Router()
+
+_LIST_RELATED = ("person", "service_type", "cr", "company", "next_contact_user")
+
+
+# ---- rendering ------------------------------------------------------------------------------
+
+
+def _user(user: Any) -> dict[str, Any] | None:
+    return None if user is None else {"id": user.pk, "username": user.get_username()}
+
+
+def _cr(cr: ResponsibilityCenter | None) -> dict[str, Any] | None:
+    return None if cr is None else {"id": cr.pk, "code": cr.code, "description": cr.description}
+
+
+def ticket_item(t: Ticket) -> dict[str, Any]:
+    return {
+        "id": t.pk,
+        "subject": t.subject,
+        "status": t.status,
+        "priority": t.priority,
+        "channel": t.channel,
+        "person": {"id": t.person.pk, "name": t.person.name, "document": t.person.document},
+        "service_type": {
+            "id": t.service_type.pk,
+            "code": t.service_type.code,
+            "description": t.service_type.description,
+        },
+        "cr": _cr(t.cr),
+        "company": {"id": t.company.pk, "code": t.company.code, "name": t.company.name},
+        "next_contact_at": t.next_contact_at,
+        "next_contact_user": _user(t.next_contact_user),
+        "opened_at": t.opened_at,
+        "closed_at": t.closed_at,
+        "version": t.version,
+    }
+
+
+def ticket_out(t: Ticket) -> dict[str, Any]:
+    contact = t.contact_person
+    return {
+        **ticket_item(t),
+        "workflow": t.workflow.code,
+        "step": {"id": t.step.pk, "order": t.step.order, "kind": t.step.kind},
+        "closes_process": t.cr.closes_process,
+        "contact_person": None if contact is None else {"id": contact.pk, "name": contact.name},
+        "opened_by": _user(t.opened_by),
+    }
+
+
+def _move_out(move: PhaseMove, decisions: Iterable[MoveDecision]) -> dict[str, Any]:
+    return {
+        "id": move.pk,
+        "kind": move.kind,
+        "from_step": move.from_step.order if move.from_step else None,
+        "to_step": move.to_step.order,
+        "from_cr": _cr(move.from_cr),
+        "to_cr": _cr(move.to_cr),
+        "route": move.route,
+        "decisions": [
+            {"step": d.step_id, "question": d.question, "option": d.option_id, "label": d.label} for d in decisions
+        ],
+        "reason": move.reason,
+        "overrode_required": move.overrode_required,
+        "by": _user(move.by),
+        "at": move.at,
+    }
+
+
+def _note_out(note: Note, move: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "id": note.pk,
+        "kind": note.kind,
+        "text": note.text,
+        "channel": note.channel,
+        "author": _user(note.author),
+        "created_at": note.created_at,
+        "next_contact_at": note.next_contact_at,
+        "next_contact_user": _user(note.next_contact_user),
+        "move": move,
+    }
+
+
+def _moves() -> QuerySet[PhaseMove]:
+    return PhaseMove.objects.select_related("from_step", "to_step", "from_cr", "to_cr", "by").prefetch_related(
+        Prefetch("decisions", queryset=MoveDecision.objects.order_by("id"))
+    )
+
+
+# ---- finding tickets ------------------------------------------------------------------------
+
+
+def _get_ticket(request: HttpRequest, pk: int) -> Ticket:
+    """The ticket if the user may see it; else 404 (not 403: its existence is not told)."""
+    related = (*_LIST_RELATED, "workflow", "step", "contact_person", "opened_by")
+    return ticket_for(user_of(request), pk, Ticket.objects.select_related(*related))
+
+
+Sort = Literal["opened_at", "next_contact_at", "id", "priority", "person"]
+_CURSOR_KIND: dict[str, type] = {"opened_at": dt.datetime, "next_contact_at": dt.datetime, "person__search_name": str}
+_CLASSIFICATION = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+_RANGES = {"opened_at": ("opened_from", "opened_to"), "next_contact_at": ("next_contact_from", "next_contact_to")}
+
+
+class TicketFilters(Schema):
+    service_type: Code | None = Field(None, description="A type's classification; a group includes its types.")
+    service_type_id: Id | None = None
+    cr: Code | None = Field(None, description="The phase's classification.")
+    cr_id: Id | None = None
+    status: TicketStatus | None = None
+    person: bounded(200, 1) | None = Field(  # type: ignore[valid-type]
+        None, description="The start of the person's name (3 letters at least, accents ignored) or CPF/CNPJ."
+    )
+    person_id: Id | None = None
+    company: bounded(20, 1) | None = Field(None, description="The company's code.")  # type: ignore[valid-type]
+    company_id: Id | None = None
+    next_contact_user: Username | None = Field(None, description="A username.")
+    next_contact_user_id: Id | None = None
+    next_contact_from: Day | None = Field(None, description="Next contact on or after this day.")
+    next_contact_to: Day | None = Field(None, description="Next contact on or before this day.")
+    opened_from: Day | None = Field(None, description="Opened on or after this day.")
+    opened_to: Day | None = Field(None, description="Opened on or before this day.")
+    text: bounded(200, 1) | None = Field(None, description="Found in the subject or in a note.")  # type: ignore[valid-type]
+    sort: Sort = "opened_at"
+    order: Literal["asc", "desc"] = "desc"
+    limit: Annotated[int, Field(ge=1, le=query.MAX_LIMIT)] = 20
+    cursor: bounded(500, 1) | None = Field(None, description="The previous page's next_cursor.")  # type: ignore[valid-type]
+
+
+def _one_id(by_code: int | None, by_id: int | None, name: str, fields: dict[str, list[str]]) -> int | None:
+    if by_code is not None and by_id is not None and by_code != by_id:
+        fields[f"{name}_id"] = [_("Give %(name)s or %(name)s_id, not two different ones.") % {"name": name}]
+    return by_code if by_code is not None else by_id
+
+
+def ticket_filter(f: TicketFilters) -> query.TicketFilter:
+    """The API's parameters (codes or ids) as the shared ticket query's filter, checked by its rules."""
+    fields: dict[str, list[str]] = {}
+    service_types = [f.service_type_id] if f.service_type_id is not None else []
+    if f.service_type is not None:
+        found = [
+            pk
+            for pk, code in ServiceType.objects.values_list("id", "code")
+            if code == f.service_type or (_CLASSIFICATION.match(f.service_type) and is_under(f.service_type, code))
+        ]
+        if not found:
+            fields["service_type"] = [_("There is no service type “%(code)s”.") % {"code": f.service_type}]
+        service_types += found
+    crs = [f.cr_id] if f.cr_id is not None else []
+    if f.cr is not None:
+        cr_id = ResponsibilityCenter.objects.filter(code=f.cr).values_list("id", flat=True).first()
+        if cr_id is None:
+            fields["cr"] = [_("There is no responsibility center “%(code)s”.") % {"code": f.cr}]
+        else:
+            crs.append(cr_id)
+    company_id = None
+    if f.company is not None:
+        company_id = Company.objects.filter(code=f.company).values_list("id", flat=True).first()
+        if company_id is None:
+            fields["company"] = [_("There is no company “%(code)s”.") % {"code": f.company}]
+    user_id = None
+    if f.next_contact_user is not None:
+        user_id = get_user_model().objects.filter(username=f.next_contact_user).values_list("id", flat=True).first()
+        if user_id is None:
+            fields["next_contact_user"] = [_("There is no user “%(user)s”.") % {"user": f.next_contact_user}]
+    company_id = _one_id(company_id, f.company_id, "company", fields)
+    user_id = _one_id(user_id, f.next_contact_user_id, "next_contact_user", fields)
+    params: dict[str, Any] = {
+        "service_types": [str(pk) for pk in service_types],
+        "crs": [str(pk) for pk in crs],
+        "status": f.status or "",
+        "person": f.person or "",
+        "company": "" if company_id is None else str(company_id),
+        "next_contact_user": "" if user_id is None else str(user_id),
+        "text": f.text or "",
+        "sort": ("-" if f.order == "desc" else "") + f.sort,
+    }
+    for name in ("next_contact_from", "next_contact_to", "opened_from", "opened_to"):
+        day = getattr(f, name)
+        params[name] = day.isoformat() if day else ""
+    parsed, errors = query.parse_filter(params)
+    renamed = {"service_types": "service_type", "crs": "cr"}
+    for name, messages in errors.items():
+        fields.setdefault(renamed.get(name, name), []).extend(messages)
+    if fields:
+        raise invalid(fields)
+    return parsed
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+@router.get("", response=responses({200: TicketPage}), summary="Find tickets (Consulta de Atendimentos)")
+def list_tickets(request: HttpRequest, filters: Query[TicketFilters]) -> dict[str, Any]:
+    """Filtered (ciclo.tickets.query, as on the web page), sorted, and paged by cursor: pass
+    `next_cursor` back as `cursor` until it is null. Every order ends by id, so pages never
+    repeat or skip a ticket."""
+    tf = ticket_filter(filters)
+    field = query.SORTS[filters.sort][0]
+    descending = filters.order == "desc"
+    after: tuple[Any, int] | None = None
+    if filters.cursor is not None:
+        after = keyset.decode(filters.cursor, filters.sort, filters.order, _CURSOR_KIND.get(field, int))
+    if after is not None and field in _RANGES:
+        # The cursor is the lower bound: drop the range bound it makes redundant, so SQLite
+        # reads the index from the cursor rather than from the range start (PERFORMANCE.md).
+        first, last = _RANGES[field]
+        if not descending and getattr(tf, first) and after[0] >= _day_start(getattr(tf, first)):
+            setattr(tf, first, None)
+        if descending and getattr(tf, last) and after[0] < _day_start(getattr(tf, last) + dt.timedelta(days=1)):
+            setattr(tf, last, None)
+    qs = query.list_queryset(user_of(request), tf)
+    if filters.person_id is not None:
+        qs = qs.filter(person_id=filters.person_id)
+    if after is not None:
+        qs = qs.filter(keyset.after(field, after[0], after[1], descending))
+    by_id = ["-id"] if descending else ["id"]
+    ordering = by_id if field == "id" else [f"-{field}" if descending else field, *by_id]
+    rows = list(qs.order_by(*ordering)[: filters.limit + 1])
+    next_cursor = None
+    if len(rows) > filters.limit:
+        rows = rows[: filters.limit]
+        last_row = rows[-1]
+        value: Any = last_row
+        for part in field.split("__"):
+            value = getattr(value, part)
+        next_cursor = keyset.encode(filters.sort, filters.order, value, last_row.pk)
+    return {"items": [ticket_item(t) for t in rows], "next_cursor": next_cursor}
+
+
+@router.get("/{id}", response=responses({200: TicketOut}), summary="A ticket")
+def get_ticket(request: HttpRequest, id: Id) -> dict[str, Any]:
+    return ticket_out(_get_ticket(request, id))
+
+
+# ---- opening, notes, moves ------------------------------------------------------------------
+
+
+def _by_id_or_code(model: Any, value: int | str, field: str, code_field: str = "code") -> Any:
+    found = model.objects.filter(**({"pk": value} if isinstance(value, int) else {code_field: value})).first()
+    if found is None:
+        raise invalid({field: [_("“%(value)s” was not found.") % {"value": value}]})
+    return found
+
+
+def _choices(choices: list[ChoiceIn]) -> dict[int, int]:
+    return {c.step: c.option for c in choices}
+
+
+@router.post("", response=responses({201: TicketOut}), summary="Open a ticket")
+def create_ticket(request: HttpRequest, payload: TicketIn) -> Status:
+    """At the first phase of the type's workflow, with the opening note. A decision before the
+    first phase needs its option in `choices` (422 decision_required says which)."""
+    user = user_of(request)
+    person = _by_id_or_code(Person, payload.person, "person", "pk")
+    service_type = _by_id_or_code(ServiceType, payload.service_type, "service_type")
+    company = _by_id_or_code(Company, payload.company, "company")
+    contact = None
+    if payload.contact_person is not None:
+        contact = _by_id_or_code(ContactPerson, payload.contact_person, "contact_person", "pk")
+    next_user = None
+    if payload.next_contact_user is not None:
+        next_user = find_user(payload.next_contact_user, "next_contact_user")
+    ticket = open_ticket(
+        person=person,
+        service_type=service_type,
+        subject=payload.subject,
+        company=company,
+        by=user,
+        channel=payload.channel,
+        contact_person=contact,
+        next_contact_at=payload.next_contact_at,
+        next_contact_user=next_user,
+        text=payload.text,
+        choices=_choices(payload.choices),
+    )
+    return Status(201, ticket_out(_get_ticket(request, ticket.pk)))
+
+
+@router.post("/{id}/notes", response=responses({201: NoteResultOut}), summary="Record a note (parecer)")
+def add_note(request: HttpRequest, id: Id, payload: NoteIn) -> Status:
+    """With `move_on`, the ticket follows its route to the next phase. 422 decision_required
+    names the decision to answer in `choices`; 422 required_unanswered lists the questions
+    (a supervisor may pass `override_reason`); 409 ticket_closed or stale_ticket."""
+    user = user_of(request)
+    ticket = _get_ticket(request, id)
+    next_user = None
+    if payload.next_contact_user is not None:
+        next_user = find_user(payload.next_contact_user, "next_contact_user")
+    result = record_note(
+        ticket,
+        by=user,
+        text=payload.text,
+        channel=payload.channel,
+        next_contact_at=payload.next_contact_at,
+        next_contact_user=next_user,
+        move_on=payload.move_on,
+        choices=_choices(payload.choices),
+        override_reason=payload.override_reason,
+        expected_version=payload.expected_version,
+    )
+    move = None
+    if result.move is not None:
+        saved = _moves().get(pk=result.move.pk)
+        move = _move_out(saved, saved.decisions.all())
+    note = Note.objects.select_related("author", "next_contact_user").get(pk=result.note.pk)
+    return Status(201, {"note": _note_out(note, move), "ticket": ticket_out(_get_ticket(request, id))})
+
+
+@router.post("/{id}/move", response=responses({200: MoveResultOut}), summary="Move to any step (supervisor)")
+def move_ticket(request: HttpRequest, id: Id, payload: MoveIn) -> dict[str, Any]:
+    """`step` is the order of a step of the ticket's workflow; a reason is required."""
+    user = user_of(request)
+    ticket = _get_ticket(request, id)
+    step = WorkflowStep.objects.filter(workflow_id=ticket.workflow_id, order=payload.step).first()
+    if step is None:
+        raise invalid({"step": [_("The ticket's workflow has no step %(order)s.") % {"order": payload.step}]})
+    move = move_to_step(
+        ticket,
+        step,
+        by=user,
+        reason=payload.reason,
+        choices=_choices(payload.choices),
+        expected_version=payload.expected_version,
+    )
+    saved = _moves().get(pk=move.pk)
+    return {"move": _move_out(saved, saved.decisions.all()), "ticket": ticket_out(_get_ticket(request, id))}
+
+
+# ---- history --------------------------------------------------------------------------------
+
+
+@router.get("/{id}/history", response=responses({200: HistoryOut}), summary="A ticket's history")
+def ticket_history(request: HttpRequest, id: Id) -> dict[str, Any]:
+    """Notes with the moves they made (and the decisions taken), unlocks, and, for supervisors,
+    every change of an answer."""
+    user = user_of(request)
+    ticket = _get_ticket(request, id)
+    moves = {m.note_id: m for m in _moves().filter(ticket=ticket)}
+    notes = (
+        Note.objects.filter(ticket=ticket).select_related("author", "next_contact_user").order_by("created_at", "id")
+    )
+    unlocks = CrUnlock.objects.filter(ticket=ticket).select_related("cr", "by").order_by("at", "id")
+    revisions = None
+    if user.has_perm("tickets.view_answerrevision"):
+        revisions = [
+            {
+                "id": r.pk,
+                "question": r.question_id,
+                "question_code": r.answer.question_code,
+                "version": r.version,
+                "old_value": r.old_value,
+                "new_value": r.new_value,
+                "by": _user(r.by),
+                "at": r.at,
+            }
+            for r in AnswerRevision.objects.filter(ticket=ticket).select_related("answer", "by").order_by("at", "id")
+        ]
+    return {
+        "notes": [
+            _note_out(n, _move_out(moves[n.pk], moves[n.pk].decisions.all()) if n.pk in moves else None) for n in notes
+        ],
+        "unlocks": [{"id": u.pk, "cr": _cr(u.cr), "reason": u.reason, "by": _user(u.by), "at": u.at} for u in unlocks],
+        "answer_revisions": revisions,
+    }
+
+
+# ---- the cycle ------------------------------------------------------------------------------
+
+
+def _answer_out(answer: Answer | None, users: dict[int, Any]) -> dict[str, Any] | None:
+    if answer is None:
+        return None
+    return {
+        "value": answer_json(answer),
+        "display": "" if answer.is_empty else answer.display(),
+        "version": answer.version,
+        "is_empty": answer.is_empty,
+        "answered_by": _user(users.get(answer.answered_by_id)),
+        "answered_at": answer.answered_at,
+    }
+
+
+@router.get("/{id}/cycle", response=responses({200: TicketCycleOut}), summary="A ticket's cycle and answers")
+def ticket_cycle(request: HttpRequest, id: Id) -> dict[str, Any]:
+    """Per CR, in the order the workflow meets them: questions, answers, and the phase's state
+    (current; locked: an earlier phase, unlock it to change its answers; unlocked; ahead: not reached)."""
+    ticket = _get_ticket(request, id)
+    phases = cycle_of(ticket)
+    user_ids = {a.answered_by_id for p in phases for _q, a in p.items if a is not None}
+    users = get_user_model().objects.in_bulk(user_ids)
+    return {
+        "ticket": ticket.pk,
+        "ticket_version": ticket.version,
+        "phases": [
+            {
+                "cr": _cr(p.cr),
+                "state": p.state,
+                "questions": [
+                    {
+                        **{k: v for k, v in question_out(q).items() if k != "cr"},
+                        "version": a.version if a else 0,
+                        "answer": _answer_out(a, users),
+                    }
+                    for q, a in p.items
+                ],
+            }
+            for p in phases
+        ],
+    }
+
+
+@router.post("/{id}/answers", response=responses({200: AnswersResultOut}), summary="Save answers (Gravar)")
+def save_ticket_answers(request: HttpRequest, id: Id, payload: list[AnswerIn]) -> dict[str, Any]:
+    """All or nothing. Each answer carries the `version` it was read at: 409 answer_conflict lists
+    those changed since, with their current value. 422 names each bad value by question id.
+    Answers of an earlier phase need it unlocked first: 409 phase_locked (423 is WebDAV's)."""
+    user = user_of(request)
+    ticket = _get_ticket(request, id)
+    cycle_id = ticket.service_type.cycle_id
+    codes = {a.question for a in payload if isinstance(a.question, str)}
+    by_code = dict(
+        Question.objects.filter(cycle_id=cycle_id, code__in=codes).values_list("code", "id") if codes else []
+    )
+    fields = {
+        f"{i}.question": [_("The ticket's cycle has no question %(code)s.") % {"code": a.question}]
+        for i, a in enumerate(payload)
+        if isinstance(a.question, str) and a.question not in by_code
+    }
+    if fields:
+        raise invalid(fields)
+    inputs = [
+        AnswerInput(
+            question_id=by_code[a.question] if isinstance(a.question, str) else a.question,
+            value=a.value,
+            version=a.version,
+        )
+        for a in payload
+    ]
+    result = save_answers(ticket, inputs, by=user)
+    status = {
+        **{a.question_id: "saved" for a in result.saved},
+        **dict.fromkeys(result.cleared, "cleared"),
+        **dict.fromkeys(result.unchanged, "unchanged"),
+    }
+    answers = {
+        a.question_id: a
+        for a in Answer.objects.filter(ticket=ticket, question_id__in=status).prefetch_related("choices")
+    }
+    codes_by_id = dict(Question.objects.filter(pk__in=status).values_list("id", "code"))
+    return {
+        "results": [
+            {
+                "question": qid,
+                "code": codes_by_id.get(qid, ""),
+                "status": state,
+                "version": answers[qid].version if qid in answers else 0,
+                "value": answer_json(answers.get(qid)),
+            }
+            for qid, state in status.items()
+        ]
+    }
+
+
+@router.post("/{id}/unlock", response=responses({200: UnlockOut}), summary="Unlock an earlier phase (Desbloquear)")
+def unlock(request: HttpRequest, id: Id, payload: UnlockIn) -> dict[str, Any]:
+    """Lets that phase's answers be changed; recorded once (unlocking again returns the record)."""
+    user = user_of(request)
+    ticket = _get_ticket(request, id)
+    cr = _by_id_or_code(ResponsibilityCenter, payload.cr, "cr")
+    record = unlock_phase(ticket, cr, by=user, reason=payload.reason)
+    record = CrUnlock.objects.select_related("cr", "by").get(pk=record.pk)
+    return {"id": record.pk, "cr": _cr(record.cr), "reason": record.reason, "by": _user(record.by), "at": record.at}

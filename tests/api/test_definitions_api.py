@@ -1,0 +1,172 @@
+"""/definitions: export and import the whole configuration (administrators only)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ciclo.configurator.definitions import dump, export_bundle
+from ciclo.configurator.models import ResponsibilityCenter, Workflow
+from ciclo.history.models import Change
+from tests.api.helpers import assert_error, history_is_empty
+
+SALES = Path(__file__).resolve().parent.parent.parent / "definitions" / "sales.yaml"
+
+
+def post_yaml(api, text: str, content_type: str = "application/yaml", **params):
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    response = api.client.post(
+        f"/api/v1/definitions/import{'?' + query if query else ''}",
+        text.encode("utf-8"),
+        content_type=content_type,
+        headers=api.headers,
+    )
+    response.body = response.json() if "json" in response["Content-Type"] else None
+    return response
+
+
+# ---- export ------------------------------------------------------------------------------------
+
+
+def test_an_admin_exports_json(api_as, admin_user, sales):
+    response = api_as(admin_user).get("/definitions/export")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/json")
+    assert response.body == export_bundle()
+    assert response.content.decode() == dump(export_bundle(), "json")  # sorted keys: diffs cleanly
+
+
+def test_an_admin_exports_yaml(api_as, admin_user, sales):
+    response = api_as(admin_user).get("/definitions/export", format="yaml")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/yaml")
+    assert yaml.safe_load(response.content) == export_bundle()
+
+
+def test_export_refuses_an_unknown_format(api_as, admin_user, sales):
+    assert_error(api_as(admin_user).get("/definitions/export", format="xml"), 422, "invalid", "format")
+
+
+def test_export_needs_a_token(anonymous, sales):
+    assert_error(anonymous.get("/definitions/export"), 401, "not_authenticated")
+
+
+@pytest.mark.parametrize("role", ["agent", "supervisor"])
+def test_export_is_for_administrators_only(api_as, request, sales, role):
+    assert_error(api_as(request.getfixturevalue(role)).get("/definitions/export"), 403, "forbidden")
+
+
+# ---- import ------------------------------------------------------------------------------------
+
+
+def test_dry_run_plans_and_changes_nothing(api_as, admin_user, sales):
+    api = api_as(admin_user)
+    data = export_bundle()
+    data["responsibility_centers"][0]["description"] = "Prospecção ativa"
+    response = api.post("/definitions/import?dry_run=1", data)
+    assert response.status_code == 200, response.body
+    assert response.body["valid"] is True and response.body["applied"] is False
+    assert response.body["counts"]["changed"] == 1
+    changed = [i for i in response.body["items"] if i["status"] == "changed"]
+    assert changed == [
+        {
+            "kind": "responsibility_center",
+            "name": "CR 1 “Prospecção ativa”",
+            "path": "responsibility_centers[0]",
+            "status": "changed",
+            "changes": {"description": ["Prospecção", "Prospecção ativa"]},
+        }
+    ]
+    assert ResponsibilityCenter.objects.get(code="1").description == "Prospecção"
+    assert history_is_empty()
+
+
+def test_import_applies_the_bundle_as_the_tokens_user(api_as, admin_user, sales):
+    api = api_as(admin_user)
+    data = export_bundle()
+    data["responsibility_centers"][0]["description"] = "Prospecção ativa"
+    response = api.post("/definitions/import", data)
+    assert response.status_code == 200, response.body
+    assert response.body["applied"] is True
+    assert ResponsibilityCenter.objects.get(code="1").description == "Prospecção ativa"
+    change = Change.objects.get(object_repr="1 · Prospecção ativa")
+    assert change.by == admin_user and change.changes == {"description": ["Prospecção", "Prospecção ativa"]}
+    again = api.post("/definitions/import", data)
+    assert again.body["counts"] == {"created": 0, "changed": 0, "unchanged": 30, "kept": 0}
+
+
+@pytest.mark.parametrize("content_type", ["application/yaml", "text/yaml"])
+def test_import_takes_yaml(api_as, admin_user, db, content_type):
+    response = post_yaml(api_as(admin_user), SALES.read_text(encoding="utf-8"), content_type)
+    assert response.status_code == 200, response.body
+    assert response.body["counts"]["created"] > 0 and response.body["counts"]["changed"] == 0
+    assert Workflow.objects.filter(code="vendas").exists()
+
+
+def test_an_invalid_bundle_is_a_422_naming_each_path(api_as, admin_user, sales):
+    data = export_bundle()
+    data["workflows"][0]["steps"][3]["next_order"] = 99
+    data["workflows"][0]["steps"][0]["cr"] = "77"
+    data["cycles"][0]["questions"][0]["answer_type"] = "colour"
+    data["service_types"][0]["shape"] = "round"
+    for path in ("/definitions/import", "/definitions/import?dry_run=1"):
+        error = assert_error(api_as(admin_user).post(path, data), 422, "invalid")
+        assert set(error["fields"]) == {
+            "workflows[0].steps[0].cr",
+            "cycles[0].questions[0].answer_type",
+            "service_types[0].shape",
+        }
+    assert ResponsibilityCenter.objects.count() == 4
+    assert history_is_empty()
+
+
+def test_a_rule_error_is_placed_on_its_step(api_as, admin_user, sales):
+    data = export_bundle()
+    data["workflows"][0]["steps"][3]["next_order"] = 99
+    error = assert_error(api_as(admin_user).post("/definitions/import", data), 422, "invalid")
+    assert list(error["fields"]) == ["workflows[0].steps[3]"]
+    assert "99" in error["fields"]["workflows[0].steps[3]"][0]
+
+
+def test_malformed_yaml_is_a_400(api_as, admin_user, db):
+    response = post_yaml(api_as(admin_user), "ciclo_definitions: 1\nworkflows: [\n")
+    error = assert_error(response, 400, "malformed_yaml")
+    assert "line 3" in error["message"]
+
+
+def test_malformed_json_is_a_400(api_as, admin_user, db):
+    response = api_as(admin_user).post("/definitions/import", raw='{"ciclo_definitions": 1,')
+    assert_error(response, 400, "malformed_json")
+
+
+def test_another_content_type_is_a_415(api_as, admin_user, db):
+    response = post_yaml(api_as(admin_user), "ciclo_definitions: 1\n", "text/plain")
+    assert_error(response, 415, "unsupported_media_type")
+
+
+def test_import_needs_a_token(anonymous, db):
+    assert_error(anonymous.post("/definitions/import", {"ciclo_definitions": 1}), 401, "not_authenticated")
+
+
+@pytest.mark.parametrize("role", ["agent", "supervisor"])
+def test_import_is_for_administrators_only(api_as, request, sales, role):
+    data = export_bundle()
+    data["responsibility_centers"][0]["description"] = "Mudou"
+    response = api_as(request.getfixturevalue(role)).post("/definitions/import", data)
+    assert_error(response, 403, "forbidden")
+    assert ResponsibilityCenter.objects.get(code="1").description == "Prospecção"
+
+
+def test_import_takes_only_post(api_as, admin_user, db):
+    assert_error(api_as(admin_user).get("/definitions/import"), 405, "method_not_allowed")
+
+
+def test_the_plan_is_json(api_as, admin_user, sales):
+    response = api_as(admin_user).post("/definitions/import?dry_run=true", export_bundle())
+    assert response.status_code == 200
+    assert set(response.body) == {"valid", "applied", "counts", "items", "errors"}
+    assert response.body["errors"] == []
+    json.dumps(response.body)

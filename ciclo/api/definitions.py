@@ -71,10 +71,24 @@ _BUNDLE_BODY = {
 }
 
 
+_EXPORT_RESPONSE = {
+    "responses": {
+        "200": {
+            "description": "The bundle: JSON by default, YAML with format=yaml.",
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "application/yaml": {"schema": {"type": "object"}},
+            },
+        }
+    }
+}
+
+
 @router.get(
     "/export",
     response=responses({200: dict[str, Any]}),
     summary="The whole configuration as a definitions bundle",
+    openapi_extra=_EXPORT_RESPONSE,
 )
 def export_definitions(
     request: HttpRequest, fmt: Literal["json", "yaml"] = Query("json", alias="format")

@@ -34,3 +34,9 @@ def outsider(db):
 @pytest.fixture
 def sales(db) -> SalesSetup:
     return SalesSetup()
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    """Hashing a password properly takes most of a second; tests make many users."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

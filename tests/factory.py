@@ -79,7 +79,9 @@ class SalesSetup:
         self.cr_closed = make_cr("9", description="Encerrado", closes_process=True)
         self.workflow = Workflow.objects.create(code="vendas", description="Vendas")
         w = self.workflow
-        self.step_prospect = WorkflowStep.objects.create(workflow=w, order=0, kind="cr", cr=self.cr_prospect, next_order=5)
+        self.step_prospect = WorkflowStep.objects.create(
+            workflow=w, order=0, kind="cr", cr=self.cr_prospect, next_order=5
+        )
         self.step_proposal = WorkflowStep.objects.create(
             workflow=w, order=5, kind="cr", cr=self.cr_proposal, next_order=10
         )
@@ -93,19 +95,31 @@ class SalesSetup:
         self.cycle = ServiceCycle.objects.create(code="ciclo-vendas", description="Ciclo de vendas")
         c = self.cycle
         cr1 = self.cr_prospect
-        self.q_text = Question.objects.create(cycle=c, cr=cr1, code="1.01", text="Contato", answer_type=AnswerType.SHORT_TEXT)
-        self.q_memo = Question.objects.create(cycle=c, cr=cr1, code="1.02", text="Necessidade", answer_type=AnswerType.LONG_TEXT)
+        self.q_text = Question.objects.create(
+            cycle=c, cr=cr1, code="1.01", text="Contato", answer_type=AnswerType.SHORT_TEXT
+        )
+        self.q_memo = Question.objects.create(
+            cycle=c, cr=cr1, code="1.02", text="Necessidade", answer_type=AnswerType.LONG_TEXT
+        )
         self.q_number = Question.objects.create(
             cycle=c, cr=cr1, code="1.03", text="Funcionários", answer_type=AnswerType.NUMBER, min_value=0
         )
-        self.q_money = Question.objects.create(cycle=c, cr=cr1, code="1.04", text="Orçamento", answer_type=AnswerType.MONEY)
-        self.q_date = Question.objects.create(cycle=c, cr=cr1, code="1.05", text="Data da visita", answer_type=AnswerType.DATE)
-        self.q_time = Question.objects.create(cycle=c, cr=cr1, code="1.06", text="Hora da visita", answer_type=AnswerType.TIME)
+        self.q_money = Question.objects.create(
+            cycle=c, cr=cr1, code="1.04", text="Orçamento", answer_type=AnswerType.MONEY
+        )
+        self.q_date = Question.objects.create(
+            cycle=c, cr=cr1, code="1.05", text="Data da visita", answer_type=AnswerType.DATE
+        )
+        self.q_time = Question.objects.create(
+            cycle=c, cr=cr1, code="1.06", text="Hora da visita", answer_type=AnswerType.TIME
+        )
         self.q_single = Question.objects.create(
             cycle=c, cr=cr1, code="1.07", text="Origem", answer_type=AnswerType.SINGLE_CHOICE, required=True
         )
         self.o_site = Option.objects.create(question=self.q_single, label="Site", position=1)
-        self.o_referral = Option.objects.create(question=self.q_single, label="Indicação", position=2, asks_complement=True)
+        self.o_referral = Option.objects.create(
+            question=self.q_single, label="Indicação", position=2, asks_complement=True
+        )
         self.q_multi = Question.objects.create(
             cycle=c, cr=cr1, code="1.08", text="Interesses", answer_type=AnswerType.MULTIPLE_CHOICE
         )

@@ -21,9 +21,7 @@ def ticket(sales, agent):
 
 def save(ticket, user, *pairs, versions=None):
     versions = versions or {}
-    return save_answers(
-        ticket, [AnswerInput(q.pk, value, versions.get(q.pk, 0)) for q, value in pairs], by=user
-    )
+    return save_answers(ticket, [AnswerInput(q.pk, value, versions.get(q.pk, 0)) for q, value in pairs], by=user)
 
 
 def test_all_eight_types_are_stored_and_read_back(sales, agent, ticket):

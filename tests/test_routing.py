@@ -118,7 +118,9 @@ def test_a_workflow_step_switches_workflow(sales, agent, ticket):
     WorkflowStep.objects.create(workflow=other, order=0, kind="cr", cr=sales.cr_negotiation, next_order=5)
     WorkflowStep.objects.create(workflow=other, order=5, kind="cr", cr=sales.cr_closed)
     WorkflowStep.objects.filter(pk=sales.step_prospect.pk).update(next_order=3)
-    WorkflowStep.objects.create(workflow=sales.workflow, order=3, kind="workflow", target_workflow=other, target_order=0)
+    WorkflowStep.objects.create(
+        workflow=sales.workflow, order=3, kind="workflow", target_workflow=other, target_order=0
+    )
     ticket.step.refresh_from_db()
     answer_required(sales, ticket, agent)
     result = record_note(ticket, by=agent, text="Para pós-venda", move_on=True)

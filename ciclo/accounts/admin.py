@@ -63,7 +63,7 @@ class UserCompanyInline(admin.TabularInline):
     formset = ProtectedInlineFormSet
     fields = ("company",)
     extra = 0
-    verbose_name_plural = _("companies this user may work (when access control user × company is on)")  # noqa: RUF001
+    verbose_name_plural = _("companies this user may work (when access control user × company is on)")
 
 
 admin.site.unregister(User)

@@ -64,7 +64,9 @@ def role_permissions(role: Role) -> list[str] | None:
 
 def ensure_role_groups(**kwargs: Any) -> None:
     """Create or refresh the role groups; runs after every migrate."""
-    all_perms = {f"{p.content_type.app_label}.{p.codename}": p for p in Permission.objects.select_related("content_type")}
+    all_perms = {
+        f"{p.content_type.app_label}.{p.codename}": p for p in Permission.objects.select_related("content_type")
+    }
     for role in ROLE_ORDER:
         group, _created = Group.objects.get_or_create(name=role.value)
         wanted = role_permissions(role)

@@ -84,8 +84,10 @@ class Config:
         if workflow_id not in self.steps:
             from ciclo.configurator.models import DecisionOption, WorkflowStep
 
-            steps = WorkflowStep.objects.filter(workflow_id=workflow_id).select_related("cr").prefetch_related(
-                Prefetch("options", queryset=DecisionOption.objects.order_by("position", "id"))
+            steps = (
+                WorkflowStep.objects.filter(workflow_id=workflow_id)
+                .select_related("cr")
+                .prefetch_related(Prefetch("options", queryset=DecisionOption.objects.order_by("position", "id")))
             )
             self.steps[workflow_id] = {s.order: s for s in steps}
         return self.steps[workflow_id]

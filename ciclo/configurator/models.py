@@ -94,16 +94,14 @@ class Workflow(models.Model):
         _("code"),
         max_length=40,
         unique=True,
-        validators=[
-            RegexValidator(r"^[A-Za-z0-9_.-]+$", _("Use letters, digits, dots, dashes and underscores only."))
-        ],
+        validators=[RegexValidator(r"^[A-Za-z0-9_.-]+$", _("Use letters, digits, dots, dashes and underscores only."))],
         help_text=_("A short unique name other definitions and files refer to."),
     )
     description = models.CharField(_("description"), max_length=200)
     active = models.BooleanField(_("active"), default=True)
 
-
     objects = ConfigQuerySet.as_manager()
+
     class Meta:
         ordering = ["code"]
         verbose_name = _("workflow")
@@ -150,8 +148,8 @@ class WorkflowStep(models.Model):
     target_order = models.PositiveIntegerField(_("target order"), null=True, blank=True)
     active = models.BooleanField(_("active"), default=True)
 
-
     objects = ConfigQuerySet.as_manager()
+
     class Meta:
         ordering = ["workflow", "order"]
         verbose_name = _("workflow step")
@@ -178,8 +176,8 @@ class DecisionOption(models.Model):
     target_order = models.PositiveIntegerField(_("go to order"))
     position = models.PositiveIntegerField(_("position"), default=0)
 
-
     objects = ConfigQuerySet.as_manager()
+
     class Meta:
         ordering = ["position", "id"]
         verbose_name = _("decision option")
@@ -196,16 +194,14 @@ class ServiceCycle(models.Model):
         _("code"),
         max_length=40,
         unique=True,
-        validators=[
-            RegexValidator(r"^[A-Za-z0-9_.-]+$", _("Use letters, digits, dots, dashes and underscores only."))
-        ],
+        validators=[RegexValidator(r"^[A-Za-z0-9_.-]+$", _("Use letters, digits, dots, dashes and underscores only."))],
         help_text=_("A short unique name other definitions and files refer to."),
     )
     description = models.CharField(_("description"), max_length=200)
     active = models.BooleanField(_("active"), default=True)
 
-
     objects = ConfigQuerySet.as_manager()
+
     class Meta:
         ordering = ["code"]
         verbose_name = _("service cycle")
@@ -288,8 +284,8 @@ class Option(models.Model):
     )
     active = models.BooleanField(_("active"), default=True)
 
-
     objects = ConfigQuerySet.as_manager()
+
     class Meta:
         ordering = ["position", "id"]
         verbose_name = _("option")
@@ -324,7 +320,10 @@ class ServiceType(ClassifiedModel):
         editable=False,
     )
     priority = models.PositiveSmallIntegerField(
-        _("priority"), default=3, validators=[MinValueValidator(1), MaxValueValidator(5)], help_text=_("1 (highest) to 5.")
+        _("priority"),
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
+        help_text=_("1 (highest) to 5."),
     )
     days_to_next_contact = models.PositiveSmallIntegerField(
         _("days to the next contact"), default=1, help_text=_("The default next-contact date of a new ticket.")
@@ -337,7 +336,12 @@ class ServiceType(ClassifiedModel):
     )
     active_from = models.DateField(_("active from"), null=True, blank=True)
     workflow = models.ForeignKey(
-        Workflow, null=True, blank=True, on_delete=models.PROTECT, related_name="service_types", verbose_name=_("workflow")
+        Workflow,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="service_types",
+        verbose_name=_("workflow"),
     )
     cycle = models.ForeignKey(
         ServiceCycle,
@@ -349,8 +353,8 @@ class ServiceType(ClassifiedModel):
     )
     active = models.BooleanField(_("active"), default=True)
 
-
     objects = ConfigQuerySet.as_manager()
+
     class Meta:
         ordering = ["code_key"]
         verbose_name = _("service type")
@@ -397,7 +401,9 @@ class CrmOptions(models.Model):
         PERSON = "person", _("One collection per person")
         PERSON_COMPANY = "person_company", _("One collection per person and company")
 
-    use_cycle_in_followup = models.BooleanField(_("use the service cycle in the contact (sales follow-up)"), default=True)
+    use_cycle_in_followup = models.BooleanField(
+        _("use the service cycle in the contact (sales follow-up)"), default=True
+    )
     collection_synthetic_type = models.ForeignKey(
         ServiceType,
         null=True,
@@ -434,17 +440,15 @@ class CrmOptions(models.Model):
         verbose_name=_("user who signs automatic notes"),
         help_text=_("Blank: the acting user."),
     )
-    collection_days_overdue = models.PositiveSmallIntegerField(
-        _("days overdue before collection"), default=5
-    )
+    collection_days_overdue = models.PositiveSmallIntegerField(_("days overdue before collection"), default=5)
     collection_grouping = models.CharField(
         _("collection grouping"), max_length=16, choices=CollectionGrouping.choices, default=CollectionGrouping.PERSON
     )
     access_control_user_company = models.BooleanField(_("access control user × company"), default=False)
     email_debtor_on_collection = models.BooleanField(_("e-mail the debtor when a collection is opened"), default=False)
 
-
     objects = ConfigQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("CRM options")
         verbose_name_plural = _("CRM options")

@@ -78,8 +78,7 @@ def check_workflow(spec: WorkflowSpec, lookup: Lookup) -> list[str]:
                 )
             if step.next_order is not None and step.next_order not in by_order:
                 errors.append(
-                    _("Step %(order)s: the next order %(target)s does not exist.")
-                    % {**name, "target": step.next_order}
+                    _("Step %(order)s: the next order %(target)s does not exist.") % {**name, "target": step.next_order}
                 )
         elif step.kind == "decision":
             if not step.question.strip():
@@ -132,7 +131,9 @@ def check_workflow(spec: WorkflowSpec, lookup: Lookup) -> list[str]:
             if wf == spec.code and target in by_order:
                 stack.append(target)
     for order in sorted(set(by_order) - seen):
-        errors.append(_("Step %(order)s cannot be reached from the start (order %(start)s).") % {"order": order, "start": start})
+        errors.append(
+            _("Step %(order)s cannot be reached from the start (order %(start)s).") % {"order": order, "start": start}
+        )
 
     # A closing CR reachable from every step, following jumps into other workflows.
     closes_cache: dict[tuple[str, int], bool] = {}
@@ -215,9 +216,7 @@ class TypeSpec:
     cycle_crs: frozenset[str]  # CRs the cycle asks questions in
 
 
-def check_service_type(
-    spec: TypeSpec, synthetic_codes: Iterable[str], lookup: Lookup
-) -> list[str]:
+def check_service_type(spec: TypeSpec, synthetic_codes: Iterable[str], lookup: Lookup) -> list[str]:
     errors: list[str] = []
     if spec.kind == "analytical":
         if not any(is_under(parent, spec.code) for parent in synthetic_codes):

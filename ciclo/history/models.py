@@ -23,7 +23,12 @@ class Change(models.Model):
     action = models.CharField(_("action"), max_length=12, choices=Action.choices)
     changes = models.JSONField(_("changes"), default=dict, help_text=_("Field: [old value, new value]."))
     by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("by"),
     )
     at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
 
@@ -46,9 +51,7 @@ def snapshot(obj: models.Model) -> dict[str, Any]:
     return data
 
 
-def record_change(
-    obj: models.Model, *, by: Any, action: str, before: dict[str, Any] | None = None
-) -> Change | None:
+def record_change(obj: models.Model, *, by: Any, action: str, before: dict[str, Any] | None = None) -> Change | None:
     """Write the history row for obj; `before` is snapshot(obj) taken before the change."""
     after = snapshot(obj)
     if before is None:

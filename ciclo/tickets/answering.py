@@ -60,7 +60,7 @@ def unlocked_crs(ticket: Ticket) -> set[int]:
 
 
 def phase_state(ticket: Ticket, cr_id: int, visited: set[int], unlocked: set[int]) -> str:
-    """"current", "unlocked", "locked" (an earlier phase) or "ahead" (not reached yet)."""
+    """ "current", "unlocked", "locked" (an earlier phase) or "ahead" (not reached yet)."""
     if cr_id == ticket.cr_id:
         return "current"
     if cr_id not in visited:
@@ -244,8 +244,20 @@ def _write(
     if changed:
         Answer.objects.bulk_update(
             changed,
-            ["cr", "question_code", "question_text", "answer_type", "value_text", "value_number", "value_date",
-             "value_time", "is_empty", "version", "answered_by", "answered_at"],
+            [
+                "cr",
+                "question_code",
+                "question_text",
+                "answer_type",
+                "value_text",
+                "value_number",
+                "value_date",
+                "value_time",
+                "is_empty",
+                "version",
+                "answered_by",
+                "answered_at",
+            ],
         )
         choice_answers = [a.pk for a in changed if a.answer_type in ("single_choice", "multiple_choice")]
         if choice_answers:
@@ -260,8 +272,14 @@ def _write(
     if revisions:
         AnswerRevision.objects.bulk_create(
             AnswerRevision(
-                answer=a, ticket=ticket, question_id=a.question_id, version=a.version, old_value=old, new_value=new,
-                by=by, at=at,
+                answer=a,
+                ticket=ticket,
+                question_id=a.question_id,
+                version=a.version,
+                old_value=old,
+                new_value=new,
+                by=by,
+                at=at,
             )
             for a, old, new in revisions
         )
@@ -282,7 +300,9 @@ def unlock_phase(
         existing = CrUnlock.objects.filter(ticket=ticket, cr=cr).first()
         if existing is not None:
             return existing
-        return CrUnlock.objects.create(ticket=ticket, cr=cr, by=by, reason=(reason or "").strip(), at=at or timezone.now())
+        return CrUnlock.objects.create(
+            ticket=ticket, cr=cr, by=by, reason=(reason or "").strip(), at=at or timezone.now()
+        )
 
 
 @dataclass
@@ -297,10 +317,7 @@ def cycle_of(ticket: Ticket) -> list[PhaseQuestions]:
     cycle_id = ticket.service_type.cycle_id
     if cycle_id is None:
         return []
-    answers = {
-        a.question_id: a
-        for a in Answer.objects.filter(ticket=ticket).prefetch_related(_answers_with_choices())
-    }
+    answers = {a.question_id: a for a in Answer.objects.filter(ticket=ticket).prefetch_related(_answers_with_choices())}
     questions = (
         Question.objects.filter(cycle_id=cycle_id)
         .select_related("cr")
@@ -314,8 +331,6 @@ def cycle_of(ticket: Ticket) -> list[PhaseQuestions]:
         if not q.active and answer is None:
             continue
         if q.cr_id not in phases:
-            phases[q.cr_id] = PhaseQuestions(
-                cr=q.cr, state=phase_state(ticket, q.cr_id, visited, unlocked), items=[]
-            )
+            phases[q.cr_id] = PhaseQuestions(cr=q.cr, state=phase_state(ticket, q.cr_id, visited, unlocked), items=[])
         phases[q.cr_id].items.append((q, answer))
     return list(phases.values())

@@ -61,7 +61,8 @@ class DecisionRequired(TicketError):
         self.options = options
         labels = ", ".join(o["label"] for o in options)
         super().__init__(
-            _("Choose an option for the decision “%(question)s”: %(options)s.") % {"question": question, "options": labels},
+            _("Choose an option for the decision “%(question)s”: %(options)s.")
+            % {"question": question, "options": labels},
             step=step_id,
             order=order,
             question=question,

@@ -196,14 +196,14 @@ class PhaseMove(models.Model):
         related_name="+",
         verbose_name=_("from phase"),
     )
-    to_cr = models.ForeignKey(ResponsibilityCenter, on_delete=models.PROTECT, related_name="+", verbose_name=_("to phase"))
+    to_cr = models.ForeignKey(
+        ResponsibilityCenter, on_delete=models.PROTECT, related_name="+", verbose_name=_("to phase")
+    )
     route = models.JSONField(
         _("route"), default=list, help_text=_("The steps passed on the way, with the decisions taken.")
     )
     reason = models.TextField(_("reason"), blank=True)
-    overrode_required = models.JSONField(
-        _("required questions overridden"), default=list, blank=True
-    )
+    overrode_required = models.JSONField(_("required questions overridden"), default=list, blank=True)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by"))
     at = models.DateTimeField(_("at"), default=timezone.now)
 
@@ -289,7 +289,9 @@ class Answer(models.Model):
 
 class AnswerChoice(models.Model):
     answer = models.ForeignKey(Answer, on_delete=models.CASCADE, related_name="choices", verbose_name=_("answer"))
-    option = models.ForeignKey(Option, on_delete=models.PROTECT, related_name="answer_choices", verbose_name=_("option"))
+    option = models.ForeignKey(
+        Option, on_delete=models.PROTECT, related_name="answer_choices", verbose_name=_("option")
+    )
     label = models.CharField(_("option"), max_length=200)
     complement = models.TextField(_("complement"), blank=True)
 
@@ -307,7 +309,9 @@ class AnswerRevision(models.Model):
     """Every change of an answer: who, when, old value, new value."""
 
     answer = models.ForeignKey(Answer, on_delete=models.CASCADE, related_name="revisions", verbose_name=_("answer"))
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="answer_revisions", verbose_name=_("ticket"))
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="answer_revisions", verbose_name=_("ticket")
+    )
     question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="+", verbose_name=_("question"))
     version = models.PositiveIntegerField(_("version"))
     old_value = models.JSONField(_("old value"), null=True, blank=True)

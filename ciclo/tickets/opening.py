@@ -11,12 +11,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ciclo.accounts.roles import role_of
+from ciclo.configurator.cache import config
 from ciclo.configurator.models import ServiceType
 from ciclo.people.models import Company, ContactPerson, Person
 from ciclo.tickets.access import can_work_cr, company_restricted
 from ciclo.tickets.errors import InvalidInput, NotAllowed
 from ciclo.tickets.models import Channel, Note, Ticket
-from ciclo.configurator.cache import config
 from ciclo.tickets.routing import StepMap, _apply_route, resolve
 
 

@@ -105,7 +105,9 @@ def resolve(start: WorkflowStep, choices: Mapping[int, int], steps: StepMap) -> 
             step = steps.get(workflow_id, option.target_order)
         else:
             if step.target_workflow_id is None or step.target_order is None:
-                raise InvalidChoice(_("Step %(order)s jumps nowhere; ask an administrator to fix it.") % {"order": step.order})
+                raise InvalidChoice(
+                    _("Step %(order)s jumps nowhere; ask an administrator to fix it.") % {"order": step.order}
+                )
             route.hops.append(
                 {"order": step.order, "kind": step.kind, "workflow": step.target_workflow_id, "to": step.target_order}
             )
@@ -126,8 +128,9 @@ def unanswered_required(ticket: Ticket, cfg: Config | None = None) -> list[Quest
     if not required:
         return []
     answered = set(
-        Answer.objects.filter(ticket_id=ticket.pk, question_id__in=[q.pk for q in required], is_empty=False)
-        .values_list("question_id", flat=True)
+        Answer.objects.filter(
+            ticket_id=ticket.pk, question_id__in=[q.pk for q in required], is_empty=False
+        ).values_list("question_id", flat=True)
     )
     return [q for q in required if q.pk not in answered]
 
@@ -230,7 +233,13 @@ def record_note(
             fields.append("next_contact_user")
         if route is not None:
             move = _apply_route(
-                locked, route, by=by, at=at, note=note, kind=PhaseMove.Kind.MOVE, reason=override_reason,
+                locked,
+                route,
+                by=by,
+                at=at,
+                note=note,
+                kind=PhaseMove.Kind.MOVE,
+                reason=override_reason,
                 overridden=overridden,
             )
             fields += ["workflow", "step", "cr", "status", "closed_at"]
@@ -326,8 +335,16 @@ def _refresh(stale: Ticket, fresh: Ticket) -> None:
     """Bring the caller's ticket object up to date with what was saved."""
     if stale is fresh:
         return
-    for name in ("workflow_id", "step_id", "cr_id", "status", "closed_at", "version", "next_contact_at",
-                 "next_contact_user_id"):
+    for name in (
+        "workflow_id",
+        "step_id",
+        "cr_id",
+        "status",
+        "closed_at",
+        "version",
+        "next_contact_at",
+        "next_contact_user_id",
+    ):
         setattr(stale, name, getattr(fresh, name))
     for relation in ("step", "cr"):
         if Ticket._meta.get_field(relation).is_cached(fresh):  # type: ignore[union-attr]

@@ -1,9 +1,16 @@
 from django.urls import path
 
-from ciclo.tickets.views import cycle, home, new, ticket
+from ciclo.tickets.views import cycle, export, home, new, query, ticket
 
 urlpatterns = [
     path("", home.home, name="home"),
+    path("tickets/", query.tickets, name="tickets"),
+    path("tickets/export.csv", export.export_csv, name="tickets_export_csv"),
+    path("tickets/export.xlsx", export.export_xlsx, name="tickets_export_xlsx"),
+    path("tickets/scenarios/", query.scenario_save, name="scenario_save"),
+    path("tickets/scenarios/<int:pk>/", query.scenario_open, name="scenario_open"),
+    path("tickets/scenarios/<int:pk>/rename/", query.scenario_rename, name="scenario_rename"),
+    path("tickets/scenarios/<int:pk>/delete/", query.scenario_delete, name="scenario_delete"),
     path("tickets/new/", new.new_ticket, name="ticket_new"),
     path("people/search/", new.person_search, name="person_search"),
     path("people/contacts/", new.person_contacts, name="person_contacts"),
@@ -14,6 +21,3 @@ urlpatterns = [
     path("tickets/<int:pk>/answers/", cycle.answers, name="ticket_answers"),
     path("tickets/<int:pk>/unlock/<int:cr_id>/", cycle.unlock, name="ticket_unlock"),
 ]
-
-# Until the query page lands. (temporary, replaced below)
-urlpatterns.append(path("tickets/", home.home, name="tickets"))

@@ -38,8 +38,14 @@ class Value:
     def as_json(self, answer_type: str) -> Any:
         if self.empty:
             return None
-        return json_of(answer_type, self.text, self.number, self.date, self.time,
-                       [(c.option.pk, c.option.label, c.complement) for c in self.choices])
+        return json_of(
+            answer_type,
+            self.text,
+            self.number,
+            self.date,
+            self.time,
+            [(c.option.pk, c.option.label, c.complement) for c in self.choices],
+        )
 
 
 def json_of(

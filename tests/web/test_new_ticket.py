@@ -55,8 +55,13 @@ def test_an_agent_outside_the_first_cr_is_refused(client, sales, agent, outsider
     client.force_login(outsider)
     response = client.post(
         reverse("ticket_new"),
-        {"person": make_person().pk, "service_type": sales.type.pk, "subject": "x", "company": sales.company.pk,
-         "channel": "phone"},
+        {
+            "person": make_person().pk,
+            "service_type": sales.type.pk,
+            "subject": "x",
+            "company": sales.company.pk,
+            "channel": "phone",
+        },
     )
     assert response.status_code == 422 and "members" in response.content.decode()
     assert not Ticket.objects.exists()

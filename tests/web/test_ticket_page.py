@@ -134,7 +134,9 @@ def test_moving_through_a_decision_into_a_closing_cr(client, sales, agent, ticke
     client.post(url("ticket_note", ticket.pk), {"text": "Proposta", "move_on": "1"})
     page = client.get(url("ticket", ticket.pk)).content.decode()
     assert "Fechou negócio?" in page and "closes the ticket" in page
-    response = client.post(url("ticket_note", ticket.pk), {"text": "sem escolha", "move_on": "1"}, HTTP_HX_REQUEST="true")
+    response = client.post(
+        url("ticket_note", ticket.pk), {"text": "sem escolha", "move_on": "1"}, HTTP_HX_REQUEST="true"
+    )
     assert "Fechou negócio?" in response.content.decode()
     assert Ticket.objects.get(pk=ticket.pk).cr == sales.cr_proposal
     response = client.post(
@@ -233,7 +235,9 @@ def test_a_conflict_is_reported_with_their_value_and_resolved(client, sales, age
     client.force_login(agent)
     save_answers(ticket, [AnswerInput(sales.q_text.pk, "do supervisor")], by=supervisor)
     # the agent's page was read before: version 0, blank
-    response = client.post(url("ticket_answers", ticket.pk), answer_fields(sales.q_text, "do agente"), HTTP_HX_REQUEST="true")
+    response = client.post(
+        url("ticket_answers", ticket.pk), answer_fields(sales.q_text, "do agente"), HTTP_HX_REQUEST="true"
+    )
     html = response.content.decode()
     assert f'data-testid="conflict-{sales.q_text.pk}"' in html and "do supervisor" in html
     assert Answer.objects.get().value_text == "do supervisor"

@@ -22,8 +22,9 @@ def _ticket(request: HttpRequest, pk: int) -> Ticket:
     return ticket_for(request.user, pk, Ticket.objects.select_related("service_type", "cr", "person"))
 
 
-def cycle_context(request: HttpRequest, ticket: Ticket, forms: list[cycle_form.PhaseForm] | None = None,
-                  **extra: Any) -> dict[str, Any]:
+def cycle_context(
+    request: HttpRequest, ticket: Ticket, forms: list[cycle_form.PhaseForm] | None = None, **extra: Any
+) -> dict[str, Any]:
     return {
         "ticket": ticket,
         "phase_forms": forms if forms is not None else cycle_form.build(cycle_of(ticket)),
@@ -81,7 +82,8 @@ def answers(request: HttpRequest, pk: int) -> HttpResponse:
                     row.saved = row.question.pk in saved
             names = [row.question.code for form in forms for row in form.rows if row.saved]
             extra["success"] = (
-                _("Saved: %(questions)s.") % {"questions": ", ".join(names)} if names
+                _("Saved: %(questions)s.") % {"questions": ", ".join(names)}
+                if names
                 else _("Nothing changed: the answers were already so.")
             )
     if not request.htmx:

@@ -27,24 +27,29 @@ SEARCH_LIMIT = 15
 
 
 class NewTicketForm(forms.Form):
-    person = forms.ModelChoiceField(Person.objects.filter(active=True), label=gettext_lazy("Person"),
-                                    widget=forms.HiddenInput)
+    person = forms.ModelChoiceField(
+        Person.objects.filter(active=True), label=gettext_lazy("Person"), widget=forms.HiddenInput
+    )
     service_type = forms.ModelChoiceField(ServiceType.objects.none(), label=gettext_lazy("Service type"))
     subject = forms.CharField(label=gettext_lazy("Subject"), max_length=200)
-    contact_person = forms.ModelChoiceField(ContactPerson.objects.none(), label=gettext_lazy("Contact person"),
-                                            required=False)
+    contact_person = forms.ModelChoiceField(
+        ContactPerson.objects.none(), label=gettext_lazy("Contact person"), required=False
+    )
     company = forms.ModelChoiceField(Company.objects.filter(active=True), label=gettext_lazy("Company"))
-    channel = forms.ChoiceField(label=gettext_lazy("Channel"),
-                                choices=[c for c in Channel.choices if c[0] != Channel.SYSTEM])
+    channel = forms.ChoiceField(
+        label=gettext_lazy("Channel"), choices=[c for c in Channel.choices if c[0] != Channel.SYSTEM]
+    )
     next_contact_at = forms.DateTimeField(
-        label=gettext_lazy("Next contact"), required=False,
+        label=gettext_lazy("Next contact"),
+        required=False,
         help_text=gettext_lazy("Empty: the type's default days from now."),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%d/%m/%Y %H:%M"],
     )
     next_contact_user = forms.ModelChoiceField(
         User.objects.filter(is_active=True, groups__isnull=False).distinct().order_by("username"),
-        label=gettext_lazy("Next contact with"), required=False,
+        label=gettext_lazy("Next contact with"),
+        required=False,
         help_text=gettext_lazy("Empty: you."),
     )
     text = forms.CharField(label=gettext_lazy("Opening note"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
@@ -52,13 +57,15 @@ class NewTicketForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         today = timezone.localdate()
-        self.fields["service_type"].queryset = ServiceType.objects.filter(
-            kind=ServiceType.Kind.ANALYTICAL, active=True, workflow__isnull=False
-        ).exclude(active_from__gt=today).order_by("code_key")
+        self.fields["service_type"].queryset = (
+            ServiceType.objects.filter(kind=ServiceType.Kind.ANALYTICAL, active=True, workflow__isnull=False)
+            .exclude(active_from__gt=today)
+            .order_by("code_key")
+        )
         person_id = self.data.get("person") or self.initial.get("person")
         if person_id and str(person_id).isdigit():
             self.fields["contact_person"].queryset = ContactPerson.objects.filter(person_id=int(person_id))
-        for name, field in self.fields.items():
+        for field in self.fields.values():
             if not isinstance(field.widget, forms.HiddenInput):
                 css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
                 field.widget.attrs.setdefault("class", css)

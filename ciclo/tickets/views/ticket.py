@@ -65,7 +65,11 @@ def _route_preview(ticket: Ticket, choices: dict[int, int]) -> dict[str, Any]:
         return {"decision": step, "options": options, "chosen": choices}
     except InvalidChoice as err:
         return {"error": err.message}
-    return {"target": route.target.cr, "closes": bool(route.target.cr and route.target.cr.closes_process), "chosen": choices}
+    return {
+        "target": route.target.cr,
+        "closes": bool(route.target.cr and route.target.cr.closes_process),
+        "chosen": choices,
+    }
 
 
 def _choices_from(data: Any) -> dict[int, int]:
@@ -183,7 +187,9 @@ def note(request: HttpRequest, pk: int) -> HttpResponse:
             if move is None:
                 messages.success(request, _("Note recorded."))
             elif ticket.is_closed:
-                messages.success(request, _("Note recorded; the ticket reached %(cr)s and is closed.") % {"cr": move.to_cr})
+                messages.success(
+                    request, _("Note recorded; the ticket reached %(cr)s and is closed.") % {"cr": move.to_cr}
+                )
             else:
                 messages.success(request, _("Note recorded; the ticket moved to %(cr)s.") % {"cr": move.to_cr})
             if request.htmx:

@@ -1,0 +1,603 @@
+#!/usr/bin/env python
+"""How fast the ticket query page answers, against hand-written SQL returning the same rows.
+
+    .venv/bin/python bench/web_query.py                      # SQLite, 1,000,000 tickets
+    .venv/bin/python bench/web_query.py --postgres           # a fresh PostgreSQL database (dropped at the end)
+    .venv/bin/python bench/web_query.py --both --tickets 20000
+
+It builds tickets set-based (INSERT … SELECT; Zipf-skewed over 20 CRs and 30 types,
+half of them closed), then requests the query page in-process with django.test.Client
+(logged in with force_login, production settings: DEBUG off) and times the server's
+answer: the whole page and the htmx fragment of a filtered first page (CR + type +
+next-contact range, open tickets, by next contact), the same filter a page deep by
+cursor, and the page with no filter. Each is timed alternately with the SQL a person
+would write for the same rows, in the same run and database.
+
+Targets: p95 under 150 ms, and within 2x of its SQL. A whole page (session, user,
+form choices, scenarios, a rendered table) cannot come near 2x of one bare SELECT, so
+the page's own time in the database driver is shown beside it ("DB/SQL"), and a last
+row times the list query alone, as the page makes it (ciclo.tickets.query.page over
+list_queryset). Queries: no more for 200 rows shown than for 20 (one fewer when every
+row fits on the page: the first page's capped count is then not needed). Notes are not
+built: the text filter is not measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (
+    BenchDatabase,
+    analyze,
+    db_time,
+    environment,
+    is_postgres_url,
+    migrate,
+    ms,
+    percentile,
+    ratio,
+    setup_django,
+    table,
+    write_results,
+)
+
+TARGET_RATIO = 2.0
+TARGET_P95_MS = 150.0
+CHUNK = 50_000  # tickets per INSERT … SELECT
+PEOPLE_CHUNK = 5_000
+CRS = 20
+TYPES = 30
+COMPANIES = 3
+SLOTS = 1000  # the Zipf tables: a ticket picks a slot, a slot names a CR (or a type)
+DEEP = 10_000
+
+FIRST = ["Ana", "Bruno", "Carla", "Daniel", "Éverton", "Fernanda", "Gustavo", "Helena", "Íris", "João"]
+LAST = ["Silva", "Santos", "Oliveira", "Souza", "Rodrigues", "Ferreira", "Alves", "Pereira", "Lima", "Gomes"]
+
+
+# --- the data ------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    crs: list[Any]  # the open ones, most frequent first
+    closing_cr: Any
+    types: list[Any]  # most frequent first
+    user: Any  # who looks at the page
+    tickets: int = 0
+
+
+def zipf_slots(ids: list[int], rng: random.Random) -> list[int]:
+    """SLOTS entries, id k (1-based rank) taking a share proportional to 1/k, shuffled over the slots."""
+    weights = [1 / k for k in range(1, len(ids) + 1)]
+    total = sum(weights)
+    counts = [max(1, round(SLOTS * w / total)) for w in weights]
+    counts[0] += SLOTS - sum(counts)
+    slots = [i for i, n in zip(ids, counts, strict=True) for _ in range(n)]
+    rng.shuffle(slots)
+    return slots
+
+
+def make_world(agents: int) -> World:
+    from django.contrib.auth.models import User
+    from django.db import connection
+
+    from ciclo.accounts.roles import Role, set_role
+    from ciclo.configurator.models import CrmOptions, ResponsibilityCenter, ServiceType, Workflow, WorkflowStep
+    from ciclo.people.models import Company
+
+    rng = random.Random(7)
+    crs = [ResponsibilityCenter.objects.create(code=str(n), description=f"Fase {n}") for n in range(1, CRS)]
+    closing = ResponsibilityCenter.objects.create(code=str(CRS), description="Encerrado", closes_process=True)
+    workflow = Workflow.objects.create(code="bench", description="Bench")
+    steps = {}
+    for i, cr in enumerate([*crs, closing]):
+        steps[cr.pk] = WorkflowStep.objects.create(
+            workflow=workflow, order=i * 5, kind="cr", cr=cr, next_order=None if cr is closing else (i + 1) * 5
+        )
+    ServiceType.objects.create(code="9", description="Atendimentos", kind=ServiceType.Kind.SYNTHETIC)
+    types = [
+        ServiceType.objects.create(
+            code=f"9.{n}",
+            description=f"Tipo {n}",
+            kind=ServiceType.Kind.ANALYTICAL,
+            workflow=workflow,
+            colour=f"#{rng.randrange(0x1000000):06x}",
+        )
+        for n in range(1, TYPES + 1)
+    ]
+    for n in range(1, COMPANIES + 1):
+        Company.objects.create(code=f"E{n}", name=f"Empresa {n}")
+    CrmOptions.current()
+    users = []
+    for n in range(1, agents + 1):
+        user = User.objects.create_user(username=f"agente{n}", password=None, first_name="Agente", last_name=str(n))
+        set_role(user, Role.AGENT)
+        users.append(user)
+    with connection.cursor() as c:
+        c.execute("CREATE TABLE bench_cr_slot (slot integer PRIMARY KEY, cr_id bigint, step_id bigint)")
+        c.execute("CREATE TABLE bench_type_slot (slot integer PRIMARY KEY, type_id bigint)")
+        cr_slots = zipf_slots([cr.pk for cr in crs], rng)
+        c.executemany(
+            "INSERT INTO bench_cr_slot VALUES (%s, %s, %s)",
+            [(i, cr_id, steps[cr_id].pk) for i, cr_id in enumerate(cr_slots)],
+        )
+        type_slots = zipf_slots([t.pk for t in types], rng)
+        c.executemany("INSERT INTO bench_type_slot VALUES (%s, %s)", list(enumerate(type_slots)))
+    return World(crs=crs, closing_cr=closing, types=types, user=User.objects.get(pk=users[0].pk))
+
+
+def build_people(count: int) -> None:
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from ciclo.people.documents import cpf_check_digits
+    from ciclo.people.text import fold
+
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    sql = (
+        "INSERT INTO people_person (name, search_name, kind, document, trade_name, city, state, notes, active, "
+        "created_at) VALUES (%s, %s, 'individual', %s, '', 'São Paulo', 'SP', '', %s, %s)"
+    )
+    for lo in range(1, count + 1, PEOPLE_CHUNK):
+        rows = []
+        for n in range(lo, min(lo + PEOPLE_CHUNK, count + 1)):
+            name = f"{FIRST[n % 10]} {LAST[(n // 10) % 10]} {LAST[(n // 100) % 10]} {n}"
+            rows.append((name, fold(name), cpf_check_digits(f"{n + 100000000:09d}"), True, now))
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.executemany(sql, rows)
+
+
+def build_tickets(world: World, count: int, progress: Callable[[int], None]) -> None:
+    """`count` tickets: odd numbers open in a Zipf-chosen CR, even ones closed; 30 days of next contacts."""
+    import datetime as dt
+
+    from django.db import connection, transaction
+    from django.db.models import Max, Min
+
+    from ciclo.configurator.models import Workflow, WorkflowStep
+    from ciclo.people.models import Company, Person
+
+    pg = connection.vendor == "postgresql"
+    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0, tzinfo=None)
+    base_next, base_open = now - dt.timedelta(days=15), now - dt.timedelta(days=400)
+
+    def ts(base: dt.datetime, minutes: str) -> str:
+        if pg:
+            return f"(TIMESTAMPTZ '{base:%Y-%m-%d %H:%M:%S}+00' + ({minutes}) * INTERVAL '1 minute')"
+        return f"datetime('{base:%Y-%m-%d %H:%M:%S}', '+' || ({minutes}) || ' minutes')"
+
+    series = (
+        "WITH s(x) AS (SELECT generate_series(%s::bigint, %s::bigint))"
+        if pg
+        else "WITH RECURSIVE s(x) AS (SELECT %s UNION ALL SELECT x + 1 FROM s WHERE x < %s)"
+    )
+    people = Person.objects.aggregate(lo=Min("id"), hi=Max("id"))
+    p0, pn = people["lo"], people["hi"] - people["lo"] + 1
+    c0 = Company.objects.order_by("id").values_list("id", flat=True)[0]
+    u0 = world.user.pk
+    workflow = Workflow.objects.get(code="bench")
+    closing_step = WorkflowStep.objects.get(workflow=workflow, cr=world.closing_cr)
+    sql = f"""{series}
+        INSERT INTO tickets_ticket (status, subject, channel, priority, next_contact_at, opened_at, closed_at,
+            version, company_id, contact_person_id, cr_id, next_contact_user_id, opened_by_id, person_id,
+            service_type_id, step_id, workflow_id)
+        SELECT CASE WHEN s.x %% 2 = 0 THEN 'closed' ELSE 'open' END,
+            'Atendimento ' || s.x,
+            CASE s.x %% 3 WHEN 0 THEN 'phone' WHEN 1 THEN 'email' ELSE 'whatsapp' END,
+            1 + (s.x * 31) %% 5,
+            {ts(base_next, "(s.x * 37) %% 43200")},
+            {ts(base_open, "s.x / 2")},
+            CASE WHEN s.x %% 2 = 0 THEN {ts(base_open, "s.x / 2 + 1440")} ELSE NULL END,
+            1, {c0} + s.x %% {COMPANIES}, NULL,
+            CASE WHEN s.x %% 2 = 0 THEN {world.closing_cr.pk} ELSE c.cr_id END,
+            {u0} + (s.x * 13) %% 20, {u0} + s.x %% 20, {p0} + (s.x * 7919) %% {pn},
+            t.type_id,
+            CASE WHEN s.x %% 2 = 0 THEN {closing_step.pk} ELSE c.step_id END,
+            {workflow.pk}
+        FROM s
+        JOIN bench_cr_slot c ON c.slot = ((s.x / 2) * 7919) %% {SLOTS}
+        JOIN bench_type_slot t ON t.slot = ((s.x / 2) * 104729 + s.x %% 2) %% {SLOTS}"""
+    for lo in range(world.tickets + 1, world.tickets + count + 1, CHUNK):
+        hi = min(lo + CHUNK - 1, world.tickets + count)
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, [lo, hi])
+        progress(hi - lo + 1)
+    world.tickets += count
+
+
+def build(world: World, tickets: int) -> float:
+    from tqdm import tqdm
+
+    start = time.perf_counter()
+    build_people(max(1, tickets // 5))
+    with tqdm(total=tickets, desc="tickets", unit="ticket", dynamic_ncols=True, leave=False) as bar:
+        build_tickets(world, tickets, bar.update)
+    analyze()
+    return time.perf_counter() - start
+
+
+# --- what is measured ----------------------------------------------------------------------------------------------
+
+SELECT = """
+    SELECT t.id, t.subject, t.status, t.priority, t.channel, t.opened_at, t.next_contact_at,
+        p.name, p.document, st.code, st.description, st.colour, cr.code, cr.description,
+        c.name, u.first_name, u.last_name, u.username
+    FROM tickets_ticket t
+    JOIN people_person p ON p.id = t.person_id
+    JOIN configurator_servicetype st ON st.id = t.service_type_id
+    JOIN configurator_responsibilitycenter cr ON cr.id = t.cr_id
+    JOIN people_company c ON c.id = t.company_id
+    LEFT JOIN auth_user u ON u.id = t.next_contact_user_id"""
+
+
+@dataclass
+class Case:
+    key: str
+    title: str
+    url: str
+    htmx: bool
+    sql: str
+    params: list[Any]
+
+
+def cases(world: World) -> tuple[list[Case], dict[str, Any]]:
+    """The requests and, for each, the hand-written SQL of the same rows (20 and one more, to know of a next page)."""
+    import datetime as dt
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from ciclo.tickets import query
+
+    ops = connection.ops
+    cr, st = world.crs[0], world.types[0]
+    today = timezone.localdate()
+    start, end = today - dt.timedelta(days=10), today + dt.timedelta(days=10)
+    params = {
+        "crs": cr.pk,
+        "service_types": st.pk,
+        "status": "open",
+        "next_contact_from": start.isoformat(),
+        "next_contact_to": end.isoformat(),
+        "sort": "next_contact_at",
+        "cols": "number,opened,person,document,subject,type,phase,status,next_contact,next_contact_user,company",
+    }
+    f, errors = query.parse_filter(params)
+    assert not errors, errors
+    lo = timezone.make_aware(dt.datetime.combine(start, dt.time.min))
+    hi = timezone.make_aware(dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min))
+    matching = query.list_queryset(world.user, f).count()
+    depth = max(1, min(DEEP, matching // 2))
+    value, pk = (
+        query.list_queryset(world.user, f)
+        .order_by("next_contact_at", "id")
+        .values_list("next_contact_at", "id")[depth - 1]
+    )
+    cursor = query.encode_cursor([value, pk])
+    qs = "&".join(f"{k}={v}" for k, v in params.items())
+    where = "WHERE t.status = 'open' AND t.cr_id = %s AND t.service_type_id = %s"
+    first_sql = (
+        f"{SELECT} {where} AND t.next_contact_at >= %s AND t.next_contact_at < %s "
+        "ORDER BY t.next_contact_at, t.id LIMIT 21"
+    )
+    first_params = [cr.pk, st.pk, ops.adapt_datetimefield_value(lo), ops.adapt_datetimefield_value(hi)]
+    # The cursor is the lower bound: the range start it makes redundant is left out (PERFORMANCE.md).
+    deep_sql = (
+        f"{SELECT} {where} AND t.next_contact_at < %s AND (t.next_contact_at, t.id) > (%s, %s) "
+        "ORDER BY t.next_contact_at, t.id LIMIT 21"
+    )
+    deep_params = [cr.pk, st.pk, ops.adapt_datetimefield_value(hi), ops.adapt_datetimefield_value(value), pk]
+    landing_sql = f"{SELECT} ORDER BY t.opened_at DESC, t.id DESC LIMIT 21"
+    return [
+        Case(
+            "first",
+            "filtered first page (CR + type + next-contact range)",
+            f"/tickets/?{qs}",
+            False,
+            first_sql,
+            first_params,
+        ),
+        Case("first_htmx", "same, htmx fragment", f"/tickets/?{qs}", True, first_sql, first_params),
+        Case(
+            "deep",
+            f"same filter, {depth:,} rows deep by cursor",
+            f"/tickets/?{qs}&after={cursor}",
+            False,
+            deep_sql,
+            deep_params,
+        ),
+        Case("landing", "no filter, newest first", "/tickets/?cols=" + params["cols"], False, landing_sql, []),
+    ], {"matching": matching, "depth": depth, "cr": cr.code, "type": st.code}
+
+
+def page_ids(html: str) -> list[int]:
+    return [int(x) for x in re.findall(r'data-ticket="(\d+)"', html)]
+
+
+def sql_ids(case: Case) -> list[int]:
+    from django.db import connection
+
+    with connection.cursor() as c:
+        c.execute(case.sql, case.params)
+        return [row[0] for row in c.fetchall()][:20]
+
+
+def request(client: Any, case: Case, url: str | None = None) -> Any:
+    headers = {"HTTP_HX_REQUEST": "true"} if case.htmx else {}
+    response = client.get(url or case.url, **headers)
+    if response.status_code != 200:
+        raise RuntimeError(f"{case.url} answered {response.status_code}")
+    return response
+
+
+def run_sql(case: Case) -> None:
+    from django.db import connection
+
+    with connection.cursor() as c:
+        c.execute(case.sql, case.params)
+        c.fetchall()
+
+
+def queries_of(client: Any, case: Case, url: str) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        request(client, case, url)
+    return len(ctx.captured_queries)
+
+
+def measure(
+    client: Any, case: Case, warmup: int, iterations: int, call: Callable[[], Any] | None = None
+) -> dict[str, Any]:
+    """The page (or `call`) and the SQL, alternately; the page's time spent in the database driver too."""
+    page, sql, db = [], [], []
+    gc.collect()
+    for i in range(warmup + iterations):
+        order = ["page", "sql"] if i % 2 else ["sql", "page"]
+        for side in order:
+            if side == "page":
+                with db_time() as spent:
+                    start = time.perf_counter()
+                    call() if call is not None else request(client, case)
+                    elapsed = (time.perf_counter() - start) * 1000
+                if i >= warmup:
+                    page.append(elapsed)
+                    db.append(sum(e - s for _sql, s, e in spent) * 1000)
+            else:
+                start = time.perf_counter()
+                run_sql(case)
+                if i >= warmup:
+                    sql.append((time.perf_counter() - start) * 1000)
+    out: dict[str, Any] = {"title": case.title, "page_ms": page, "sql_ms": sql, "db_ms": db}
+    for name, values in (("page", page), ("sql", sql), ("db", db)):
+        out[f"{name}_p50"], out[f"{name}_p95"] = percentile(values, 50), percentile(values, 95)
+    out["ratio_p50"] = out["page_p50"] / out["sql_p50"]
+    out["ratio_p95"] = out["page_p95"] / out["sql_p95"]
+    out["db_ratio_p95"] = out["db_p95"] / out["sql_p95"]
+    return out
+
+
+def run_backend(args: argparse.Namespace, backend: str) -> dict[str, Any]:
+    db = BenchDatabase.create(backend, keep=args.keep)
+    # Production settings (DEBUG off) without HTTPS, for the in-process client.
+    os.environ.update(
+        ALLOWED_HOSTS="testserver",
+        SECURE_SSL_REDIRECT="0",
+        SESSION_COOKIE_SECURE="0",
+        CSRF_COOKIE_SECURE="0",
+        SECURE_HSTS_SECONDS="0",
+    )
+    try:
+        setup_django(db)
+        migrate()
+        from django.db import connection
+        from django.http import QueryDict
+        from django.test import Client
+        from django.test.utils import CaptureQueriesContext
+
+        from ciclo.tickets import query
+
+        env = environment()
+        print(
+            f"\n== Ciclo query page benchmark · {env['database']} · {args.tickets:,} tickets · "
+            f"{args.iterations} iterations (+{args.warmup} warm-up) ==",
+            flush=True,
+        )
+        world = make_world(agents=20)
+        seconds = build(world, args.tickets)
+        print(f"built {args.tickets:,} tickets and {max(1, args.tickets // 5):,} people in {seconds:.1f} s", flush=True)
+        client = Client()
+        client.force_login(world.user)
+        all_cases, info = cases(world)
+        print(
+            f"filter: CR {info['cr']}, type {info['type']}, open, 21 days of next contacts → "
+            f"{info['matching']:,} tickets; deep page at {info['depth']:,}",
+            flush=True,
+        )
+        results: dict[str, Any] = {}
+        for case in all_cases:
+            html = request(client, case).content.decode()
+            same = page_ids(html) == sql_ids(case)
+            small = queries_of(client, case, case.url.replace("/tickets/?", "/tickets/?size=20&"))
+            large = queries_of(client, case, case.url.replace("/tickets/?", "/tickets/?size=200&"))
+            print(f"timing: {case.title} …", flush=True)
+            r = measure(client, case, args.warmup, args.iterations)
+            r.update(same_rows=same, queries_20=small, queries_200=large, rows=len(page_ids(html)))
+            r["pass_p95"] = r["page_p95"] <= TARGET_P95_MS
+            r["pass_ratio"] = r["ratio_p95"] <= TARGET_RATIO
+            r["pass_queries"] = large <= small  # one fewer when every row fits on the page: no count then
+            results[case.key] = r
+        # The list query alone, as the page makes it: the ORM's share of the page, against the same SQL.
+        first = all_cases[0]
+        f, _errors = query.parse_filter(QueryDict(first.url.split("?", 1)[1]))
+
+        def orm_page() -> list[int]:
+            return [t.pk for t in query.page(query.list_queryset(world.user, f), f.sort, None, 20).rows]
+
+        print("timing: the list query alone …", flush=True)
+        r = measure(client, first, args.warmup, args.iterations, call=orm_page)
+        with CaptureQueriesContext(connection) as ctx:
+            orm_page()
+        r.update(
+            title="query.page(list_queryset(...)) alone, first page",
+            same_rows=orm_page() == sql_ids(first),
+            queries_20=len(ctx.captured_queries),
+            queries_200=len(ctx.captured_queries),
+            rows=20,
+        )
+        r["pass_p95"] = r["page_p95"] <= TARGET_P95_MS
+        r["pass_ratio"] = r["ratio_p95"] <= TARGET_RATIO
+        r["pass_queries"] = True
+        results["orm"] = r
+        return {
+            "backend": backend,
+            "environment": env,
+            "tickets": args.tickets,
+            "build_seconds": round(seconds, 1),
+            "iterations": args.iterations,
+            "warmup": args.warmup,
+            "filter": info,
+            "cases": results,
+        }
+    finally:
+        db.drop()
+
+
+# --- reporting -----------------------------------------------------------------------------------------------------
+
+
+def report(result: dict[str, Any]) -> str:
+    env = result["environment"]
+    lines = [
+        "",
+        f"== {env['database']} · {result['tickets']:,} tickets (built in {result['build_seconds']} s) · "
+        f"{result['iterations']} iterations · Python {env['python']} · Django {env['django']} · {env['cpus']} CPUs ==",
+        "",
+    ]
+    rows = []
+    for r in result["cases"].values():
+        rows.append(
+            [
+                r["title"],
+                ms(r["page_p50"]),
+                ms(r["page_p95"]),
+                ms(r["db_p50"]),
+                ms(r["db_p95"]),
+                ms(r["sql_p50"]),
+                ms(r["sql_p95"]),
+                ratio(r["ratio_p50"]),
+                ratio(r["ratio_p95"]),
+                ratio(r["db_ratio_p95"]),
+                f"{r['queries_20']} / {r['queries_200']}",
+                "yes" if r["same_rows"] else "NO",
+                "PASS" if r["pass_p95"] else "FAIL",
+                "PASS" if r["pass_ratio"] else "FAIL",
+            ]
+        )
+    lines.append(
+        table(
+            [
+                "request",
+                "page p50",
+                "p95 ms",
+                "its DB p50",
+                "p95",
+                "SQL p50",
+                "p95",
+                "page/SQL p50",
+                "p95",
+                "DB/SQL p95",
+                "queries @20/@200",
+                "same rows",
+                f"<{TARGET_P95_MS:g}ms",
+                f"≤{TARGET_RATIO:g}x",
+            ],
+            rows,
+        )
+    )
+    return "\n".join(lines)
+
+
+def strip(result: dict[str, Any]) -> dict[str, Any]:
+    out = json.loads(json.dumps(result, default=str))
+    for r in out["cases"].values():
+        for key in ("page_ms", "sql_ms", "db_ms"):
+            r[key] = [round(v, 4) for v in r[key]]
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--postgres", action="store_true", help="a fresh PostgreSQL database (DATABASE_URL's server)")
+    where.add_argument("--sqlite", action="store_true", help="a fresh SQLite file (the default)")
+    where.add_argument("--both", action="store_true", help="SQLite, then PostgreSQL, in one run")
+    parser.add_argument("--tickets", type=int, default=1_000_000, help="tickets to build (default 1,000,000)")
+    parser.add_argument("--iterations", type=int, default=200, help="timed requests per case and side (200)")
+    parser.add_argument("--warmup", type=int, default=10, help="untimed requests first (10)")
+    parser.add_argument("--keep", action="store_true", help="keep the database (debugging)")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--json-out", help=argparse.SUPPRESS)
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    def passed(results: list[dict[str, Any]]) -> bool:
+        return all(
+            r["pass_p95"] and r["pass_ratio"] and r["pass_queries"] and r["same_rows"]
+            for res in results
+            for r in res["cases"].values()
+        )
+
+    if args.both:
+        # Django is set up once per process: each database gets a process of its own.
+        results = []
+        passthrough = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--both"]
+        for backend in ("sqlite", "postgres"):
+            with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
+                out = tmp.name
+            code = subprocess.call([sys.executable, __file__, *passthrough, "--backend", backend, "--json-out", out])
+            if code != 0:
+                print(f"the {backend} run failed (exit {code})", file=sys.stderr)
+                return code
+            results.append(json.loads(Path(out).read_text()))
+            os.unlink(out)
+        for result in results:
+            print(report(result))
+        path = write_results("web_query", {"runs": results})
+        print(f"\nwritten: {path}")
+        return 1 if args.strict and not passed(results) else 0
+
+    backend = args.backend or (
+        "postgres"
+        if args.postgres or (not args.sqlite and is_postgres_url(os.environ.get("DATABASE_URL")))
+        else "sqlite"
+    )
+    result = strip(run_backend(args, backend))
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(result, ensure_ascii=False))
+        return 0
+    print(report(result))
+    path = write_results(f"web_query-{backend}", {"runs": [result]})
+    print(f"\nwritten: {path}")
+    return 1 if args.strict and not passed([result]) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,597 @@
+"""Finding tickets (Consulta de Atendimentos): the filter form, the results, columns and scenarios.
+
+Every filter, sort and page comes from `ciclo.tickets.query`, shared with the API and
+the exports; this module only reads the request, picks the columns and renders.
+With htmx the form swaps the results fragment in place; without it the form is a
+plain GET form and every link a plain link.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, models, transaction
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import dateformat, formats, timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.html import conditional_escape, format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import push_url
+
+from ciclo.accounts.decorators import ciclo_user
+from ciclo.configurator.models import ResponsibilityCenter, ServiceType
+from ciclo.people.documents import format_document
+from ciclo.people.models import Company
+from ciclo.tickets import query
+from ciclo.tickets.access import company_restricted
+from ciclo.tickets.models import Channel, Scenario, Ticket
+
+User = get_user_model()
+
+PAGE_SIZES = (20, 50, 100, 200)
+DEFAULT_PAGE_SIZE = 20
+# "Previous" walks back through at most this many pages; further back, it lands on the first page.
+MAX_PREV = 20
+# The first page tells how many tickets match, up to this many; past it, "more than …".
+COUNT_CAP = 1000
+SESSION_COLUMNS = "tickets_query_columns"
+# The filter fields, in the order the form shows them: each has an error slot beside it.
+FILTER_FIELDS = (
+    "service_types",
+    "crs",
+    "status",
+    "person",
+    "company",
+    "next_contact_user",
+    "next_contact_from",
+    "next_contact_to",
+    "opened_from",
+    "opened_to",
+    "text",
+)
+
+
+def _user(request: HttpRequest) -> Any:
+    """The logged-in user (every view here is behind ciclo_user)."""
+    return request.user
+
+
+def _user_name(user: Any) -> str:
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of the results: its label, the sort it offers (a key of query.SORTS) and its value.
+
+    A column of a choice field gives the stored value and its `choices`: the labels are
+    translated once per request, not once per row.
+    """
+
+    key: str
+    label: Any
+    value: Callable[[Ticket], Any]
+    sort: str | None = None
+    choices: type[models.TextChoices] | None = None
+
+
+def choice_labels(columns: list[Column]) -> dict[str, dict[str, str]]:
+    """For each choice column, stored value → label in the active language."""
+    return {c.key: {value: str(label) for value, label in c.choices.choices} for c in columns if c.choices}
+
+
+COLUMNS: list[Column] = [
+    Column("number", gettext_lazy("Number"), lambda t: t.pk, "id"),
+    Column("opened", gettext_lazy("Opened"), lambda t: t.opened_at, "opened_at"),
+    Column("person", gettext_lazy("Person"), lambda t: t.person.name, "person"),
+    Column("document", gettext_lazy("CPF/CNPJ"), lambda t: format_document(t.person.document)),
+    Column("subject", gettext_lazy("Subject"), lambda t: t.subject),
+    Column("type", gettext_lazy("Type"), lambda t: t.service_type.description),
+    Column("phase", gettext_lazy("Phase"), lambda t: f"{t.cr.code} · {t.cr.description}"),
+    Column("status", gettext_lazy("Status"), lambda t: t.status, choices=Ticket.Status),
+    Column("next_contact", gettext_lazy("Next contact"), lambda t: t.next_contact_at, "next_contact_at"),
+    Column("next_contact_user", gettext_lazy("Next contact with"), lambda t: _user_name(t.next_contact_user)),
+    Column("company", gettext_lazy("Company"), lambda t: t.company.name),
+    Column("priority", gettext_lazy("Priority"), lambda t: t.priority, "priority"),
+    Column("channel", gettext_lazy("Channel"), lambda t: t.channel, choices=Channel),
+]
+COLUMNS_BY_KEY = {c.key: c for c in COLUMNS}
+DEFAULT_COLUMNS = [
+    "number",
+    "opened",
+    "person",
+    "subject",
+    "type",
+    "phase",
+    "status",
+    "next_contact",
+    "next_contact_user",
+]
+
+
+def parse_columns(data: QueryDict) -> list[str] | None:
+    """The column keys `cols` asks for, in table order; None when the request does not say.
+
+    `cols` may repeat (the form's checkboxes) or be comma-separated (links); the form
+    always sends an empty `cols` too, so unticking every box still says something.
+    """
+    if "cols" not in data:
+        return None
+    asked = {key.strip() for value in data.getlist("cols") for key in value.split(",")}
+    return [c.key for c in COLUMNS if c.key in asked] or ["number"]
+
+
+@dataclass
+class QueryState:
+    """What the request asks for: the filter (and its errors), the columns, the page."""
+
+    filter: query.TicketFilter
+    errors: dict[str, list[str]]
+    columns: list[Column]
+    size: int = DEFAULT_PAGE_SIZE
+    after: str = ""
+    prev: list[str] = field(default_factory=list)
+    scenario: int | None = None
+
+    def params(self, *, paging: bool = True, **changes: Any) -> list[tuple[str, str]]:
+        """The canonical query parameters of this state; `changes` override after/prev/sort/size/cols."""
+        f = self.filter
+        sort = changes.get("sort", f.sort)
+        items: list[tuple[str, str]] = []
+        for name, value in f.as_params().items():
+            if name == "sort":
+                continue
+            if isinstance(value, list):
+                items += [(name, str(v)) for v in value]
+            else:
+                items.append((name, str(value)))
+        if sort != query.DEFAULT_SORT:
+            items.append(("sort", sort))
+        items.append(("cols", ",".join(changes.get("cols", [c.key for c in self.columns]))))
+        if not paging:
+            return items
+        size = changes.get("size", self.size)
+        if size != DEFAULT_PAGE_SIZE:
+            items.append(("size", str(size)))
+        if self.scenario is not None:
+            items.append(("scenario", str(self.scenario)))
+        after = changes.get("after", self.after)
+        prev = changes.get("prev", self.prev)
+        if after:
+            items.append(("after", after))
+        if prev:
+            items.append(("prev", ".".join(prev)))
+        return items
+
+    def url(self, **changes: Any) -> str:
+        return reverse("tickets") + "?" + urlencode(self.params(**changes))
+
+    def querystring(self) -> str:
+        """The filter, sort and columns, without the page: what exports and scenarios take."""
+        return urlencode(self.params(paging=False))
+
+    @property
+    def column_keys(self) -> list[str]:
+        return [c.key for c in self.columns]
+
+
+def read_state(request: HttpRequest, data: QueryDict | None = None, *, remember: bool = True) -> QueryState:
+    """The query a request asks for. Columns not given come from the session; given ones are kept there."""
+    data = request.GET if data is None else data
+    f, errors = query.parse_filter(data)
+    keys = parse_columns(data)
+    if keys is None:
+        saved = request.session.get(SESSION_COLUMNS)
+        keys = [k for k in saved if k in COLUMNS_BY_KEY] if isinstance(saved, list) else []
+        keys = keys or DEFAULT_COLUMNS
+    elif remember and request.session.get(SESSION_COLUMNS) != keys:
+        request.session[SESSION_COLUMNS] = keys
+    size_raw = data.get("size", "")
+    size = int(size_raw) if size_raw.isdigit() and int(size_raw) in PAGE_SIZES else DEFAULT_PAGE_SIZE
+    scenario_raw = data.get("scenario", "")
+    return QueryState(
+        filter=f,
+        errors=errors,
+        columns=[COLUMNS_BY_KEY[k] for k in keys],
+        size=size,
+        after=data.get("after", "").strip()[:500],
+        prev=[c for c in data.get("prev", "")[:10_000].split(".") if c][-MAX_PREV:],
+        scenario=int(scenario_raw) if scenario_raw.isdigit() else None,
+    )
+
+
+# --- the results -------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Cell:
+    text: str
+    href: str = ""
+    swatch: str = ""
+    badge: str = ""
+    nowrap: bool = False
+
+    @property
+    def html(self) -> str:
+        """The cell's markup, made here rather than in the template: a page of 200 rows has 2,600 cells."""
+        if self.href:
+            return format_html('<a href="{}">{}</a>', self.href, self.text)
+        if self.swatch:
+            return format_html(
+                '<span class="type-swatch" style="background: {}" aria-hidden="true"></span> {}', self.swatch, self.text
+            )
+        if self.badge:
+            return format_html('<span class="badge {}">{}</span>', self.badge, self.text)
+        if self.nowrap:
+            return format_html('<span class="text-nowrap">{}</span>', self.text)
+        return conditional_escape(self.text)
+
+
+@dataclass
+class Row:
+    ticket: Ticket
+    url: str
+    cells: list[Cell]
+
+
+@dataclass
+class Results:
+    rows: list[Row] = field(default_factory=list)
+    next_cursor: str | None = None
+    count: int | None = None  # how many match, when known (the first page, counted cheaply)
+    count_capped: bool = False
+    error: str = ""
+
+    @property
+    def shown(self) -> int:
+        return len(self.rows)
+
+
+# Django's date format letters that strftime writes the same way: a format made only of these
+# (pt-BR's "d/m/Y H:i" is) is turned into a strftime pattern once, far cheaper per cell.
+_STRFTIME = {"d": "%d", "m": "%m", "Y": "%Y", "y": "%y", "H": "%H", "i": "%M", "s": "%S"}
+
+
+def datetime_formatter(django_format: str) -> Callable[[dt.datetime], str]:
+    """A function formatting an aware datetime in the current time zone by a Django date format."""
+    if all(ch in _STRFTIME or (not ch.isalpha() and ch not in "\\%") for ch in django_format):
+        pattern = "".join(_STRFTIME.get(ch, ch) for ch in django_format)
+        return lambda value: timezone.localtime(value).strftime(pattern)
+    return lambda value: dateformat.format(timezone.localtime(value), django_format)
+
+
+def _row(
+    ticket: Ticket,
+    columns: list[Column],
+    url: str,
+    when: Callable[[dt.datetime], str],
+    labels: dict[str, dict[str, str]],
+) -> Row:
+    cells = []
+    for column in columns:
+        value = column.value(ticket)
+        if isinstance(value, dt.datetime):
+            cell = Cell(when(value), nowrap=True)
+        elif column.key in labels:
+            cell = Cell(labels[column.key].get(value, value))
+        else:
+            cell = Cell("" if value is None else str(value))
+        if column.key == "number":
+            cell.href = url
+        elif column.key == "type":
+            cell.swatch = ticket.service_type.colour
+        elif column.key == "status":
+            cell.badge = "text-bg-success" if ticket.is_closed else "text-bg-primary"
+        cells.append(cell)
+    return Row(ticket, url, cells)
+
+
+def find(request: HttpRequest, state: QueryState) -> Results | None:
+    """The page of tickets the state asks for; None while the filter has errors (no query runs)."""
+    if state.errors:
+        return None
+    try:
+        qs = query.list_queryset(request.user, query.seek_filter(state.filter, state.after))
+        found = query.page(qs, state.filter.sort, state.after or None, state.size)
+    except query.BadCursor as err:
+        return Results(error=str(err))
+    # A ticket's URL differs only by its number: reverse once, not once per row.
+    marker = 2**62
+    pattern = reverse("ticket", args=[marker])
+    when = datetime_formatter(formats.get_format("SHORT_DATETIME_FORMAT"))
+    labels = choice_labels(state.columns)
+    rows = [_row(t, state.columns, pattern.replace(str(marker), str(t.pk)), when, labels) for t in found.rows]
+    results = Results(rows=rows, next_cursor=found.next_cursor)
+    if not state.after:
+        if found.next_cursor is None:
+            results.count = len(rows)
+        elif not state.filter.text:
+            # Bounded: at most COUNT_CAP + 1 index entries, whatever the table holds. A text
+            # search reads notes, so counting it could cost what a full scan costs: not done.
+            n = qs.select_related(None).order_by()[: COUNT_CAP + 1].count()
+            results.count, results.count_capped = min(n, COUNT_CAP), n > COUNT_CAP
+    return results
+
+
+def _headers(state: QueryState) -> list[dict[str, Any]]:
+    """Each visible column's header: its label and, when sortable, the link that sorts by it."""
+    current = state.filter.sort
+    out = []
+    for column in state.columns:
+        header: dict[str, Any] = {"key": column.key, "label": column.label, "aria_sort": "", "url": ""}
+        if column.sort:
+            if current == column.sort:
+                header["aria_sort"], target = "ascending", "-" + column.sort
+            elif current == "-" + column.sort:
+                header["aria_sort"], target = "descending", column.sort
+            else:
+                target = column.sort
+            header["url"] = state.url(sort=target, after="", prev=[])
+        out.append(header)
+    return out
+
+
+def _paging(state: QueryState, results: Results | None) -> dict[str, str]:
+    links = {"next": "", "previous": "", "first": ""}
+    if results is None:
+        return links
+    if results.next_cursor:
+        links["next"] = state.url(after=results.next_cursor, prev=[*state.prev, state.after] if state.after else [])
+    if state.after:
+        links["first"] = state.url(after="", prev=[])
+        links["previous"] = state.url(after=state.prev[-1] if state.prev else "", prev=state.prev[:-1])
+    return links
+
+
+def _results_context(request: HttpRequest, state: QueryState, results: Results | None) -> dict[str, Any]:
+    return {
+        "state": state,
+        "filter": state.filter,
+        "errors": state.errors,
+        "field_errors": [(name, state.errors.get(name, [])) for name in FILTER_FIELDS],
+        "other_errors": [e for name, errs in state.errors.items() if name not in FILTER_FIELDS for e in errs],
+        "results": results,
+        "headers": _headers(state),
+        "paging": _paging(state, results),
+        "page_number": (len(state.prev) + 2) if state.after else 1,
+        "querystring": state.querystring(),
+    }
+
+
+# --- the whole page ----------------------------------------------------------------------------------------------
+
+
+class ScenarioForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
+    shared = forms.BooleanField(label=gettext_lazy("Shared with everyone"), required=False)
+
+
+class RenameForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("New name"), max_length=100)
+
+
+def _choices(request: HttpRequest) -> dict[str, Any]:
+    """What the filter's selects offer: one query each, whatever the page shows."""
+    companies = Company.objects.order_by("code")
+    if company_restricted(request.user):
+        companies = companies.filter(user_access__user=_user(request))
+    return {
+        "service_types": list(
+            ServiceType.objects.filter(kind=ServiceType.Kind.ANALYTICAL)
+            .order_by("code_key")
+            .only("id", "code", "description", "colour", "active")
+        ),
+        "crs": list(ResponsibilityCenter.objects.order_by("code_key").only("id", "code", "description", "active")),
+        "companies": list(companies.only("id", "code", "name")),
+        "users": list(
+            User.objects.filter(Q(groups__isnull=False) | Q(is_superuser=True), is_active=True)
+            .distinct()
+            .order_by("first_name", "last_name", "username")
+        ),
+        "statuses": [("", _("All")), *Ticket.Status.choices],
+        "page_sizes": PAGE_SIZES,
+        "all_columns": COLUMNS,
+    }
+
+
+def _visible_scenarios(user: Any) -> list[Scenario]:
+    return list(Scenario.objects.filter(Q(owner=user) | Q(shared=True)).select_related("owner").order_by("name", "id"))
+
+
+def _scenarios_context(request: HttpRequest, state: QueryState, **extra: Any) -> dict[str, Any]:
+    scenarios = _visible_scenarios(request.user)
+    rename_errors = extra.pop("rename_errors", {})
+    for scenario in scenarios:
+        scenario.rename_errors = rename_errors.get(scenario.pk, [])  # type: ignore[attr-defined]
+    current = next((s for s in scenarios if s.pk == state.scenario), None)
+    form = extra.pop("form", None)
+    if form is None:
+        initial = (
+            {"name": current.name, "shared": current.shared} if current and current.owner_id == request.user.pk else {}
+        )
+        form = ScenarioForm(initial=initial)
+    return {
+        "scenarios": scenarios,
+        "current_scenario": current,
+        "scenario_form": form,
+        "querystring": state.querystring(),
+        **extra,
+    }
+
+
+def render_page(request: HttpRequest, state: QueryState, *, status: int = 200, **scenario_extra: Any) -> HttpResponse:
+    results = find(request, state)
+    context = {
+        "nav": "tickets",
+        **_choices(request),
+        **_results_context(request, state, results),
+        **_scenarios_context(request, state, **scenario_extra),
+    }
+    return render(request, "tickets/query.html", context, status=status)
+
+
+def _wants_fragment(request: HttpRequest) -> bool:
+    htmx = getattr(request, "htmx", None)
+    if htmx is None or not htmx:
+        return False
+    return not htmx.history_restore_request and not htmx.boosted
+
+
+@require_GET
+@ciclo_user
+def tickets(request: HttpRequest) -> HttpResponse:
+    """The query page; an htmx request gets the results fragment alone (errors swap in beside their fields)."""
+    state = read_state(request)
+    if _wants_fragment(request):
+        results = find(request, state)
+        context = {**_results_context(request, state, results), "oob": True}
+        response = render(request, "tickets/_query_results.html", context)
+        if not state.errors:
+            # The form sends every field, empty ones too: the address bar gets the short, canonical URL.
+            push_url(response, state.url())
+    else:
+        response = render_page(request, state)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+# --- scenarios -----------------------------------------------------------------------------------------------------
+
+
+def _posted_state(request: HttpRequest) -> QueryState:
+    """The query a scenario form was posted from.
+
+    With htmx the address bar follows the filter (hx-push-url), so the current URL
+    is the truth; without it, the page was rendered fresh and its hidden `query` is.
+    """
+    raw = request.POST.get("query", "")
+    htmx = getattr(request, "htmx", None)
+    if htmx and htmx.current_url:
+        parts = urlsplit(htmx.current_url)
+        if parts.path == reverse("tickets"):
+            raw = parts.query
+    return read_state(request, QueryDict(raw), remember=False)
+
+
+def _scenario_for(request: HttpRequest, pk: int, *, change: bool = False) -> Scenario:
+    """A scenario the user may open (theirs or shared; 404 otherwise); to change it, theirs (403 otherwise)."""
+    scenario = Scenario.objects.filter(Q(owner=_user(request)) | Q(shared=True), pk=pk).first()
+    if scenario is None:
+        raise Http404(_("No such scenario."))
+    if change and scenario.owner_id != request.user.pk:
+        raise PermissionDenied(_("Only its owner changes or deletes a scenario."))
+    return scenario
+
+
+def _scenario_url(scenario: Scenario) -> str:
+    items: list[tuple[str, str]] = []
+    for name, value in (scenario.params or {}).items():
+        if isinstance(value, list):
+            items += [(name, str(v)) for v in value]
+        elif value is not None:
+            items.append((name, str(value)))
+    if scenario.columns:
+        items.append(("cols", ",".join(str(c) for c in scenario.columns)))
+    items.append(("scenario", str(scenario.pk)))
+    return reverse("tickets") + "?" + urlencode(items)
+
+
+def _scenarios_response(
+    request: HttpRequest, state: QueryState, *, invalid: bool = False, ask: bool = False, done: str = "", **extra: Any
+) -> HttpResponse:
+    """htmx: the scenarios panel again. Otherwise the whole page when the form has errors (422)
+    or asks a question (200), or back to the query page with a message when done."""
+    if _wants_fragment(request):
+        context = _scenarios_context(request, state, notice=done, **extra)
+        return render(request, "tickets/_query_scenarios.html", context)
+    if invalid or ask:
+        return render_page(request, state, status=422 if invalid else 200, **extra)
+    if done:
+        messages.success(request, done)
+    return redirect(state.url())
+
+
+@require_POST
+@ciclo_user
+def scenario_save(request: HttpRequest) -> HttpResponse:
+    """Save the current filter and columns under a name; the same name again overwrites, once confirmed."""
+    state = _posted_state(request)
+    form = ScenarioForm(request.POST)
+    if not form.is_valid():
+        return _scenarios_response(request, state, invalid=True, form=form)
+    if state.errors:
+        form.add_error(None, _("Correct the filter before saving it as a scenario."))
+        return _scenarios_response(request, state, invalid=True, form=form)
+    name, shared = form.cleaned_data["name"], form.cleaned_data["shared"]
+    values = {"params": state.filter.as_params(), "columns": state.column_keys, "shared": shared}
+    existing = Scenario.objects.filter(owner=_user(request), name=name).first()
+    if existing is not None and request.POST.get("overwrite") != name:
+        return _scenarios_response(request, state, ask=True, form=form, confirm_overwrite=existing)
+    if existing is not None:
+        for attr, value in values.items():
+            setattr(existing, attr, value)
+        existing.save(update_fields=[*values, "updated_at"])
+        scenario = existing
+        done = _("Scenario “%(name)s” updated.") % {"name": name}
+    else:
+        try:
+            with transaction.atomic():
+                scenario = Scenario.objects.create(owner=_user(request), name=name, **values)
+        except IntegrityError:  # saved by a twin request meanwhile: ask, as for any existing name
+            existing = Scenario.objects.get(owner=_user(request), name=name)
+            return _scenarios_response(request, state, ask=True, form=form, confirm_overwrite=existing)
+        done = _("Scenario “%(name)s” saved.") % {"name": name}
+    state.scenario = scenario.pk
+    return _scenarios_response(request, state, done=done)
+
+
+@require_GET
+@ciclo_user
+def scenario_open(request: HttpRequest, pk: int) -> HttpResponse:
+    return redirect(_scenario_url(_scenario_for(request, pk)))
+
+
+@require_POST
+@ciclo_user
+def scenario_rename(request: HttpRequest, pk: int) -> HttpResponse:
+    scenario = _scenario_for(request, pk, change=True)
+    state = _posted_state(request)
+    form = RenameForm(request.POST)
+    name = form.cleaned_data["name"] if form.is_valid() else ""
+    if name and Scenario.objects.filter(owner=_user(request), name=name).exclude(pk=scenario.pk).exists():
+        form.add_error("name", _("You already have a scenario with this name."))
+    if not form.is_valid():
+        return _scenarios_response(request, state, invalid=True, rename_errors={scenario.pk: form.errors["name"]})
+    old = scenario.name
+    scenario.name = name
+    scenario.save(update_fields=["name", "updated_at"])
+    return _scenarios_response(
+        request, state, done=_("Scenario “%(old)s” renamed to “%(new)s”.") % {"old": old, "new": name}
+    )
+
+
+@require_POST
+@ciclo_user
+def scenario_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    scenario = _scenario_for(request, pk, change=True)
+    name = scenario.name
+    scenario.delete()
+    state = _posted_state(request)
+    if state.scenario == pk:
+        state.scenario = None
+    return _scenarios_response(request, state, done=_("Scenario “%(name)s” deleted.") % {"name": name})

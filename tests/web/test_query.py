@@ -1,0 +1,717 @@
+"""The ticket query page (Consulta de Atendimentos): filters, sort, keyset pages, columns, scenarios, access."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from ciclo.accounts.models import UserCompany
+from ciclo.accounts.roles import Role
+from ciclo.configurator.models import CrmOptions, ServiceType
+from ciclo.people.documents import format_document
+from ciclo.people.models import Person
+from ciclo.tickets import query
+from ciclo.tickets.models import Channel, Scenario, Ticket
+from ciclo.tickets.views.query import COLUMNS, DEFAULT_COLUMNS, SESSION_COLUMNS
+from tests.factory import SalesSetup, make_cnpj, make_company, make_cpf, make_person, make_ticket, make_user
+
+# Until the routes are in ciclo/tickets/urls.py; harmless after.
+
+SP = ZoneInfo("America/Sao_Paulo")
+URL = "/tickets/"
+
+
+def local(*args: int) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=SP)
+
+
+def ids(response: Any) -> list[int]:
+    results = response.context["results"]
+    return [row.ticket.pk for row in results.rows] if results else []
+
+
+def get(client: Any, **params: Any) -> Any:
+    params.setdefault("size", 200)
+    response = client.get(URL, params)
+    assert response.status_code == 200, response.content[:500]
+    return response
+
+
+def place(ticket: Ticket, step: Any, **fields: Any) -> Ticket:
+    """Put a ticket where a test wants it (the engine's moves are tested elsewhere)."""
+    closed = bool(step.cr.closes_process)
+    fields.setdefault("status", Ticket.Status.CLOSED if closed else Ticket.Status.OPEN)
+    fields.setdefault("closed_at", ticket.opened_at if closed else None)
+    Ticket.objects.filter(pk=ticket.pk).update(step=step, cr=step.cr, **fields)
+    return Ticket.objects.get(pk=ticket.pk)
+
+
+@dataclass
+class World:
+    sales: SalesSetup
+    agent: Any
+    colleague: Any
+    type2: ServiceType
+    company2: Any
+    a: Ticket
+    b: Ticket
+    c: Ticket
+    d: Ticket
+
+    @property
+    def all(self) -> set[int]:
+        return {self.a.pk, self.b.pk, self.c.pk, self.d.pk}
+
+
+@pytest.fixture
+def world(sales: SalesSetup, agent: Any) -> World:
+    colleague = make_user("colega", Role.AGENT, first_name="Colega")
+    type2 = ServiceType.objects.create(
+        code="1.2",
+        description="Renovação",
+        kind=ServiceType.Kind.ANALYTICAL,
+        category=ServiceType.Category.SALES,
+        workflow=sales.workflow,
+        cycle=sales.cycle,
+        colour="#d63384",
+    )
+    company2 = make_company(name="Filial Sul")
+    s = sales
+    a = make_ticket(
+        s,
+        agent,
+        person=make_person(name="Sílvia Souza", document=make_cpf()),
+        subject="Interesse no ERP",
+        at=local(2026, 3, 1, 9, 0),
+        next_contact_at=local(2026, 3, 10, 14, 0),
+        next_contact_user=agent,
+    )
+    b = make_ticket(
+        s,
+        agent,
+        person=make_person(name="Silvana Lima", document=make_cpf()),
+        service_type=type2,
+        company=company2,
+        subject="Renovação de contrato",
+        channel=Channel.EMAIL,
+        at=local(2026, 2, 1, 8, 0),
+        next_contact_at=local(2026, 3, 20, 10, 0),
+        next_contact_user=colleague,
+    )
+    c = make_ticket(
+        s,
+        agent,
+        person=make_person(name="Bruno Alves Ltda", kind=Person.Kind.LEGAL, document=make_cnpj()),
+        subject="Visita técnica",
+        text="O cliente pediu desconto na visita",
+        channel=Channel.VISIT,
+        at=local(2026, 1, 15, 16, 0),
+        next_contact_at=local(2026, 4, 5, 9, 0),
+        next_contact_user=colleague,
+    )
+    d = make_ticket(
+        s,
+        agent,
+        person=make_person(name="Carla Dias", document=make_cpf()),
+        service_type=type2,
+        company=company2,
+        subject="Proposta enviada por e-mail",
+        at=local(2026, 3, 31, 23, 59),
+        # Late on the 10th in São Paulo is already the 11th in UTC: the range is the user's day.
+        next_contact_at=local(2026, 3, 10, 23, 30),
+        next_contact_user=agent,
+    )
+    b = place(b, s.step_proposal, priority=5)
+    c = place(c, s.step_closed, priority=1)
+    d = place(d, s.step_negotiation)
+    return World(s, agent, colleague, type2, company2, a, b, c, d)
+
+
+# --- the page ------------------------------------------------------------------------------------------------------
+
+
+def test_it_lists_the_visible_tickets_with_links_to_each_ticket_and_its_cycle(client, world):
+    client.force_login(world.agent)
+    response = get(client)
+    assert set(ids(response)) == world.all
+    html = response.content.decode()
+    for t in (world.a, world.b, world.c, world.d):
+        url = reverse("ticket", args=[t.pk])
+        assert f'href="{url}"' in html
+        assert f'href="{url}#cycle"' in html
+    assert 'id="filter-form"' in html and 'hx-get="/tickets/"' in html
+    assert response.context["results"].count == 4
+
+
+def test_dates_show_in_the_users_time_zone_and_locale(client, world):
+    client.force_login(world.agent)
+    html = get(client, cols="number,opened,next_contact").content.decode()
+    # 23:30 on 10/03 in São Paulo, stored as 02:30 UTC on the 11th.
+    assert "10/03/2026 23:30" in html
+    assert "01/03/2026 09:00" in html
+
+
+def test_the_service_type_select_offers_analytical_types_only(client, world):
+    client.force_login(world.agent)
+    response = get(client)
+    offered = {t.pk for t in response.context["service_types"]}
+    assert offered == {world.sales.type.pk, world.type2.pk}
+    assert world.sales.group.pk not in offered
+
+
+# --- every filter narrows ------------------------------------------------------------------------------------------
+
+
+FILTERS = [
+    ("type", lambda w: {"service_types": [w.sales.type.pk]}, "ac"),
+    ("two types", lambda w: {"service_types": [w.sales.type.pk, w.type2.pk]}, "abcd"),
+    ("CRs", lambda w: {"crs": [w.sales.cr_prospect.pk, w.sales.cr_closed.pk]}, "ac"),
+    ("open", lambda w: {"status": "open"}, "abd"),
+    ("closed", lambda w: {"status": "closed"}, "c"),
+    ("all statuses", lambda w: {"status": ""}, "abcd"),
+    ("name prefix, accents ignored", lambda w: {"person": "silv"}, "ab"),
+    ("name with accents", lambda w: {"person": "Sílvia"}, "a"),
+    ("formatted CPF", lambda w: {"person": format_document(w.a.person.document)}, "a"),
+    ("CNPJ digits prefix", lambda w: {"person": w.c.person.document[:8]}, "c"),
+    ("company", lambda w: {"company": w.company2.pk}, "bd"),
+    ("next-contact user", lambda w: {"next_contact_user": w.colleague.pk}, "bc"),
+    (
+        "next contact on one local day",
+        lambda w: {"next_contact_from": "2026-03-10", "next_contact_to": "2026-03-10"},
+        "ad",
+    ),
+    ("next contact from", lambda w: {"next_contact_from": "2026-03-11"}, "bc"),
+    ("opened between", lambda w: {"opened_from": "2026-02-01", "opened_to": "2026-03-01"}, "ab"),
+    ("opened from, dd/mm/yyyy", lambda w: {"opened_from": "01/03/2026"}, "ad"),
+    ("text in the subject", lambda w: {"text": "contrato"}, "b"),
+    ("text in a note", lambda w: {"text": "desconto"}, "c"),
+    ("open, one company", lambda w: {"status": "open", "company": w.sales.company.pk}, "a"),
+]
+
+
+@pytest.mark.parametrize(("params", "expected"), [(p, e) for _n, p, e in FILTERS], ids=[n for n, _p, _e in FILTERS])
+def test_each_filter_narrows_the_results(client, world, params, expected):
+    client.force_login(world.agent)
+    response = get(client, **params(world))
+    assert set(ids(response)) == {getattr(world, key).pk for key in expected}
+
+
+def test_the_form_shows_the_filter_it_ran(client, world):
+    client.force_login(world.agent)
+    response = get(client, crs=world.sales.cr_proposal.pk, person="silv", next_contact_from="2026-03-01")
+    html = response.content.decode()
+    assert f'<option value="{world.sales.cr_proposal.pk}" selected>' in html
+    assert 'name="person" value="silv"' in html
+    assert 'value="2026-03-01"' in html
+
+
+# --- invalid values ------------------------------------------------------------------------------------------------
+
+
+def test_invalid_filter_values_show_beside_their_fields_and_run_no_ticket_query(client, world):
+    client.force_login(world.agent)
+    params = {
+        "service_types": "abc",
+        "status": "maybe",
+        "person": "ab",
+        "next_contact_from": "31/02/2026",
+        "opened_from": "2026-05-01",
+        "opened_to": "2026-04-01",
+    }
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(URL, params)
+    assert response.status_code == 200
+    assert response.context["results"] is None
+    assert not [q for q in ctx.captured_queries if "tickets_ticket" in q["sql"]]
+    html = response.content.decode()
+    errors = response.context["errors"]
+    assert set(errors) == {"service_types", "status", "person", "next_contact_from", "opened_to"}
+    for name, messages in errors.items():
+        block = re.search(rf'<div id="err-{name}"[^>]*>(.*?)</div>', html, re.S)
+        assert block is not None and messages[0] in block.group(1).replace("&quot;", '"').replace("&#x27;", "'")
+    assert 'data-testid="filter-errors"' in html
+    assert 'data-testid="results-table"' not in html
+
+
+def test_with_htmx_the_errors_swap_in_beside_the_fields_and_the_url_is_left_alone(client, world):
+    client.force_login(world.agent)
+    response = client.get(URL, {"person": "ab"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert re.search(r'<div id="err-person"[^>]*hx-swap-oob="true"[^>]*>\s*\S', html)
+    assert re.search(r'<div id="err-crs"[^>]*hx-swap-oob="true"[^>]*></div>', html)  # cleared
+    assert "HX-Push-Url" not in response.headers
+
+
+def test_a_bad_sort_is_an_error_not_a_crash(client, world):
+    client.force_login(world.agent)
+    response = client.get(URL, {"sort": "subject"})
+    assert response.status_code == 200
+    assert "sort" in response.context["errors"]
+    assert response.context["results"] is None
+
+
+def test_a_forged_cursor_asks_to_start_again(client, world):
+    client.force_login(world.agent)
+    response = client.get(URL, {"after": "not-a-cursor"})
+    assert response.status_code == 200
+    assert response.context["results"].error
+    assert 'data-testid="page-error"' in response.content.decode()
+
+
+# --- htmx ----------------------------------------------------------------------------------------------------------
+
+
+def test_an_htmx_request_gets_only_the_results_fragment_and_a_clean_url(client, world):
+    client.force_login(world.agent)
+    params = {"status": "open", "person": "", "company": "", "text": "", "cols": ["", "number", "person"]}
+    response = client.get(URL, params, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<html" not in html and 'id="filter-form"' not in html
+    assert 'data-testid="results-table"' in html
+    assert 'id="f-sort"' in html and 'hx-swap-oob="true"' in html
+    pushed = urlsplit(response.headers["HX-Push-Url"])
+    assert pushed.path == URL
+    assert parse_qs(pushed.query) == {"status": ["open"], "cols": ["number,person"]}
+    assert "HX-Request" in response.headers["Vary"]
+    assert set(ids(response)) == {world.a.pk, world.b.pk, world.d.pk}
+
+
+def test_an_htmx_history_restore_gets_the_whole_page(client, world):
+    client.force_login(world.agent)
+    response = client.get(URL, HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true")
+    assert 'id="filter-form"' in response.content.decode()
+
+
+# --- sorting -------------------------------------------------------------------------------------------------------
+
+SORTABLE = [c for c in COLUMNS if c.sort]
+
+
+@pytest.fixture
+def many(sales: SalesSetup, agent: Any) -> list[Ticket]:
+    """45 tickets with ties in every sort field but the number."""
+    names = ["ana", "bruno", "carla", "ana", "daniel"]
+    times = [local(2026, 1, 5, 10, 0), local(2026, 1, 5, 11, 0), local(2026, 1, 6, 9, 0)]
+    people = [make_person(name=n) for n in names]
+    tickets = []
+    for i in range(45):
+        t = make_ticket(
+            sales,
+            agent,
+            person=people[i % 5],
+            subject=f"Assunto {i}",
+            at=times[i % 3],
+            next_contact_at=times[(i // 3) % 3] + dt.timedelta(days=3),
+        )
+        Ticket.objects.filter(pk=t.pk).update(priority=1 + i % 4)
+        tickets.append(t)
+    return list(Ticket.objects.select_related("person").filter(pk__in=[t.pk for t in tickets]))
+
+
+def expected_order(tickets: list[Ticket], sort: str) -> list[int]:
+    field_name = query.SORTS[sort.lstrip("-")][0]
+
+    def key(t: Ticket) -> tuple[Any, int]:
+        value: Any = t
+        for part in field_name.split("__"):
+            value = getattr(value, part)
+        return value, t.pk
+
+    return [t.pk for t in sorted(tickets, key=key, reverse=sort.startswith("-"))]
+
+
+@pytest.mark.parametrize("direction", ["", "-"], ids=["ascending", "descending"])
+@pytest.mark.parametrize("column", SORTABLE, ids=[c.key for c in SORTABLE])
+def test_sorting_by_each_sortable_column_both_ways(client, agent, many, column, direction):
+    client.force_login(agent)
+    sort = direction + column.sort
+    response = get(client, sort=sort, cols=",".join(c.key for c in COLUMNS))
+    assert ids(response) == expected_order(many, sort)
+    header = next(h for h in response.context["headers"] if h["key"] == column.key)
+    assert header["aria_sort"] == ("descending" if direction else "ascending")
+    # The header's link toggles the direction.
+    toggled = parse_qs(urlsplit(header["url"]).query).get("sort", [query.DEFAULT_SORT])
+    assert toggled == [(column.sort if direction else "-" + column.sort)]
+    html = response.content.decode()
+    assert f'data-col="{column.key}" aria-sort="{header["aria_sort"]}"' in html
+
+
+def test_only_the_sorted_column_carries_aria_sort(client, agent, many):
+    client.force_login(agent)
+    response = get(client, sort="-next_contact_at")
+    assert [(h["key"], h["aria_sort"]) for h in response.context["headers"] if h["aria_sort"]] == [
+        ("next_contact", "descending")
+    ]
+
+
+# --- keyset pages ----------------------------------------------------------------------------------------------------
+
+
+def walk_pages(client: Any, first_url: str) -> tuple[list[list[int]], list[str]]:
+    pages, urls, url = [], [], first_url
+    while url:
+        response = client.get(url)
+        assert response.status_code == 200
+        pages.append(ids(response))
+        urls.append(url)
+        url = response.context["paging"]["next"]
+        assert len(pages) < 10, "paging does not end"
+    return pages, urls
+
+
+@pytest.mark.parametrize(
+    "sort", ["-opened_at", "opened_at", "priority", "-priority", "person", "-next_contact_at", "id"]
+)
+def test_keyset_pages_walk_every_row_exactly_once(client, agent, many, sort):
+    client.force_login(agent)
+    pages, urls = walk_pages(client, f"{URL}?sort={sort}")
+    assert [len(p) for p in pages] == [20, 20, 5]
+    walked = [pk for p in pages for pk in p]
+    assert walked == expected_order(many, sort)
+    # "Previous" goes back one page at a time, and "First page" to the start.
+    response = client.get(urls[2])
+    back = client.get(response.context["paging"]["previous"])
+    assert ids(back) == pages[1]
+    back = client.get(back.context["paging"]["previous"])
+    assert ids(back) == pages[0]
+    assert back.context["paging"]["previous"] == "" and back.context["paging"]["first"] == ""
+    first = client.get(response.context["paging"]["first"])
+    assert ids(first) == pages[0]
+
+
+@pytest.mark.parametrize("sort", ["next_contact_at", "-next_contact_at", "opened_at", "-opened_at"])
+def test_keyset_pages_within_a_date_range_walk_every_row_exactly_once(client, agent, many, sort):
+    """Past the first page the cursor replaces the range bound on its side: the rows stay the same."""
+    client.force_login(agent)
+    params = "next_contact_from=2026-01-08&next_contact_to=2026-01-09&opened_from=2026-01-05&opened_to=2026-01-05"
+    pages, _urls = walk_pages(client, f"{URL}?sort={sort}&{params}")
+    inside = [
+        t
+        for t in many
+        if dt.date(2026, 1, 8) <= t.next_contact_at.astimezone(SP).date() <= dt.date(2026, 1, 9)
+        and t.opened_at.astimezone(SP).date() == dt.date(2026, 1, 5)
+    ]
+    assert len(inside) > 20
+    assert [pk for p in pages for pk in p] == expected_order(inside, sort)
+
+
+def test_the_first_page_counts_cheaply_and_later_pages_do_not(client, agent, many):
+    client.force_login(agent)
+    response = client.get(URL)
+    results = response.context["results"]
+    assert results.count == 45 and not results.count_capped
+    assert "20" in response.content.decode()
+    second = client.get(response.context["paging"]["next"])
+    assert second.context["results"].count is None
+    assert second.context["page_number"] == 2
+
+
+def test_the_count_is_capped(client, agent, many, monkeypatch):
+    monkeypatch.setattr("ciclo.tickets.views.query.COUNT_CAP", 30)
+    client.force_login(agent)
+    results = client.get(URL).context["results"]
+    assert results.count == 30 and results.count_capped
+
+
+def test_page_sizes(client, agent, many):
+    client.force_login(agent)
+    assert len(ids(client.get(URL, {"size": 50}))) == 45
+    assert len(ids(client.get(URL, {"size": 7}))) == 20  # not one of the sizes: the default
+
+
+# --- columns -------------------------------------------------------------------------------------------------------
+
+
+def test_the_columns_choice_is_kept_in_the_url_and_the_session(client, world):
+    client.force_login(world.agent)
+    response = get(client, cols=["", "company", "number", "priority"])
+    assert [h["key"] for h in response.context["headers"]] == ["number", "company", "priority"]
+    assert client.session[SESSION_COLUMNS] == ["number", "company", "priority"]
+    html = response.content.decode()
+    assert 'id="col-company" checked' in html and 'id="col-person" checked' not in html
+    assert "cols=number%2Ccompany%2Cpriority" in response.context["paging"]["first"] + response.context["querystring"]
+    # No cols in the URL: the session's choice.
+    again = get(client)
+    assert [h["key"] for h in again.context["headers"]] == ["number", "company", "priority"]
+    row = again.context["results"].rows[0]
+    assert [c.text for c in row.cells][1] == row.ticket.company.name
+
+
+def test_no_column_ticked_leaves_the_number_and_unknown_ones_are_ignored(client, world):
+    client.force_login(world.agent)
+    assert [h["key"] for h in get(client, cols="").context["headers"]] == ["number"]
+    assert [h["key"] for h in get(client, cols="bogus,channel").context["headers"]] == ["channel"]
+
+
+def test_every_column_renders(client, world):
+    client.force_login(world.agent)
+    response = get(client, cols=",".join(c.key for c in COLUMNS), person="sílvia")
+    (row,) = response.context["results"].rows
+    cells = dict(zip([c.key for c in COLUMNS], row.cells, strict=True))
+    a = world.a
+    assert cells["number"].text == str(a.pk) and cells["number"].href == reverse("ticket", args=[a.pk])
+    assert cells["person"].text == "Sílvia Souza"
+    assert cells["document"].text == format_document(a.person.document)
+    assert cells["type"].swatch == world.sales.type.colour
+    assert cells["phase"].text == "1 · Prospecção"
+    assert cells["next_contact_user"].text == world.agent.username
+    assert cells["company"].text == world.sales.company.name
+    assert cells["priority"].text == str(a.priority)
+    assert cells["channel"].text == str(Channel.PHONE.label)
+
+
+def test_default_columns_for_a_new_session(client, world):
+    client.force_login(world.agent)
+    assert [h["key"] for h in get(client).context["headers"]] == DEFAULT_COLUMNS
+
+
+# --- query counts --------------------------------------------------------------------------------------------------
+
+
+def count_queries(client: Any, url: str, **headers: Any) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url, **headers)
+    assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "fragment"])
+def test_the_page_makes_the_same_number_of_queries_for_5_and_40_tickets(client, sales, agent, htmx):
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    client.force_login(agent)
+    url = f"{URL}?size=50&cols=" + ",".join(c.key for c in COLUMNS)
+    other = make_user("other_ncu", Role.AGENT)
+    for i in range(5):
+        make_ticket(sales, agent, next_contact_user=other if i % 2 else agent)
+    client.get(url)  # the session learns the columns
+    few = count_queries(client, url, **headers)
+    assert len(ids(client.get(url))) == 5
+    for _i in range(35):
+        make_ticket(sales, agent, company=make_company(), next_contact_user=make_user(role=Role.AGENT))
+    many = count_queries(client, url, **headers)
+    assert len(ids(client.get(url))) == 40
+    assert few == many
+    assert many <= 14
+
+
+def test_a_deep_page_makes_no_more_queries_than_the_first(client, sales, agent):
+    client.force_login(agent)
+    for _i in range(45):
+        make_ticket(sales, agent)
+    first = client.get(URL)
+    url = first.context["paging"]["next"]
+    url = client.get(url).context["paging"]["next"]
+    assert count_queries(client, url) <= count_queries(client, URL)
+
+
+# --- scenarios -----------------------------------------------------------------------------------------------------
+
+
+def save(client: Any, name: str, query_string: str, **extra: Any) -> Any:
+    return client.post(reverse("scenario_save"), {"name": name, "query": query_string, **extra})
+
+
+def test_saving_a_private_scenario_keeps_the_filter_and_columns(client, world):
+    client.force_login(world.agent)
+    qs = f"crs={world.sales.cr_prospect.pk}&status=open&person=silv&sort=priority&cols=number,person"
+    response = save(client, "Prospecção aberta", qs)
+    scenario = Scenario.objects.get(owner=world.agent, name="Prospecção aberta")
+    assert response.status_code == 302
+    assert f"scenario={scenario.pk}" in response.url
+    f, _errors = query.parse_filter(
+        {"crs": [str(world.sales.cr_prospect.pk)], "status": "open", "person": "silv", "sort": "priority"}
+    )
+    assert scenario.params == f.as_params()
+    assert scenario.columns == ["number", "person"]
+    assert scenario.shared is False
+
+
+def test_reopening_a_scenario_runs_its_filter_with_its_columns(client, world):
+    client.force_login(world.agent)
+    save(client, "Empresa 2", f"company={world.company2.pk}&cols=number,company", shared="on")
+    scenario = Scenario.objects.get(name="Empresa 2")
+    assert scenario.shared
+    response = client.get(reverse("scenario_open", args=[scenario.pk]))
+    assert response.status_code == 302
+    page = client.get(response.url)
+    assert set(ids(page)) == {world.b.pk, world.d.pk}
+    assert [h["key"] for h in page.context["headers"]] == ["number", "company"]
+    assert page.context["current_scenario"] == scenario
+    assert 'data-testid="current-scenario"' in page.content.decode()
+
+
+def test_another_user_sees_shared_scenarios_but_not_private_ones(client, world):
+    mine = Scenario.objects.create(owner=world.agent, name="Meu", params={"status": "open"})
+    shared = Scenario.objects.create(owner=world.agent, name="Da equipe", params={"status": "closed"}, shared=True)
+    client.force_login(world.colleague)
+    listed = [s.pk for s in get(client).context["scenarios"]]
+    assert listed == [shared.pk]
+    assert client.get(reverse("scenario_open", args=[mine.pk])).status_code == 404
+    opened = client.get(client.get(reverse("scenario_open", args=[shared.pk])).url)
+    assert set(ids(opened)) == {world.c.pk}
+
+
+def test_others_shared_scenarios_cannot_be_changed_or_deleted(client, world):
+    shared = Scenario.objects.create(owner=world.agent, name="Da equipe", shared=True)
+    private = Scenario.objects.create(owner=world.agent, name="Meu")
+    client.force_login(world.colleague)
+    assert client.post(reverse("scenario_delete", args=[shared.pk])).status_code == 403
+    assert client.post(reverse("scenario_rename", args=[shared.pk]), {"name": "Meu agora"}).status_code == 403
+    assert client.post(reverse("scenario_delete", args=[private.pk])).status_code == 404
+    assert Scenario.objects.filter(pk__in=[shared.pk, private.pk]).count() == 2
+    shared.refresh_from_db()
+    assert shared.name == "Da equipe"
+    # Saving under the same name makes the colleague's own scenario; the shared one is untouched.
+    save(client, "Da equipe", "status=open")
+    assert Scenario.objects.filter(name="Da equipe").count() == 2
+
+
+def test_deleting_my_scenario(client, world):
+    scenario = Scenario.objects.create(owner=world.agent, name="Velho")
+    client.force_login(world.agent)
+    response = client.post(reverse("scenario_delete", args=[scenario.pk]), {"query": "status=open"})
+    assert response.status_code == 302
+    assert not Scenario.objects.filter(pk=scenario.pk).exists()
+    assert "status=open" in response.url
+
+
+def test_deleting_with_htmx_answers_the_panel(client, world):
+    scenario = Scenario.objects.create(owner=world.agent, name="Velho")
+    client.force_login(world.agent)
+    response = client.post(reverse("scenario_delete", args=[scenario.pk]), HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section id="scenarios"') and "Velho" in html
+
+
+def test_the_same_name_asks_before_overwriting(client, world):
+    client.force_login(world.agent)
+    save(client, "Minha fila", "status=open")
+    scenario = Scenario.objects.get(name="Minha fila")
+    response = save(client, "Minha fila", "status=closed&cols=number")
+    assert response.status_code == 200
+    assert 'data-testid="confirm-overwrite"' in response.content.decode()
+    scenario.refresh_from_db()
+    assert scenario.params == {"status": "open"}
+    response = save(client, "Minha fila", "status=closed&cols=number", overwrite="Minha fila")
+    assert response.status_code == 302
+    assert Scenario.objects.filter(owner=world.agent, name="Minha fila").count() == 1
+    scenario.refresh_from_db()
+    assert scenario.params == {"status": "closed"} and scenario.columns == ["number"]
+
+
+def test_renaming_my_scenario(client, world):
+    scenario = Scenario.objects.create(owner=world.agent, name="Velho")
+    Scenario.objects.create(owner=world.agent, name="Outro")
+    client.force_login(world.agent)
+    response = client.post(reverse("scenario_rename", args=[scenario.pk]), {"name": "Outro"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert "You already have a scenario with this name." in response.content.decode() or "já tem" in (
+        response.content.decode()
+    )
+    response = client.post(reverse("scenario_rename", args=[scenario.pk]), {"name": "Novo"})
+    assert response.status_code == 302
+    scenario.refresh_from_db()
+    assert scenario.name == "Novo"
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 101], ids=["empty", "blank", "too long"])
+def test_a_scenario_needs_a_name_of_at_most_100_characters(client, world, name):
+    client.force_login(world.agent)
+    response = save(client, name, "status=open")
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert re.search(r'id="scenario-name-error">\s*\S', html)
+    assert not Scenario.objects.exists()
+    htmx = client.post(reverse("scenario_save"), {"name": name, "query": "status=open"}, HTTP_HX_REQUEST="true")
+    assert htmx.status_code == 200
+    assert re.search(r'id="scenario-name-error">\s*\S', htmx.content.decode())
+    assert not Scenario.objects.exists()
+
+
+def test_a_scenario_of_an_invalid_filter_is_refused(client, world):
+    client.force_login(world.agent)
+    response = save(client, "Ruim", "person=ab")
+    assert response.status_code == 422
+    assert not Scenario.objects.exists()
+
+
+def test_with_htmx_the_scenario_takes_the_filter_from_the_address_bar(client, world):
+    client.force_login(world.agent)
+    response = client.post(
+        reverse("scenario_save"),
+        {"name": "Da barra", "query": "status=closed"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL=f"http://testserver{URL}?status=open&cols=number",
+    )
+    assert response.status_code == 200
+    assert 'data-testid="scenario-notice"' in response.content.decode()
+    scenario = Scenario.objects.get(name="Da barra")
+    assert scenario.params == {"status": "open"} and scenario.columns == ["number"]
+
+
+@pytest.mark.parametrize(
+    ("method", "name", "args"),
+    [
+        ("get", "scenario_save", []),
+        ("get", "scenario_delete", [1]),
+        ("get", "scenario_rename", [1]),
+        ("post", "scenario_open", [1]),
+        ("post", "tickets", []),
+    ],
+)
+def test_wrong_methods_are_refused(client, world, method, name, args):
+    client.force_login(world.agent)
+    assert getattr(client, method)(reverse(name, args=args)).status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("method", "name", "args"),
+    [
+        ("get", "tickets", []),
+        ("post", "scenario_save", []),
+        ("get", "scenario_open", [1]),
+        ("post", "scenario_delete", [1]),
+    ],
+)
+def test_anonymous_users_are_sent_to_log_in(client, db, method, name, args):
+    response = getattr(client, method)(reverse(name, args=args))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+def test_a_user_without_a_role_is_refused(client, db):
+    from django.contrib.auth.models import User
+
+    nobody = User.objects.create_user("nobody", password="x")
+    client.force_login(nobody)
+    assert client.get(URL).status_code == 403
+
+
+# --- visibility ----------------------------------------------------------------------------------------------------
+
+
+def test_company_access_control_applies_to_results_and_choices(client, world, admin_user):
+    options = CrmOptions.current()
+    options.access_control_user_company = True
+    options.save()
+    UserCompany.objects.create(user=world.agent, company=world.sales.company)
+    client.force_login(world.agent)
+    response = get(client)
+    assert set(ids(response)) == {world.a.pk, world.c.pk}
+    assert [c.pk for c in response.context["companies"]] == [world.sales.company.pk]
+    # Asking for the other company by hand finds nothing.
+    assert ids(get(client, company=world.company2.pk)) == []
+    client.force_login(admin_user)
+    assert set(ids(get(client))) == world.all

@@ -35,6 +35,23 @@ config = schemathesis.Config.from_dict(
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application(), config=config)
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """The WSGI app closes the database connection after each request, as in production; Django's
+    test client stops that, and so must a test that calls the app directly (the test's transaction
+    lives on that connection)."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def token(db) -> str:
     """An administrator's token, over a database with something at the ids generators pick first."""

@@ -39,4 +39,17 @@ def sales(db) -> SalesSetup:
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     """Hashing a password properly takes most of a second; tests make many users."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",  # what `ciclo demo` and real logins store
+    ]
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    """Tests read messages in English, the source language; the pt-BR catalog has tests of its own."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield

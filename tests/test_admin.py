@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from ciclo.accounts.models import UserCompany
+from ciclo.accounts.tokens import create_token
 from ciclo.accounts.roles import Role, ensure_role_groups
 from ciclo.configurator.models import (
     AnswerType,
@@ -75,6 +76,7 @@ def world(sales: SalesSetup, admin_user: Any) -> SimpleNamespace:
     record_note(ticket, by=admin_user, text="Fechou", move_on=True, choices={sales.decision.pk: sales.yes.pk})
     record_change(sales.cr_prospect, by=admin_user, action=Change.Action.CREATED)
     CrmOptions.current()
+    create_token(admin_user, name="ERP")
     return SimpleNamespace(sales=sales, ticket=ticket, user=admin_user)
 
 

@@ -727,7 +727,12 @@ def test_command_refuses_an_unwritable_output(sales, tmp_path):
 
 
 def ciclo(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CICLO_DATA_DIR": str(data_dir), "DJANGO_SETTINGS_MODULE": "ciclo.settings"}
+    env = {
+        **os.environ,
+        "CICLO_DATA_DIR": str(data_dir),
+        "DJANGO_SETTINGS_MODULE": "ciclo.settings",
+        "LANGUAGE_CODE": "en",
+    }
     env.pop("DATABASE_URL", None)
     return subprocess.run(
         [sys.executable, "-m", "ciclo", "definitions", *args], capture_output=True, text=True, env=env, cwd=ROOT

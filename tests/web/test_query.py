@@ -152,7 +152,8 @@ def test_it_lists_the_visible_tickets_with_links_to_each_ticket_and_its_cycle(cl
     assert response.context["results"].count == 4
 
 
-def test_dates_show_in_the_users_time_zone_and_locale(client, world):
+def test_dates_show_in_the_users_time_zone_and_locale(client, world, settings):
+    settings.LANGUAGE_CODE = "pt-br"
     client.force_login(world.agent)
     html = get(client, cols="number,opened,next_contact").content.decode()
     # 23:30 on 10/03 in São Paulo, stored as 02:30 UTC on the 11th.

@@ -17,8 +17,8 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from ciclo.accounts.models import UserCompany
-from ciclo.accounts.tokens import create_token
 from ciclo.accounts.roles import Role, ensure_role_groups
+from ciclo.accounts.tokens import create_token
 from ciclo.configurator.models import (
     AnswerType,
     CrmOptions,

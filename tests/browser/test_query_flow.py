@@ -49,8 +49,10 @@ def test_filter_tickets_save_a_scenario_and_export_csv(page, live_server, agent,
     with page.expect_download() as info:
         page.get_by_test_id("export-csv").click()
     download = info.value
-    assert download.suggested_filename.startswith("ciclo-atendimentos-") and download.suggested_filename.endswith(".csv")
-    content = open(download.path(), encoding="utf-8-sig").read()
+    name = download.suggested_filename
+    assert name.startswith("ciclo-atendimentos-") and name.endswith(".csv")
+    with open(download.path(), encoding="utf-8-sig") as exported:
+        content = exported.read()
     rows = list(csv.reader(io.StringIO(content), delimiter=";"))
     assert len(rows) == 2  # the header and one ticket
     assert any("Renovação Alfa" in cell for cell in rows[1])

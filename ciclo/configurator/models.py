@@ -214,7 +214,7 @@ class ServiceCycle(models.Model):
 class AnswerType(models.TextChoices):
     SHORT_TEXT = "short_text", _("Alphanumeric (up to 100 characters)")
     LONG_TEXT = "long_text", _("Memo (long text)")
-    NUMBER = "number", _("Number")
+    NUMBER = "number", _("Numeric")
     MONEY = "money", _("Money (R$)")
     DATE = "date", _("Date")
     TIME = "time", _("Time (HH:MM)")

@@ -58,7 +58,7 @@ class Person(models.Model):
     trade_name = models.CharField(_("trade name"), max_length=200, blank=True)
     city = models.CharField(_("city"), max_length=100, blank=True)
     state = models.CharField(_("state"), max_length=2, blank=True)
-    notes = models.TextField(_("notes"), blank=True)
+    notes = models.TextField(_("remarks"), blank=True)
     active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 

@@ -87,8 +87,8 @@ class ResponsibilityCenter(ClassifiedModel):
         return f"{self.code} · {self.description}"
 
 
-class Workflow(models.Model):
-    """The route a ticket follows: steps ordered by their order number."""
+class NamedDefinition(models.Model):
+    """A definition other definitions and files refer to by a short code (workflows, cycles)."""
 
     code = models.CharField(
         _("code"),
@@ -103,12 +103,19 @@ class Workflow(models.Model):
     objects = ConfigQuerySet.as_manager()
 
     class Meta:
-        ordering = ["code"]
-        verbose_name = _("workflow")
-        verbose_name_plural = _("workflows")
+        abstract = True
 
     def __str__(self) -> str:
         return self.description
+
+
+class Workflow(NamedDefinition):
+    """The route a ticket follows: steps ordered by their order number."""
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("workflow")
+        verbose_name_plural = _("workflows")
 
     def first_step(self) -> WorkflowStep | None:
         return self.steps.order_by("order").first()
@@ -187,28 +194,13 @@ class DecisionOption(models.Model):
         return f"{self.label} → {self.target_order}"
 
 
-class ServiceCycle(models.Model):
+class ServiceCycle(NamedDefinition):
     """Per CR, the scripted questions to ask (Ciclo de atendimento)."""
-
-    code = models.CharField(
-        _("code"),
-        max_length=40,
-        unique=True,
-        validators=[RegexValidator(r"^[A-Za-z0-9_.-]+$", _("Use letters, digits, dots, dashes and underscores only."))],
-        help_text=_("A short unique name other definitions and files refer to."),
-    )
-    description = models.CharField(_("description"), max_length=200)
-    active = models.BooleanField(_("active"), default=True)
-
-    objects = ConfigQuerySet.as_manager()
 
     class Meta:
         ordering = ["code"]
         verbose_name = _("service cycle")
         verbose_name_plural = _("service cycles")
-
-    def __str__(self) -> str:
-        return self.description
 
 
 class AnswerType(models.TextChoices):

@@ -1,11 +1,21 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.core.exceptions import ValidationError
 
 from ciclo.configurator.models import Question, ServiceType, Workflow, WorkflowStep
 from ciclo.configurator.specs import validate_workflow
-from ciclo.configurator.validation import StepSpec, WorkflowSpec, check_workflow
+from ciclo.configurator.validation import (
+    OptionSpec,
+    QuestionRule,
+    QuestionSpec,
+    StepSpec,
+    WorkflowSpec,
+    check_question,
+    check_workflow,
+)
 from tests.factory import make_cr
 
 
@@ -123,3 +133,57 @@ def test_type_parent_is_the_longest_synthetic_prefix(sales):
 
 def test_workflow_model_first_step(sales):
     assert Workflow.objects.get(code="vendas").first_step() == sales.step_prospect
+
+
+# ---- questions ---------------------------------------------------------------------------------
+
+
+def rules(spec: QuestionSpec) -> list[tuple[QuestionRule, str]]:
+    return [(p.rule, p.path) for p in check_question(spec)]
+
+
+def choice(answer_type: str = "single_choice", *options: OptionSpec) -> QuestionSpec:
+    return QuestionSpec(answer_type, options=options)
+
+
+def test_a_valid_question_has_no_problems():
+    assert check_question(QuestionSpec("short_text")) == []
+    assert check_question(QuestionSpec("number", Decimal(0), Decimal(10))) == []
+    assert check_question(QuestionSpec("money", Decimal(5), Decimal(5))) == []
+    assert check_question(choice("single_choice", OptionSpec("Sim", checked_by_default=True), OptionSpec("Não"))) == []
+
+
+def test_limits_apply_only_to_numbers_and_money():
+    assert rules(QuestionSpec("short_text", min_value=Decimal(1))) == [(QuestionRule.LIMITS_TYPE, "min_value")]
+    assert rules(QuestionSpec("date", max_value=Decimal(1))) == [(QuestionRule.LIMITS_TYPE, "max_value")]
+
+
+def test_the_minimum_is_not_above_the_maximum():
+    problems = check_question(QuestionSpec("number", Decimal(5), Decimal(1)))
+    assert [(p.rule, p.path) for p in problems] == [(QuestionRule.LIMITS_ORDER, "max_value")]
+    assert str(problems[0]) == "The maximum must not be lower than the minimum."
+
+
+def test_only_the_choice_types_have_options():
+    assert rules(QuestionSpec("number", options=(OptionSpec("Sim"),))) == [(QuestionRule.OPTIONS_TYPE, "options")]
+
+
+def test_a_choice_question_needs_an_active_option():
+    assert rules(choice("multiple_choice")) == [(QuestionRule.NO_ACTIVE_OPTION, "options")]
+    assert rules(choice("single_choice", OptionSpec("Sim", active=False))) == [
+        (QuestionRule.NO_ACTIVE_OPTION, "options")
+    ]
+
+
+def test_two_options_cannot_have_the_same_label_whatever_the_case():
+    problems = check_question(choice("multiple_choice", OptionSpec("Azul"), OptionSpec("Verde"), OptionSpec(" azul ")))
+    assert [(p.rule, p.path) for p in problems] == [(QuestionRule.REPEATED_LABEL, "options.2.label")]
+    assert "azul" in problems[0].message
+
+
+def test_a_single_choice_question_checks_at_most_one_option_by_default():
+    yes, no = OptionSpec("Sim", checked_by_default=True), OptionSpec("Não", checked_by_default=True)
+    assert rules(choice("single_choice", yes, no)) == [(QuestionRule.MANY_DEFAULTS, "options")]
+    assert rules(choice("multiple_choice", yes, no)) == []
+    # An inactive option's default does not count.
+    assert rules(choice("single_choice", yes, OptionSpec("Não", checked_by_default=True, active=False))) == []

@@ -74,17 +74,22 @@ def ensure_role_groups(**kwargs: Any) -> None:
         group.permissions.set(perms)
 
 
+_ROLE_CACHE = "_ciclo_role"
+_UNSET = object()
+
+
 def role_of(user: AbstractBaseUser | AnonymousUser) -> Role | None:
     if not user.is_authenticated or not user.is_active:
         return None
     if getattr(user, "is_superuser", False):
         return Role.ADMIN
-    cached = getattr(user, "_ciclo_role", False)
-    if cached is not False:
-        return cached  # type: ignore[no-any-return]
+    # Cached on the user object (for the request); set_role() drops it.
+    cached = getattr(user, _ROLE_CACHE, _UNSET)
+    if cached is None or isinstance(cached, Role):
+        return cached
     names = set(user.groups.values_list("name", flat=True))  # type: ignore[attr-defined]
     role = next((r for r in ROLE_ORDER if r.value in names), None)
-    user._ciclo_role = role  # type: ignore[union-attr]
+    setattr(user, _ROLE_CACHE, role)
     return role
 
 
@@ -99,5 +104,5 @@ def set_role(user: Any, role: Role) -> None:
     user.groups.add(Group.objects.get(name=role.value))
     user.is_staff = True
     user.save(update_fields=["is_staff"])
-    if hasattr(user, "_ciclo_role"):
-        del user._ciclo_role
+    if hasattr(user, _ROLE_CACHE):
+        delattr(user, _ROLE_CACHE)

@@ -19,7 +19,15 @@ from django.utils.translation import gettext as _
 from ninja import Router, Status
 
 from ciclo.api.auth import require_admin
-from ciclo.api.common import clean_model, find_user, record_changed, record_created, record_deleted, set_fields
+from ciclo.api.common import (
+    clean_model,
+    find_user,
+    nullable,
+    record_changed,
+    record_created,
+    record_deleted,
+    set_fields,
+)
 from ciclo.api.errors import ApiError, invalid, not_found
 from ciclo.api.schemas import (
     CrIn,
@@ -30,6 +38,7 @@ from ciclo.api.schemas import (
     CycleIn,
     CycleOut,
     DefinitionPatch,
+    QuestionIn,
     ServiceTypeIn,
     ServiceTypeOut,
     ServiceTypePatch,
@@ -49,7 +58,14 @@ from ciclo.configurator.models import (
     WorkflowStep,
 )
 from ciclo.configurator.specs import db_lookup, validate_workflow, workflow_spec
-from ciclo.configurator.validation import StepSpec, WorkflowSpec, check_workflow
+from ciclo.configurator.validation import (
+    OptionSpec,
+    QuestionSpec,
+    StepSpec,
+    WorkflowSpec,
+    check_question,
+    check_workflow,
+)
 from ciclo.history.models import snapshot
 
 router = Router()
@@ -163,8 +179,10 @@ def delete_cr(request: HttpRequest, code: str) -> Status:
 
 
 def _workflows() -> QuerySet[Workflow]:
-    steps = WorkflowStep.objects.select_related("cr", "target_workflow").prefetch_related("options").order_by("order")
-    return Workflow.objects.prefetch_related(Prefetch("steps", queryset=steps))
+    steps: QuerySet[WorkflowStep] = (
+        WorkflowStep.objects.select_related("cr", "target_workflow").prefetch_related("options").order_by("order")
+    )
+    return Workflow.objects.all().prefetch_related(Prefetch("steps", queryset=steps))
 
 
 def _workflow_out(workflow: Workflow) -> dict[str, Any]:
@@ -400,12 +418,12 @@ def delete_workflow(request: HttpRequest, code: str) -> Status:
 
 
 def _cycles() -> QuerySet[ServiceCycle]:
-    questions = (
+    questions: QuerySet[Question] = (
         Question.objects.select_related("cr")
         .prefetch_related(Prefetch("options", queryset=Option.objects.order_by("position", "id")))
         .order_by("code_key")
     )
-    return ServiceCycle.objects.prefetch_related(Prefetch("questions", queryset=questions))
+    return ServiceCycle.objects.all().prefetch_related(Prefetch("questions", queryset=questions))
 
 
 def _plain(value: Any) -> str | None:
@@ -458,6 +476,12 @@ def get_cycle(request: HttpRequest, code: str) -> dict[str, Any]:
     return _cycle_out(_get(_cycles(), code, _("service cycle")))
 
 
+def _question_spec(q: QuestionIn) -> QuestionSpec:
+    """The question as the request describes it (its options replace the saved ones)."""
+    options = tuple(OptionSpec(o.label, o.checked_by_default, o.active) for o in q.options)
+    return QuestionSpec(q.answer_type, q.min_value, q.max_value, options)
+
+
 def _write_cycle(cycle: ServiceCycle | None, payload: CycleIn, user: Any) -> ServiceCycle:
     fields: dict[str, list[str]] = {}
     crs = {cr.code: cr for cr in ResponsibilityCenter.objects.filter(code__in={q.cr for q in payload.questions})}
@@ -468,6 +492,8 @@ def _write_cycle(cycle: ServiceCycle | None, payload: CycleIn, user: Any) -> Ser
         if q.code in seen:
             fields[f"questions.{i}.code"] = [_("Two questions have the classification %(code)s.") % {"code": q.code}]
         seen.add(q.code)
+        for problem in check_question(_question_spec(q)):
+            fields.setdefault(f"questions.{i}.{problem.path}", []).append(problem.message)
     if fields:
         raise invalid(fields)
     before = None if cycle is None else snapshot(cycle)
@@ -656,11 +682,11 @@ def update_options(request: HttpRequest, payload: CrmOptionsIn) -> dict[str, Any
     user = require_admin(request)
     options = CrmOptions.current()
     before = snapshot(options)
-    names = list(CrmOptionsForm._meta.fields or [])
+    names = list(CrmOptionsForm.Meta.fields)
     data: dict[str, Any] = model_to_dict(options, fields=names)
     fields: dict[str, list[str]] = {}
     for name, value in payload.dict(exclude_unset=True).items():
-        if value is None and not CrmOptions._meta.get_field(name).null:
+        if value is None and not nullable(CrmOptions, name):
             fields[name] = [_("This field cannot be empty.")]
         elif value is None:
             data[name] = None

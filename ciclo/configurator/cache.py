@@ -141,7 +141,7 @@ def _load(version: str) -> Config:
     ):
         members.setdefault(cr_id, set()).add(user_id)
     closes = dict(ResponsibilityCenter.objects.values_list("id", "closes_process"))
-    type_cycle = dict(ServiceType.objects.values_list("id", "cycle_id"))
+    type_cycle: dict[int, int | None] = dict(ServiceType.objects.values_list("id", "cycle_id"))
     return Config(
         version=version,
         access_control_user_company=bool(options),

@@ -97,7 +97,18 @@ from ciclo.configurator.models import (
     WorkflowStep,
 )
 from ciclo.configurator.specs import step_spec
-from ciclo.configurator.validation import StepSpec, TypeSpec, WorkflowSpec, check_service_type, check_workflow
+from ciclo.configurator.validation import (
+    NUMERIC_TYPES,
+    OptionSpec,
+    QuestionRule,
+    QuestionSpec,
+    StepSpec,
+    TypeSpec,
+    WorkflowSpec,
+    check_question,
+    check_service_type,
+    check_workflow,
+)
 from ciclo.history.models import Change, record_change, snapshot
 
 FORMAT_VERSION = 1
@@ -105,7 +116,6 @@ VERSION_KEY = "ciclo_definitions"
 FORMATS = ("json", "yaml")
 
 Kind = WorkflowStep.Kind
-NUMERIC_TYPES = frozenset({AnswerType.NUMBER.value, AnswerType.MONEY.value})
 # What a step of each kind carries besides order, kind and active.
 STEP_KEYS: dict[str, tuple[str, ...]] = {
     Kind.CR.value: ("cr", "next_order"),
@@ -358,6 +368,12 @@ class QuestionDef:
     @property
     def is_choice(self) -> bool:
         return self.answer_type in AnswerType.choice_types()
+
+    def spec(self) -> QuestionSpec:
+        """The question as the rules read it: the file's options, then the saved ones it keeps."""
+        options = [OptionSpec(o.label, o.checked_by_default, o.active) for o in self.options]
+        options += [OptionSpec(o.label, o.checked_by_default, o.active) for o in self.kept_options]
+        return QuestionSpec(self.answer_type, self.min_value, self.max_value, tuple(options))
 
     def values(self, *, every: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -1037,22 +1053,12 @@ class _Reader:
             question.broken = True
         if values["answer_type"] is _INVALID:
             return question
-        if options_raw and not question.is_choice:
-            self.error(
-                _join(path, "options"),
-                _("Only the multiple-choice answer types have options: remove them or choose a multiple-choice type."),
-            )
-            question.broken = True
-        low, high = question.min_value, question.max_value
-        if question.answer_type not in NUMERIC_TYPES and (low is not None or high is not None):
-            self.error(
-                _join(path, "min_value" if low is not None else "max_value"),
-                _("A minimum and a maximum apply only to numbers and money: remove them."),
-            )
-            question.broken = True
-        elif low is not None and high is not None and low > high:
-            self.error(_join(path, "max_value"), _("The maximum must not be lower than the minimum."))
-            question.broken = True
+        # The question's own shape here; its options' labels and states once the keys and saved rows are known.
+        shape = {QuestionRule.LIMITS_TYPE, QuestionRule.LIMITS_ORDER, QuestionRule.OPTIONS_TYPE}
+        for problem in check_question(question.spec()):
+            if problem.rule in shape:
+                self.error(_join(path, problem.field), problem.message)
+                question.broken = True
         return question
 
     def service_type(self, path: str, values: dict[str, Any]) -> TypeDef:
@@ -1167,14 +1173,10 @@ class _Importer:
                 cycle.questions, lambda q: q.code, "code", _("Another question of this cycle has the code “%(value)s”.")
             )
             for question in cycle.questions:
-
-                def label(option: Any) -> str:
-                    return str(option.label).strip().casefold()
-
-                before = len(self.errors)
-                unique(question.options, label, "label", _("Another option of this question reads “%(value)s”."))
-                if len(self.errors) > before:
-                    question.broken = True
+                for problem in check_question(question.spec()):
+                    if problem.rule == QuestionRule.REPEATED_LABEL and problem.option is not None:
+                        self.error(_join(question.options[problem.option].path, "label"), problem.message)
+                        question.broken = True
             if any(q.broken for q in cycle.questions):
                 cycle.broken = True
 
@@ -1532,14 +1534,11 @@ class _Importer:
         # Choice questions, with the options the import would leave.
         for cycle in self.file.cycles:
             for question in cycle.questions:
-                if question.broken or not question.is_choice:
+                if question.broken:
                     continue
-                active = [o for o in question.options if o.active] + [o for o in question.kept_options if o.active]
-                path = _join(question.path, "options")
-                if not active:
-                    self.error(path, _("A multiple-choice question needs at least one active option."))
-                elif question.answer_type == AnswerType.SINGLE_CHOICE and sum(o.checked_by_default for o in active) > 1:
-                    self.error(path, _("A one-option question can have only one option checked by default."))
+                for problem in check_question(question.spec()):
+                    if problem.rule in {QuestionRule.NO_ACTIVE_OPTION, QuestionRule.MANY_DEFAULTS}:
+                        self.error(_join(question.path, problem.field), problem.message)
 
         # Service types, with the cycles' CRs the import would leave.
         file_cycles = {c.code: c for c in self.file.cycles}

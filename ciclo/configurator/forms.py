@@ -23,7 +23,6 @@ from django.utils.translation import gettext_lazy as _
 
 from ciclo.configurator.classification import is_under
 from ciclo.configurator.models import (
-    AnswerType,
     CrmOptions,
     DecisionOption,
     Option,
@@ -34,7 +33,15 @@ from ciclo.configurator.models import (
     WorkflowStep,
 )
 from ciclo.configurator.specs import cycle_crs, db_lookup, workflow_spec
-from ciclo.configurator.validation import StepSpec, WorkflowSpec, check_workflow, crs_of_workflow
+from ciclo.configurator.validation import (
+    OptionSpec,
+    QuestionSpec,
+    StepSpec,
+    WorkflowSpec,
+    check_question,
+    check_workflow,
+    crs_of_workflow,
+)
 
 Kind = WorkflowStep.Kind
 
@@ -464,12 +471,12 @@ class QuestionForm(forms.ModelForm):
         super().clean()
         cleaned = self.cleaned_data
         answer_type = cleaned.get("answer_type")
-        low, high = cleaned.get("min_value"), cleaned.get("max_value")
-        numeric = {AnswerType.NUMBER.value, AnswerType.MONEY.value}
-        if answer_type and answer_type not in numeric and (low is not None or high is not None):
-            self.add_error("min_value", _("A minimum and a maximum apply only to numbers and money: empty them."))
-        elif low is not None and high is not None and low > high:
-            self.add_error("max_value", _("The maximum must not be lower than the minimum."))
+        if answer_type:
+            # The limits are this form's; the options' rules are checked by the options inline.
+            spec = QuestionSpec(answer_type, cleaned.get("min_value"), cleaned.get("max_value"))
+            for problem in check_question(spec):
+                if problem.field in {"min_value", "max_value"} and problem.field in self.fields:
+                    self.add_error(problem.field, problem.message)
         cycle, cr = cleaned.get("cycle"), cleaned.get("cr")
         if cycle is not None and cr is not None:
             crs = (
@@ -489,36 +496,23 @@ class QuestionForm(forms.ModelForm):
 
 
 class OptionInlineFormSet(ProtectedInlineFormSet):
-    """A question's options: only the choice types have them, and they need one active."""
+    """A question's options, checked with the posted question by `check_question`."""
 
     def rule_errors(self) -> list[str]:
         question = self.instance
-        kept = [form.cleaned_data for form in self.kept_forms()]
         if not question.answer_type:
             return []
-        if not question.is_choice:
-            if kept:
-                return [
-                    gettext(
-                        "Only the multiple-choice answer types have options: remove the options or choose a "
-                        "multiple-choice type."
-                    )
-                ]
-            return []
-        errors: list[str] = []
-        active = [data for data in kept if data.get("active")]
-        if not active:
-            errors.append(gettext("A multiple-choice question needs at least one active option."))
-        labels = [str(data.get("label", "")).strip().casefold() for data in active]
-        repeated = sorted({label for label in labels if labels.count(label) > 1})
-        if repeated:
-            errors.append(gettext("Two options have the same text: %(labels)s.") % {"labels": ", ".join(repeated)})
-        if (
-            question.answer_type == AnswerType.SINGLE_CHOICE
-            and sum(1 for d in active if d.get("checked_by_default")) > 1
-        ):
-            errors.append(gettext("A one-option question can have only one option checked by default."))
-        return errors
+        options = tuple(
+            OptionSpec(
+                label=str(data.get("label", "")),
+                checked_by_default=bool(data.get("checked_by_default")),
+                active=bool(data.get("active")),
+            )
+            for data in (form.cleaned_data for form in self.kept_forms())
+        )
+        spec = QuestionSpec(question.answer_type, question.min_value, question.max_value, options)
+        # The limits are reported by the question's own form.
+        return [problem.message for problem in check_question(spec) if problem.field == "options"]
 
 
 class OptionForm(forms.ModelForm):

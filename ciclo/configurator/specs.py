@@ -16,12 +16,12 @@ def step_spec(step: WorkflowStep) -> StepSpec:
     return StepSpec(
         order=step.order,
         kind=step.kind,
-        cr=step.cr.code if step.cr_id else None,
-        closes=bool(step.cr_id and step.cr.closes_process),
+        cr=step.cr.code if step.cr is not None else None,
+        closes=step.cr is not None and step.cr.closes_process,
         next_order=step.next_order,
         question=step.question,
         options=tuple((o.label, o.target_order) for o in step.options.all()),
-        target_workflow=step.target_workflow.code if step.target_workflow_id else None,
+        target_workflow=step.target_workflow.code if step.target_workflow is not None else None,
         target_order=step.target_order,
     )
 
@@ -57,7 +57,7 @@ def type_spec(service_type: ServiceType) -> TypeSpec:
     return TypeSpec(
         code=service_type.code,
         kind=service_type.kind,
-        workflow=service_type.workflow.code if service_type.workflow_id else None,
+        workflow=service_type.workflow.code if service_type.workflow is not None else None,
         cycle_crs=cycle_crs(service_type.cycle_id),
     )
 

@@ -1,4 +1,4 @@
-"""Rules a workflow and a service type must satisfy before tickets can run through them.
+"""Rules a workflow, a service type and a cycle's questions must satisfy before tickets can run through them.
 
 The checks work on plain specs, so the admin (unsaved inline forms), the
 definitions import (a file) and the saved database rows share one rule.
@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
 
 from django.utils.translation import gettext as _
 
 from ciclo.configurator.classification import is_under
+from ciclo.configurator.models import AnswerType
 
 
 @dataclass(frozen=True)
@@ -98,13 +101,13 @@ def check_workflow(spec: WorkflowSpec, lookup: Lookup) -> list[str]:
             if not step.target_workflow or step.target_order is None:
                 errors.append(_("Step %(order)s: a jump needs a target workflow and order.") % name)
             else:
-                target = steps_of(step.target_workflow)
-                if target is None:
+                target_steps = steps_of(step.target_workflow)
+                if target_steps is None:
                     errors.append(
                         _("Step %(order)s: workflow “%(workflow)s” does not exist.")
                         % {**name, "workflow": step.target_workflow}
                     )
-                elif step.target_order not in target:
+                elif step.target_order not in target_steps:
                     errors.append(
                         _("Step %(order)s: workflow “%(workflow)s” has no order %(target)s.")
                         % {**name, "workflow": step.target_workflow, "target": step.target_order}
@@ -240,3 +243,121 @@ def check_service_type(spec: TypeSpec, synthetic_codes: Iterable[str], lookup: L
     elif spec.cycle_crs and spec.kind == "analytical":
         errors.append(_("A type with a cycle needs a workflow."))
     return errors
+
+
+# A cycle's questions and their options
+
+NUMERIC_TYPES = frozenset({AnswerType.NUMBER.value, AnswerType.MONEY.value})
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    label: str
+    checked_by_default: bool = False
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class QuestionSpec:
+    answer_type: str
+    min_value: Decimal | None = None
+    max_value: Decimal | None = None
+    options: tuple[OptionSpec, ...] = ()  # every option the question will have, saved or posted
+
+
+class QuestionRule(StrEnum):
+    """Which rule a problem breaks: callers that see a question in parts pick the rules of each part."""
+
+    LIMITS_TYPE = "limits_type"
+    LIMITS_ORDER = "limits_order"
+    OPTIONS_TYPE = "options_type"
+    REPEATED_LABEL = "repeated_label"
+    NO_ACTIVE_OPTION = "no_active_option"
+    MANY_DEFAULTS = "many_defaults"
+
+
+@dataclass(frozen=True)
+class QuestionProblem:
+    rule: QuestionRule
+    field: str  # "min_value", "max_value" or "options"
+    message: str
+    option: int | None = None  # the index in spec.options of the option at fault
+
+    @property
+    def path(self) -> str:
+        """Where the problem is, dotted: "max_value", "options", "options.2.label"."""
+        return self.field if self.option is None else f"{self.field}.{self.option}.label"
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def check_question(spec: QuestionSpec) -> list[QuestionProblem]:
+    """Every problem of a question and its options; empty when valid.
+
+    Limits apply only to numbers and money, the minimum not above the maximum; options only
+    to the two choice types, which need an active one; labels are unique (case and spaces
+    aside), and a single-choice question checks at most one option by default.
+    """
+    problems: list[QuestionProblem] = []
+    low, high = spec.min_value, spec.max_value
+    if spec.answer_type not in NUMERIC_TYPES and (low is not None or high is not None):
+        problems.append(
+            QuestionProblem(
+                QuestionRule.LIMITS_TYPE,
+                "min_value" if low is not None else "max_value",
+                _("A minimum and a maximum apply only to numbers and money: remove them."),
+            )
+        )
+    elif low is not None and high is not None and low > high:
+        problems.append(
+            QuestionProblem(
+                QuestionRule.LIMITS_ORDER, "max_value", _("The maximum must not be lower than the minimum.")
+            )
+        )
+
+    if spec.answer_type not in AnswerType.choice_types():
+        if spec.options:
+            problems.append(
+                QuestionProblem(
+                    QuestionRule.OPTIONS_TYPE,
+                    "options",
+                    _(
+                        "Only the multiple-choice answer types have options: remove them or choose a "
+                        "multiple-choice type."
+                    ),
+                )
+            )
+        return problems
+
+    seen: set[str] = set()
+    for index, option in enumerate(spec.options):
+        label = option.label.strip().casefold()
+        if label in seen:
+            problems.append(
+                QuestionProblem(
+                    QuestionRule.REPEATED_LABEL,
+                    "options",
+                    _("Another option of this question reads “%(value)s”.") % {"value": label},
+                    option=index,
+                )
+            )
+        seen.add(label)
+    active = [option for option in spec.options if option.active]
+    if not active:
+        problems.append(
+            QuestionProblem(
+                QuestionRule.NO_ACTIVE_OPTION,
+                "options",
+                _("A multiple-choice question needs at least one active option."),
+            )
+        )
+    elif spec.answer_type == AnswerType.SINGLE_CHOICE and sum(o.checked_by_default for o in active) > 1:
+        problems.append(
+            QuestionProblem(
+                QuestionRule.MANY_DEFAULTS,
+                "options",
+                _("A one-option question can have only one option checked by default."),
+            )
+        )
+    return problems

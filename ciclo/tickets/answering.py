@@ -103,7 +103,7 @@ def save_answers(
             .only("id", "cr_id", "service_type_id", "company_id")
             .get(pk=ticket.pk)
         )
-        cfg = config(locked.config_version or "")
+        cfg = config(locked.config_version or "")  # type: ignore[attr-defined]  # annotate() before get(): untyped by the plugin
         check_can_work(by, locked, cfg)
         cycle_id = cfg.type_cycle.get(locked.service_type_id)
         cycle = cfg.cycle_questions(cycle_id) if cycle_id else {}

@@ -76,7 +76,7 @@ def open_ticket(
 
     steps = StepMap(cfg)
     route = resolve(steps.first(service_type.workflow_id), choices or {}, steps)  # type: ignore[arg-type]
-    if route.target.cr is None or not can_work_cr(by, route.target.cr_id, cfg):
+    if route.target.cr is None or not can_work_cr(by, route.target.cr, cfg):
         raise NotAllowed(
             _("Only the members of “%(cr)s” and supervisors open tickets of this type.") % {"cr": route.target.cr}
         )

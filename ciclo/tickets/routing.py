@@ -142,7 +142,7 @@ def _lock(ticket: Ticket) -> tuple[Ticket, Config]:
         .annotate(config_version=Subquery(version_query()))
         .get(pk=ticket.pk)
     )
-    return locked, config(locked.config_version or "")
+    return locked, config(locked.config_version or "")  # type: ignore[attr-defined]  # annotate() before get(): untyped by the plugin
 
 
 def _clean_note(text: str, next_contact_user: Any, next_contact_at: dt.datetime | None) -> str:
@@ -301,6 +301,7 @@ def _apply_route(
     overridden: list[dict[str, Any]] | None = None,
 ) -> PhaseMove:
     target = route.target
+    assert target.cr_id is not None, "a route ends on a CR step"
     move = PhaseMove.objects.create(
         ticket=ticket,
         note=note,

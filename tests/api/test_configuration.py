@@ -364,6 +364,53 @@ def test_a_bad_cycle_names_the_field_and_nothing_is_written(api_as, admin_user, 
     assert history_is_empty()
 
 
+@pytest.mark.parametrize(
+    ("edit", "field", "message"),
+    [
+        (lambda c: c["questions"][0].update(min_value="1"), "questions.0.min_value", "apply only to numbers"),
+        (lambda c: c["questions"][2].update(min_value="5", max_value="1"), "questions.2.max_value", "maximum"),
+        (
+            lambda c: c["questions"][0].update(options=[{"label": "Sim"}]),
+            "questions.0.options",
+            "Only the multiple-choice answer types have options",
+        ),
+        (lambda c: c["questions"][1].update(options=[]), "questions.1.options", "at least one active option"),
+        (
+            lambda c: c["questions"][1].update(options=[{"label": "Alta", "active": False}]),
+            "questions.1.options",
+            "at least one active option",
+        ),
+        (
+            lambda c: c["questions"][1]["options"].append({"label": " alta "}),
+            "questions.1.options.2.label",
+            "Another option of this question reads “alta”",
+        ),
+        (
+            lambda c: c["questions"][1]["options"][0].update(checked_by_default=True),
+            "questions.1.options",
+            "only one option checked by default",
+        ),
+    ],
+)
+def test_a_question_breaking_a_rule_is_refused_and_nothing_is_written(api_as, admin_user, sales, edit, field, message):
+    body = cycle_body()
+    edit(body)
+    error = assert_error(api_as(admin_user).post("/config/cycles", body), 422, "invalid", field)
+    assert any(message in m for m in error["fields"][field]), error
+    assert not ServiceCycle.objects.filter(code="ciclo-suporte").exists()
+    assert history_is_empty()
+
+
+def test_a_replaced_cycle_is_checked_by_the_same_rules(api_as, admin_user, sales):
+    api = api_as(admin_user)
+    assert api.post("/config/cycles", cycle_body()).status_code == 201
+    body = cycle_body()
+    body["questions"][1]["answer_type"] = "short_text"  # keeps its options
+    error = assert_error(api.put("/config/cycles/ciclo-suporte", body), 422, "invalid", "questions.1.options")
+    assert error["fields"]["questions.1.options"]
+    assert ServiceCycle.objects.get(code="ciclo-suporte").questions.get(code="1.02").answer_type == "single_choice"
+
+
 def test_a_question_with_answers_cannot_be_removed(api_as, admin_user, agent, sales):
     from ciclo.tickets.answering import AnswerInput, save_answers
 

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from ciclo.accounts.decorators import ciclo_user
 from ciclo.configurator.models import ResponsibilityCenter
+from ciclo.http import HtmxHttpRequest
 from ciclo.tickets import cycle_form
 from ciclo.tickets.access import can_work_cr, ticket_for
 from ciclo.tickets.answering import cycle_of, save_answers, unlock_phase
@@ -42,7 +43,7 @@ def cycle(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @ciclo_user
-def answers(request: HttpRequest, pk: int) -> HttpResponse:
+def answers(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Gravar: save the changed answers together, or none; show what was saved, what was wrong, what conflicted."""
     ticket = _ticket(request, pk)
     forms = cycle_form.build(cycle_of(ticket))
@@ -98,7 +99,7 @@ def answers(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @ciclo_user
-def unlock(request: HttpRequest, pk: int, cr_id: int) -> HttpResponse:
+def unlock(request: HtmxHttpRequest, pk: int, cr_id: int) -> HttpResponse:
     """Desbloquear: open an earlier phase's answers again (recorded)."""
     ticket = _ticket(request, pk)
     cr = ResponsibilityCenter.objects.filter(pk=cr_id).first()

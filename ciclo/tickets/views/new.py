@@ -57,14 +57,18 @@ class NewTicketForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         today = timezone.localdate()
-        self.fields["service_type"].queryset = (
+        service_type = self.fields["service_type"]
+        assert isinstance(service_type, forms.ModelChoiceField)
+        service_type.queryset = (
             ServiceType.objects.filter(kind=ServiceType.Kind.ANALYTICAL, active=True, workflow__isnull=False)
             .exclude(active_from__gt=today)
             .order_by("code_key")
         )
         person_id = self.data.get("person") or self.initial.get("person")
         if person_id and str(person_id).isdigit():
-            self.fields["contact_person"].queryset = ContactPerson.objects.filter(person_id=int(person_id))
+            contact_person = self.fields["contact_person"]
+            assert isinstance(contact_person, forms.ModelChoiceField)
+            contact_person.queryset = ContactPerson.objects.filter(person_id=int(person_id))
         for field in self.fields.values():
             if not isinstance(field.widget, forms.HiddenInput):
                 css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"

@@ -17,6 +17,7 @@ from django_htmx.http import HttpResponseClientRefresh
 
 from ciclo.accounts.decorators import ciclo_user, supervisor_required
 from ciclo.accounts.roles import is_supervisor
+from ciclo.http import HtmxHttpRequest
 from ciclo.tickets.access import can_work_cr, ticket_for
 from ciclo.tickets.errors import (
     DecisionRequired,
@@ -142,7 +143,7 @@ def _parse_when(raw: str) -> dt.datetime | None:
 
 @require_POST
 @ciclo_user
-def note(request: HttpRequest, pk: int) -> HttpResponse:
+def note(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Record a note; with "move on", follow the route. Errors re-render the form beside their fields."""
     ticket = _ticket(request, pk)
     data = request.POST

@@ -90,7 +90,7 @@ test: deps-test compilemessages
 	@$(MAKE) --no-print-directory -k check test-sqlite test-postgres; status=$$?; \
 	if [ $$status -ne 0 ]; then echo; echo "make test: FAILED (see above)"; fi; exit $$status
 
-check: lint
+check: lint typecheck
 
 lint: ruff-check format-check
 
@@ -106,9 +106,9 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Not part of `make test` yet: the code does not pass mypy today.
 typecheck: $(VENV)/.installed-test
-	$(BIN)/mypy ciclo tests
+	@echo "== mypy"
+	@$(BIN)/mypy ciclo
 
 test-sqlite: deps-test
 	@echo "== pytest on SQLite"

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
@@ -38,6 +38,8 @@ _TEXT_SORT_FIELDS = {"person__search_name"}
 DEFAULT_SORT = "-opened_at"
 MAX_LIMIT = 200
 PERSON_MIN_CHARS = 3
+MIN_YEAR, MAX_YEAR = 1900, 9000  # of a date in a filter
+_BIGINT = 2**63  # ids and integer sort values are 64-bit
 
 
 @dataclass
@@ -80,7 +82,8 @@ def _ints(values: list[str], name: str, errors: dict[str, list[str]]) -> list[in
     for value in values:
         if value == "":
             continue
-        if not value.isdigit():
+        # ASCII digits only ("²".isdigit() is true) and no more than a bigint holds.
+        if not (value.isascii() and value.isdigit()) or int(value) >= _BIGINT:
             errors.setdefault(name, []).append(_("“%(value)s” is not a valid id.") % {"value": value})
         else:
             out.append(int(value))
@@ -126,7 +129,9 @@ def parse_filter(data: Mapping[str, Any]) -> tuple[TicketFilter, dict[str, list[
                 parsed = parse_date(value) or dt.datetime.strptime(value, "%d/%m/%Y").date()
             except ValueError:
                 parsed = None
-            if parsed is None:
+            # The API's rule for days; past 9999-12-31 the end of the range would overflow.
+            if parsed is None or not MIN_YEAR <= parsed.year <= MAX_YEAR:
+                parsed = None
                 errors[name] = [_("Give a date as dd/mm/yyyy.")]
             setattr(f, name, parsed)
     for start, end in (("next_contact_from", "next_contact_to"), ("opened_from", "opened_to")):
@@ -177,7 +182,9 @@ def apply_filter(qs: TicketQuerySet, f: TicketFilter) -> TicketQuerySet:
 
 
 def encode_cursor(values: list[Any]) -> str:
-    raw = json.dumps([v.isoformat() if isinstance(v, dt.datetime) else v for v in values])
+    plain = [v.isoformat() if isinstance(v, dt.datetime) else v for v in values]
+    # A name's letters as UTF-8, not as 6-character escapes: the cursor stays short.
+    raw = json.dumps(plain, separators=(",", ":"), ensure_ascii=False)
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -185,37 +192,91 @@ class BadCursor(ValueError):
     pass
 
 
-def decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
+# What a cursor may carry: it comes back from the client, so every value is checked before it
+# reaches the database (a huge int is an OverflowError in SQLite, a NUL byte an error in PostgreSQL).
+MAX_CURSOR_CHARS = 4000
+
+
+def _sort_kind(sort: str) -> type:
+    field_name = SORTS[sort.lstrip("-")][0]
+    if field_name in _DATETIME_SORT_FIELDS:
+        return dt.datetime
+    return str if field_name in _TEXT_SORT_FIELDS else int
+
+
+def _cursor_value(value: Any, kind: type) -> Any:
+    """The sort value as `kind` (an aware datetime, text, or a 64-bit int); ValueError/TypeError if it is not one."""
+    if kind is dt.datetime:
+        if not isinstance(value, str):
+            raise TypeError
+        parsed = dt.datetime.fromisoformat(value)  # years 1…9999 only
+        if timezone.is_naive(parsed):
+            raise TypeError
+        # In UTC, as the database compares it; a year-1 or year-9999 value with an offset overflows here.
+        return parsed.astimezone(dt.UTC)
+    if kind is str:
+        if not isinstance(value, str) or "\x00" in value:
+            raise TypeError
+        value.encode("utf-8")  # a lone surrogate raises UnicodeEncodeError
+        return value
+    if type(value) is not int or not -_BIGINT <= value < _BIGINT:  # bool is not an int here
+        raise TypeError
+    return value
+
+
+def unpack_cursor(cursor: str, tag: str, kind: type) -> tuple[Any, int]:
+    """The (sort value, id) of a cursor made by encode_cursor([value, id, tag]); BadCursor for anything else.
+
+    The tag names the list and sort the cursor was made for, so a cursor is refused by another
+    one; a cursor without a tag ([value, id]) is read as one of any list.
+    """
     try:
+        if len(cursor) > MAX_CURSOR_CHARS:
+            raise ValueError
         padded = cursor + "=" * (-len(cursor) % 4)
-        value, pk = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
-        if not isinstance(pk, int):
+        data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")).decode())
+        if not isinstance(data, list) or len(data) not in (2, 3) or (len(data) == 3 and data[2] != tag):
+            raise ValueError
+        value, pk = data[0], data[1]
+        if type(pk) is not int or not 0 <= pk < _BIGINT:
             raise TypeError
-        field_name = SORTS[sort.lstrip("-")][0]
-        if field_name in _DATETIME_SORT_FIELDS:
-            value = dt.datetime.fromisoformat(value)
-            if timezone.is_naive(value):
-                raise TypeError
-        elif field_name in _TEXT_SORT_FIELDS:
-            if not isinstance(value, str):
-                raise TypeError
-        elif not isinstance(value, int) or isinstance(value, bool):
-            raise TypeError
-        return value, pk
-    except (ValueError, TypeError, KeyError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return _cursor_value(value, kind), pk
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        # binascii.Error, JSONDecodeError and UnicodeError are ValueErrors.
         raise BadCursor(_("The page cursor is not valid; start again from the first page.")) from exc
+
+
+def decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
+    """The (sort value, id) of a page's cursor for `sort`; BadCursor when it is not one."""
+    if sort.lstrip("-") not in SORTS:
+        raise BadCursor(_("The page cursor is not valid; start again from the first page."))
+    return unpack_cursor(cursor, sort, _sort_kind(sort))
+
+
+def after(field_name: str, value: Any, pk: int, descending: bool) -> Q:
+    """Rows after (value, pk) in the order (field_name, id), ascending or descending.
+
+    The plain bound (>= / <=) is what the database reads the index from; the OR alone is no
+    index bound, and a deep page would scan every row before the cursor.
+    """
+    if field_name == "id":
+        return Q(id__lt=pk) if descending else Q(id__gt=pk)
+    if descending:
+        return Q(**{f"{field_name}__lte": value}) & (Q(**{f"{field_name}__lt": value}) | Q(id__lt=pk))
+    return Q(**{f"{field_name}__gte": value}) & (Q(**{f"{field_name}__gt": value}) | Q(id__gt=pk))
 
 
 @dataclass
 class Page:
-    rows: list[Ticket]
+    rows: list[Any]  # tickets, or dicts from a .values() queryset
     next_cursor: str | None
 
 
-def page(qs: TicketQuerySet, sort: str, cursor: str | None, limit: int) -> Page:
+def page(qs: QuerySet[Ticket, Any], sort: str, cursor: str | None, limit: int) -> Page:
     """One keyset page: rows after `cursor` in `sort` order, and the cursor of the next page.
 
-    The cursor is the only lower bound, so the database reads the index from there.
+    The cursor is the only lower bound, so the database reads the index from there. qs may
+    be a .values() queryset, when it holds the sort's field (SORTS) and id.
     """
     return _keyset_page(qs, sort, cursor, max(1, min(limit, MAX_LIMIT)))
 
@@ -251,14 +312,16 @@ def walk_matching(user: Any, f: TicketFilter, batch_size: int = 2000) -> Iterato
         cursor = batch.next_cursor
 
 
-def _sort_value(row: Ticket, field_name: str) -> Any:
+def _sort_value(row: Ticket | dict[str, Any], field_name: str) -> Any:
+    if isinstance(row, dict):
+        return row[field_name]
     value: Any = row
     for part in field_name.split("__"):
         value = getattr(value, part)
     return value
 
 
-def _keyset_page(qs: TicketQuerySet, sort: str, cursor: str | None, limit: int) -> Page:
+def _keyset_page(qs: QuerySet[Ticket, Any], sort: str, cursor: str | None, limit: int) -> Page:
     descending = sort.startswith("-")
     field_name = SORTS[sort.lstrip("-")][0]
     if field_name == "id":
@@ -268,26 +331,14 @@ def _keyset_page(qs: TicketQuerySet, sort: str, cursor: str | None, limit: int) 
     qs = qs.order_by(*ordering)
     if cursor:
         value, pk = decode_cursor(cursor, sort)
-        if field_name == "id":
-            qs = qs.filter(id__lt=pk) if descending else qs.filter(id__gt=pk)
-        # The plain bound (<= / >=) is what the database reads the index from; the OR alone
-        # is no index bound, and a deep page would scan every row before the cursor.
-        elif descending:
-            qs = qs.filter(
-                Q(**{f"{field_name}__lte": value}),
-                Q(**{f"{field_name}__lt": value}) | Q(**{field_name: value, "id__lt": pk}),
-            )
-        else:
-            qs = qs.filter(
-                Q(**{f"{field_name}__gte": value}),
-                Q(**{f"{field_name}__gt": value}) | Q(**{field_name: value, "id__gt": pk}),
-            )
+        qs = qs.filter(after(field_name, value, pk, descending))
     rows = list(qs[: limit + 1])
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = encode_cursor([_sort_value(last, field_name) if field_name != "id" else last.pk, last.pk])
+        pk = last["id"] if isinstance(last, dict) else last.pk
+        next_cursor = encode_cursor([_sort_value(last, field_name) if field_name != "id" else pk, pk, sort])
     return Page(rows=rows, next_cursor=next_cursor)
 
 

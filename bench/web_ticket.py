@@ -1,0 +1,588 @@
+#!/usr/bin/env python
+"""How fast the ticket page answers, against the hand-written SQL that fetches the same data.
+
+    .venv/bin/python bench/web_ticket.py                      # SQLite, 1,000,000 tickets
+    .venv/bin/python bench/web_ticket.py --postgres           # a fresh PostgreSQL database (dropped at the end)
+    .venv/bin/python bench/web_ticket.py --both --tickets 20000
+
+It builds the tickets of bench/web_query.py (its builders, imported), then, through the
+engine (open_ticket, save_answers, record_note), two tickets of their own: a big one
+whose type's cycle has 50 questions over 5 phases, all answered, with 100 notes (4 of
+them moves) — and a small one with 5 questions and 3 notes. It requests each ticket's
+page in-process with django.test.Client (an agent logged in with force_login,
+production settings: DEBUG off) and times the server's answer, alternately with the
+SQL a person would write for the data the page shows (the ticket with its related
+rows, the timeline with its moves, the cycle's questions and options, the answers and
+their choices, the phases visited and unlocked, the workflow's steps, the users to
+pass the ticket to), in the same run and database.
+
+Targets: the big ticket's page under 100 ms at p95, and the same number of queries for
+the small and the big ticket (no query per note, question or answer).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (
+    BenchDatabase,
+    analyze,
+    db_time,
+    environment,
+    is_postgres_url,
+    migrate,
+    ms,
+    percentile,
+    ratio,
+    setup_django,
+    table,
+    write_results,
+)
+from web_query import World, build, make_world
+
+TARGET_P95_MS = 100.0
+SQL_QUERIES = 9  # page_sql's
+# The answer types in turn, so the cycle holds every kind of input.
+ANSWER_TYPES = ["short_text", "long_text", "number", "money", "date", "time", "single_choice", "multiple_choice"]
+
+
+# --- the two tickets -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Shape:
+    key: str
+    title: str
+    questions: list[int]  # per phase (the workflow's first CRs, in order)
+    notes: int  # with the opening note; a move's note counts once
+
+
+@dataclass
+class Built:
+    shape: Shape
+    ticket_id: int
+    questions: int
+    answers: int
+    notes: int
+    moves: int
+
+
+SMALL = Shape("small", "5 questions, 3 notes", [3, 2], 3)
+BIG = Shape("big", "50 questions, 100 notes", [10, 10, 10, 10, 10], 100)
+
+
+def make_type(world: World, shape: Shape, code: str) -> tuple[Any, dict[int, list[Any]]]:
+    """A service type of the bench workflow whose cycle has `shape.questions` questions per phase."""
+    from ciclo.configurator.models import Option, Question, ServiceCycle, ServiceType, Workflow
+
+    cycle = ServiceCycle.objects.create(code=f"ciclo-{shape.key}", description=f"Ciclo {shape.title}")
+    by_cr: dict[int, list[Any]] = {}
+    n = 0
+    for cr, count in zip(world.crs, shape.questions, strict=False):
+        for i in range(1, count + 1):
+            kind = ANSWER_TYPES[n % len(ANSWER_TYPES)]
+            q = Question.objects.create(
+                cycle=cycle,
+                cr=cr,
+                code=f"{cr.code}.{i:02d}",
+                text=f"Pergunta {i} da fase {cr.code} ({kind})",
+                help_text="Como o cliente respondeu" if i % 3 == 0 else "",
+                answer_type=kind,
+                required=i == 1,
+            )
+            if kind in ("single_choice", "multiple_choice"):
+                for position, label in enumerate(["Site", "Indicação", "Feira", "Outro"], start=1):
+                    Option.objects.create(question=q, label=label, position=position, asks_complement=label == "Outro")
+            by_cr.setdefault(cr.pk, []).append(q)
+            n += 1
+    service_type = ServiceType.objects.create(
+        code=code,
+        description=f"Atendimento com {shape.title}",
+        kind=ServiceType.Kind.ANALYTICAL,
+        workflow=Workflow.objects.get(code="bench"),
+        cycle=cycle,
+    )
+    return service_type, by_cr
+
+
+def _value(q: Any) -> Any:
+    if q.answer_type in ("single_choice", "multiple_choice"):
+        options = [o.pk for o in q.options.order_by("position")]
+        if q.answer_type == "single_choice":
+            return [{"option": options[0], "complement": ""}]
+        return [{"option": options[1], "complement": ""}, {"option": options[3], "complement": "Revenda"}]
+    return {
+        "short_text": "Maria, gerente de compras",
+        "long_text": "Quer integrar o ERP com a loja virtual.\nPediu proposta até sexta.",
+        "number": "12",
+        "money": "1234.56",
+        "date": "2027-03-01",
+        "time": "09:30",
+    }[q.answer_type]
+
+
+def make_ticket(world: World, shape: Shape, code: str) -> Built:
+    """Open a ticket of a type of this shape and give it its history through the engine: per phase,
+    its answers, notes, and the note that moves on; the rest of the notes in the last phase."""
+    from ciclo.people.models import Company, Person
+    from ciclo.tickets.answering import AnswerInput, save_answers
+    from ciclo.tickets.models import Answer, Note, PhaseMove, Ticket
+    from ciclo.tickets.opening import open_ticket
+    from ciclo.tickets.routing import record_note
+
+    service_type, by_cr = make_type(world, shape, code)
+    person = Person.objects.order_by("id").first()
+    company = Company.objects.order_by("id").first()
+    at = dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
+    ticket = open_ticket(
+        person=person,
+        service_type=service_type,
+        subject=f"Ticket com {shape.title}",
+        company=company,
+        by=world.user,
+        at=at,
+    )
+    phases = list(by_cr.values())
+    notes = shape.notes - 1  # after the opening note
+    per_phase = notes // len(phases)
+    for index, questions in enumerate(phases):
+        ticket = Ticket.objects.get(pk=ticket.pk)
+        at += dt.timedelta(minutes=5)
+        save_answers(ticket, [AnswerInput(q.pk, _value(q)) for q in questions], by=world.user, at=at)
+        last = index == len(phases) - 1
+        count = notes - per_phase * index if last else per_phase
+        for n in range(count):
+            ticket = Ticket.objects.get(pk=ticket.pk)
+            at += dt.timedelta(minutes=7)
+            move = not last and n == count - 1
+            record_note(
+                ticket,
+                by=world.user,
+                text=f"Contato {n + 1} na fase {index + 1}: o cliente pediu mais detalhes sobre a integração.",
+                move_on=move,
+                next_contact_at=at + dt.timedelta(days=2),
+                next_contact_user=world.user,
+                at=at,
+            )
+    return Built(
+        shape=shape,
+        ticket_id=ticket.pk,
+        questions=sum(len(q) for q in phases),
+        answers=Answer.objects.filter(ticket_id=ticket.pk).count(),
+        notes=Note.objects.filter(ticket_id=ticket.pk).count(),
+        moves=PhaseMove.objects.filter(ticket_id=ticket.pk).count(),
+    )
+
+
+# --- the SQL of the page's data -------------------------------------------------------------------------------------
+
+# The ticket with what its header shows.
+TICKET_SQL = """
+    SELECT t.id, t.subject, t.status, t.priority, t.channel, t.version, t.next_contact_at, t.workflow_id,
+        t.cr_id, t.step_id, p.name, p.document, st.code, st.description, st.colour, st.cycle_id, cr.code,
+        cr.description, cr.closes_process, co.name, cp.name, u.username, u.first_name, u.last_name
+    FROM tickets_ticket t
+    JOIN people_person p ON p.id = t.person_id
+    JOIN configurator_servicetype st ON st.id = t.service_type_id
+    JOIN configurator_responsibilitycenter cr ON cr.id = t.cr_id
+    JOIN people_company co ON co.id = t.company_id
+    LEFT JOIN people_contactperson cp ON cp.id = t.contact_person_id
+    LEFT JOIN auth_user u ON u.id = t.next_contact_user_id
+    WHERE t.id = %s"""
+# Where "move on" leads (the step after the ticket's, and its CR), and whether the user works the ticket's CR.
+ROUTE_SQL = """
+    SELECT ns.id, ns.kind, ns.question, ncr.description, ncr.closes_process,
+        NOT EXISTS (SELECT 1 FROM configurator_responsibilitycenter_members m WHERE m.responsibilitycenter_id = %s)
+        OR EXISTS (SELECT 1 FROM configurator_responsibilitycenter_members m
+                   WHERE m.responsibilitycenter_id = %s AND m.user_id = %s)
+    FROM configurator_workflowstep s
+    LEFT JOIN configurator_workflowstep ns ON ns.workflow_id = s.workflow_id AND ns."order" = s.next_order
+    LEFT JOIN configurator_responsibilitycenter ncr ON ncr.id = ns.cr_id
+    WHERE s.id = %s"""
+TIMELINE_SQL = """
+    SELECT n.id, n.created_at, n.kind, n.channel, n.text, a.username, a.first_name, a.last_name,
+        m.id, m.route, m.overrode_required, m.reason, fc.description, tc.description, tc.closes_process
+    FROM tickets_note n
+    JOIN auth_user a ON a.id = n.author_id
+    LEFT JOIN tickets_phasemove m ON m.note_id = n.id
+    LEFT JOIN configurator_responsibilitycenter fc ON fc.id = m.from_cr_id
+    LEFT JOIN configurator_responsibilitycenter tc ON tc.id = m.to_cr_id
+    WHERE n.ticket_id = %s
+    ORDER BY n.created_at DESC, n.id DESC"""
+QUESTIONS_SQL = """
+    SELECT q.id, q.code, q.text, q.help_text, q.answer_type, q.required, q.active, q.cr_id, cr.code, cr.description
+    FROM configurator_question q
+    JOIN configurator_responsibilitycenter cr ON cr.id = q.cr_id
+    WHERE q.cycle_id = %s
+    ORDER BY cr.code_key, q.code_key"""
+OPTIONS_SQL = """
+    SELECT o.id, o.question_id, o.label, o.checked_by_default, o.asks_complement, o.active
+    FROM configurator_option o
+    JOIN configurator_question q ON q.id = o.question_id
+    WHERE q.cycle_id = %s
+    ORDER BY o.position, o.id"""
+ANSWERS_SQL = """
+    SELECT a.id, a.question_id, a.answer_type, a.value_text, a.value_number, a.value_date, a.value_time,
+        a.is_empty, a.version
+    FROM tickets_answer a
+    WHERE a.ticket_id = %s"""
+CHOICES_SQL = """
+    SELECT c.answer_id, c.option_id, c.complement
+    FROM tickets_answerchoice c
+    JOIN tickets_answer a ON a.id = c.answer_id
+    WHERE a.ticket_id = %s
+    ORDER BY c.id"""
+PHASES_SQL = """
+    SELECT 'visited', m.to_cr_id FROM tickets_phasemove m WHERE m.ticket_id = %s
+    UNION ALL
+    SELECT 'unlocked', u.cr_id FROM tickets_crunlock u WHERE u.ticket_id = %s"""
+USERS_SQL = """
+    SELECT DISTINCT u.id, u.username, u.first_name, u.last_name
+    FROM auth_user u
+    JOIN auth_user_groups g ON g.user_id = u.id
+    WHERE u.is_active
+    ORDER BY u.username"""
+
+
+def page_sql(ticket_id: int, user_id: int) -> dict[str, list[tuple[Any, ...]]]:
+    """Everything the page shows, in 9 queries: the floor the page is compared with."""
+    from django.db import connection
+
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    with connection.cursor() as c:
+        c.execute(TICKET_SQL, [ticket_id])
+        out["ticket"] = c.fetchall()
+        cr_id, step_id, cycle_id = out["ticket"][0][8], out["ticket"][0][9], out["ticket"][0][15]
+        for key, sql, params in (
+            ("route", ROUTE_SQL, [cr_id, cr_id, user_id, step_id]),
+            ("timeline", TIMELINE_SQL, [ticket_id]),
+            ("questions", QUESTIONS_SQL, [cycle_id]),
+            ("options", OPTIONS_SQL, [cycle_id]),
+            ("answers", ANSWERS_SQL, [ticket_id]),
+            ("choices", CHOICES_SQL, [ticket_id]),
+            ("phases", PHASES_SQL, [ticket_id, ticket_id]),
+            ("users", USERS_SQL, []),
+        ):
+            c.execute(sql, params)
+            out[key] = c.fetchall()
+    return out
+
+
+def shown(html: str) -> dict[str, Any]:
+    """What the page shows, to hold against the SQL's rows: the questions in order, the timeline's entries."""
+    timeline = html.split('data-testid="timeline"', 1)[1].split("</ol>", 1)[0]
+    return {
+        "questions": [int(x) for x in re.findall(r'<div class="mb-3" id="q-(\d+)">', html)],
+        "notes": timeline.count("<li"),
+        "moves": len(re.findall(r'<li class="move', timeline)),
+        "users": len(re.findall(r'<option value="\d+"', html.split('id="note-user"', 1)[1].split("</select>", 1)[0])),
+    }
+
+
+def same_data(html: str, data: dict[str, list[tuple[Any, ...]]]) -> bool:
+    page = shown(html)
+    return (
+        page["questions"] == [row[0] for row in data["questions"] if row[6]]
+        and page["notes"] == len(data["timeline"])
+        and page["moves"] == sum(1 for row in data["timeline"] if row[8] is not None)
+        and page["users"] == len(data["users"])
+    )
+
+
+# --- timing --------------------------------------------------------------------------------------------------------
+
+
+def measure(page: Callable[[], Any], sql: Callable[[], Any], warmup: int, iterations: int) -> dict[str, Any]:
+    """The page and the SQL alternately (which goes first alternates too); the page's time in the driver."""
+    page_ms, sql_ms, db_ms = [], [], []
+    gc.collect()
+    for i in range(warmup + iterations):
+        for side in ("page", "sql") if i % 2 else ("sql", "page"):
+            if side == "page":
+                with db_time() as spent:
+                    start = time.perf_counter()
+                    page()
+                    elapsed = (time.perf_counter() - start) * 1000
+                if i >= warmup:
+                    page_ms.append(elapsed)
+                    db_ms.append(sum(e - s for _sql, s, e in spent) * 1000)
+            else:
+                start = time.perf_counter()
+                sql()
+                if i >= warmup:
+                    sql_ms.append((time.perf_counter() - start) * 1000)
+    out: dict[str, Any] = {"page_ms": page_ms, "sql_ms": sql_ms, "db_ms": db_ms}
+    for name, values in (("page", page_ms), ("sql", sql_ms), ("db", db_ms)):
+        out[f"{name}_p50"], out[f"{name}_p95"] = percentile(values, 50), percentile(values, 95)
+    out["ratio_p50"] = out["page_p50"] / out["sql_p50"]
+    out["ratio_p95"] = out["page_p95"] / out["sql_p95"]
+    out["db_ratio_p95"] = out["db_p95"] / out["sql_p95"]
+    out["pass_p95"] = out["page_p95"] <= TARGET_P95_MS
+    return out
+
+
+def run_backend(args: argparse.Namespace, backend: str) -> dict[str, Any]:
+    db = BenchDatabase.create(backend, keep=args.keep)
+    # Production settings (DEBUG off) without HTTPS, for the in-process client.
+    os.environ.update(
+        ALLOWED_HOSTS="testserver",
+        SECURE_SSL_REDIRECT="0",
+        SESSION_COOKIE_SECURE="0",
+        CSRF_COOKIE_SECURE="0",
+        SECURE_HSTS_SECONDS="0",
+    )
+    try:
+        setup_django(db)
+        migrate()
+        from django.db import connection
+        from django.test import Client
+        from django.test.utils import CaptureQueriesContext
+        from django.urls import reverse
+
+        env = environment()
+        print(
+            f"\n== Ciclo ticket page benchmark · {env['database']} · {args.tickets:,} tickets · "
+            f"{args.iterations} iterations (+{args.warmup} warm-up) ==",
+            flush=True,
+        )
+        world = make_world(agents=20)
+        seconds = build(world, args.tickets)
+        print(f"built {args.tickets:,} tickets and {max(1, args.tickets // 5):,} people in {seconds:.1f} s", flush=True)
+        start = time.perf_counter()
+        built = [
+            make_ticket(world, SMALL, f"9.{len(world.types) + 1}"),
+            make_ticket(world, BIG, f"9.{len(world.types) + 2}"),
+        ]
+        analyze()
+        print(
+            f"through the engine in {time.perf_counter() - start:.1f} s: "
+            + "; ".join(
+                f"#{b.ticket_id} {b.questions} questions, {b.answers} answers, {b.notes} notes, {b.moves} moves"
+                for b in built
+            ),
+            flush=True,
+        )
+        client = Client()
+        client.force_login(world.user)
+        load_before = os.getloadavg()
+        results: dict[str, Any] = {}
+        for b in built:
+            url = reverse("ticket", args=[b.ticket_id])
+
+            def page(url: str = url) -> Any:
+                response = client.get(url)
+                if response.status_code != 200:
+                    raise RuntimeError(f"{url} answered {response.status_code}")
+                return response
+
+            def sql(b: Built = b) -> Any:
+                return page_sql(b.ticket_id, world.user.pk)
+
+            html = page().content.decode()
+            same = same_data(html, sql())
+            with CaptureQueriesContext(connection) as ctx:
+                page()
+            queries = [q["sql"] for q in ctx.captured_queries]  # read now: the next request clears the log
+            print(f"timing: the page of the ticket with {b.shape.title} …", flush=True)
+            r = measure(page, sql, args.warmup, args.iterations)
+            r.update(
+                title=f"ticket page, {b.shape.title}",
+                built={k: v for k, v in b.__dict__.items() if k != "shape"},
+                same_data=same,
+                shown=shown(html),
+                bytes=len(html),
+                queries=len(queries),
+                queries_sql=queries,
+                sql_queries=SQL_QUERIES,
+            )
+            results[b.shape.key] = r
+        load_after = os.getloadavg()
+        env["load_average"] = [round(x, 2) for x in (*load_before, *load_after)]
+        same_queries = results["small"]["queries"] == results["big"]["queries"]
+        return {
+            "backend": backend,
+            "environment": env,
+            "tickets": args.tickets,
+            "build_seconds": round(seconds, 1),
+            "iterations": args.iterations,
+            "warmup": args.warmup,
+            "cases": results,
+            "pass_queries": same_queries,
+        }
+    finally:
+        db.drop()
+
+
+# --- reporting -----------------------------------------------------------------------------------------------------
+
+
+def report(result: dict[str, Any], show_sql: bool = False) -> str:
+    env = result["environment"]
+    load = env["load_average"]
+    lines = [
+        "",
+        f"== {env['database']} · {result['tickets']:,} tickets (built in {result['build_seconds']} s) · "
+        f"{result['iterations']} iterations · Python {env['python']} · Django {env['django']} · {env['cpus']} CPUs · "
+        f"load {load[0]}/{load[1]}/{load[2]} → {load[3]}/{load[4]}/{load[5]} · commit {env['commit']} ==",
+        "",
+    ]
+    rows = []
+    for r in result["cases"].values():
+        rows.append(
+            [
+                r["title"],
+                ms(r["page_p50"]),
+                ms(r["page_p95"]),
+                ms(r["db_p50"]),
+                ms(r["db_p95"]),
+                ms(r["sql_p50"]),
+                ms(r["sql_p95"]),
+                ratio(r["ratio_p50"]),
+                ratio(r["ratio_p95"]),
+                ratio(r["db_ratio_p95"]),
+                f"{r['queries']} / {r['sql_queries']}",
+                f"{r['bytes'] // 1024} KiB",
+                "yes" if r["same_data"] else "NO",
+                "PASS" if r["pass_p95"] else "FAIL",
+            ]
+        )
+    lines.append(
+        table(
+            [
+                "request",
+                "page p50",
+                "p95 ms",
+                "its DB p50",
+                "p95",
+                "SQL p50",
+                "p95",
+                "page/SQL p50",
+                "p95",
+                "DB/SQL p95",
+                "queries page/SQL",
+                "HTML",
+                "same data",
+                f"<{TARGET_P95_MS:g}ms",
+            ],
+            rows,
+        )
+    )
+    small, big = result["cases"]["small"], result["cases"]["big"]
+    lines.append(
+        f"\nqueries per page: {small['queries']} for {small['title'].split(', ', 1)[1]}, "
+        f"{big['queries']} for {big['title'].split(', ', 1)[1]} → {'PASS' if result['pass_queries'] else 'FAIL'}"
+    )
+    if show_sql:
+        lines.append(f"\n-- the queries of “{big['title']}”:")
+        lines += [f"  {i + 1:2}. {' '.join(sql.split())[:300]}" for i, sql in enumerate(big["queries_sql"])]
+    return "\n".join(lines)
+
+
+def summary(results: list[dict[str, Any]]) -> str:
+    rows = []
+    for res in results:
+        for r in res["cases"].values():
+            rows.append(
+                [
+                    res["environment"]["database"],
+                    r["title"],
+                    ms(r["page_p50"]),
+                    ms(r["page_p95"]),
+                    ms(r["sql_p50"]),
+                    ratio(r["ratio_p50"]),
+                    ratio(r["ratio_p95"]),
+                    r["queries"],
+                    "PASS" if r["pass_p95"] else "FAIL",
+                    "PASS" if res["pass_queries"] else "FAIL",
+                ]
+            )
+    return "\n== summary ==\n" + table(
+        ["database", "request", "p50 ms", "p95 ms", "SQL p50", "ratio p50", "p95", "queries", "<100ms", "same q"],
+        rows,
+        align="llrrrrrrll",
+    )
+
+
+def strip(result: dict[str, Any]) -> dict[str, Any]:
+    out = json.loads(json.dumps(result, default=str))
+    for r in out["cases"].values():
+        for key in ("page_ms", "sql_ms", "db_ms"):
+            r[key] = [round(v, 4) for v in r[key]]
+    return out
+
+
+def passed(results: list[dict[str, Any]]) -> bool:
+    return all(
+        res["pass_queries"] and r["pass_p95"] and r["same_data"] for res in results for r in res["cases"].values()
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--postgres", action="store_true", help="a fresh PostgreSQL database (DATABASE_URL's server)")
+    where.add_argument("--sqlite", action="store_true", help="a fresh SQLite file (the default)")
+    where.add_argument("--both", action="store_true", help="SQLite, then PostgreSQL, in one run")
+    parser.add_argument("--tickets", type=int, default=1_000_000, help="tickets to build (default 1,000,000)")
+    parser.add_argument("--iterations", type=int, default=200, help="timed requests per ticket and side (200)")
+    parser.add_argument("--warmup", type=int, default=10, help="untimed requests first (10)")
+    parser.add_argument("--show-sql", action="store_true", help="print the big ticket's page's queries")
+    parser.add_argument("--keep", action="store_true", help="keep the database (debugging)")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--json-out", help=argparse.SUPPRESS)
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.both:
+        # Django is set up once per process: each database gets a process of its own.
+        results = []
+        passthrough = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--both"]
+        for backend in ("sqlite", "postgres"):
+            with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
+                out = tmp.name
+            code = subprocess.call([sys.executable, __file__, *passthrough, "--backend", backend, "--json-out", out])
+            if code != 0:
+                print(f"the {backend} run failed (exit {code})", file=sys.stderr)
+                return code
+            results.append(json.loads(Path(out).read_text()))
+            os.unlink(out)
+        for result in results:
+            print(report(result, args.show_sql))
+        print(summary(results))
+        path = write_results("web_ticket", {"runs": results})
+        print(f"\nwritten: {path}")
+        return 1 if args.strict and not passed(results) else 0
+
+    backend = args.backend or (
+        "postgres"
+        if args.postgres or (not args.sqlite and is_postgres_url(os.environ.get("DATABASE_URL")))
+        else "sqlite"
+    )
+    result = strip(run_backend(args, backend))
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(result, ensure_ascii=False))
+        return 0
+    print(report(result, args.show_sql))
+    print(summary([result]))
+    path = write_results(f"web_ticket-{backend}", {"runs": [result]})
+    print(f"\nwritten: {path}")
+    return 1 if args.strict and not passed([result]) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

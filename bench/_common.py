@@ -7,11 +7,16 @@ the end) and prints figures. Import this module before Django is set up.
 
 from __future__ import annotations
 
+import argparse
+import cProfile
 import datetime as dt
+import gc
+import io
 import json
 import math
 import os
 import platform
+import pstats
 import shutil
 import subprocess
 import sys
@@ -212,6 +217,64 @@ def db_time() -> Iterator[list[tuple[str, float, float]]]:
         del connection._commit
 
 
+def alternate(
+    subject: Callable[[], Any], sql: Callable[[], Any], warmup: int, iterations: int, name: str
+) -> dict[str, Any]:
+    """`subject` and the SQL alternately (which goes first alternates too); the subject's time in the driver too.
+
+    The samples are `{name}_ms`, `sql_ms` and `db_ms` (ms); their p50 and p95 follow, then the
+    subject's ratios to the SQL (`ratio_p50`, `ratio_p95`) and its driver time's (`db_ratio_p95`).
+    """
+    subject_ms, sql_ms, db_ms = [], [], []
+    gc.collect()
+    for i in range(warmup + iterations):
+        for side in ("subject", "sql") if i % 2 else ("sql", "subject"):
+            if side == "subject":
+                with db_time() as spent:
+                    start = time.perf_counter()
+                    subject()
+                    elapsed = (time.perf_counter() - start) * 1000
+                if i >= warmup:
+                    subject_ms.append(elapsed)
+                    db_ms.append(sum(e - s for _sql, s, e in spent) * 1000)
+            else:
+                start = time.perf_counter()
+                sql()
+                if i >= warmup:
+                    sql_ms.append((time.perf_counter() - start) * 1000)
+    out: dict[str, Any] = {f"{name}_ms": subject_ms, "sql_ms": sql_ms, "db_ms": db_ms}
+    for key, values in ((name, subject_ms), ("sql", sql_ms), ("db", db_ms)):
+        out[f"{key}_p50"], out[f"{key}_p95"] = percentile(values, 50), percentile(values, 95)
+    out["ratio_p50"] = out[f"{name}_p50"] / out["sql_p50"]
+    out["ratio_p95"] = out[f"{name}_p95"] / out["sql_p95"]
+    out["db_ratio_p95"] = out["db_p95"] / out["sql_p95"]
+    return out
+
+
+def captured_queries(fn: Callable[[], Any]) -> list[str]:
+    """The SQL of each query `fn` runs."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        fn()
+    return [q["sql"] for q in ctx.captured_queries]
+
+
+def profiled(fn: Callable[[], Any], calls: int, top: int, *restrict: Any) -> str:
+    """cProfile of `calls` calls: the top by cumulative time (of the functions `restrict` picks), then by own time."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(calls):
+        fn()
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(*restrict, top)
+    stats.sort_stats("tottime").print_stats(top)
+    return out.getvalue()
+
+
 # --- output -----------------------------------------------------------------------------------------------------
 
 
@@ -236,9 +299,208 @@ def ratio(value: float) -> str:
     return "—" if math.isnan(value) else f"{value:.2f}x"
 
 
+def pass_fail(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def run_header(result: dict[str, Any], *, load: bool = True) -> list[str]:
+    """The lines that open a run's report: the database, the size, the environment (and the load, and the commit)."""
+    env = result["environment"]
+    head = (
+        f"== {env['database']} · {result['tickets']:,} tickets (built in {result['build_seconds']} s) · "
+        f"{result['iterations']} iterations · Python {env['python']} · Django {env['django']} · {env['cpus']} CPUs"
+    )
+    if load:
+        a = env["load_average"]
+        head += f" · load {a[0]}/{a[1]}/{a[2]} → {a[3]}/{a[4]}/{a[5]} · commit {env['commit']}"
+    return ["", head + " ==", ""]
+
+
+def timing_headers(subject: str) -> list[str]:
+    """The headers of `timing_cells`: the subject is what is timed against the SQL (page, API)."""
+    return [
+        f"{subject} p50",
+        "p95 ms",
+        "its DB p50",
+        "p95",
+        "SQL p50",
+        "p95",
+        f"{subject}/SQL p50",
+        "p95",
+        "DB/SQL p95",
+    ]
+
+
+def timing_cells(r: dict[str, Any], name: str) -> list[str]:
+    """The figures of one `alternate` result: the subject's, its driver time's, the SQL's, and the ratios."""
+    return [
+        ms(r[f"{name}_p50"]),
+        ms(r[f"{name}_p95"]),
+        ms(r["db_p50"]),
+        ms(r["db_p95"]),
+        ms(r["sql_p50"]),
+        ms(r["sql_p95"]),
+        ratio(r["ratio_p50"]),
+        ratio(r["ratio_p95"]),
+        ratio(r["db_ratio_p95"]),
+    ]
+
+
+def summary_cells(res: dict[str, Any], r: dict[str, Any], name: str) -> list[Any]:
+    """The first cells of a summary row: the database, the title, p50, p95, the SQL's p50, the ratios."""
+    return [
+        res["environment"]["database"],
+        r["title"],
+        ms(r[f"{name}_p50"]),
+        ms(r[f"{name}_p95"]),
+        ms(r["sql_p50"]),
+        ratio(r["ratio_p50"]),
+        ratio(r["ratio_p95"]),
+    ]
+
+
+def strip_samples(result: dict[str, Any], groups: Sequence[str], keys: Sequence[str]) -> dict[str, Any]:
+    """What the JSON keeps: the result as JSON sees it, the raw samples (`keys` of each of `groups`) rounded."""
+    out = json.loads(json.dumps(result, default=str))
+    for group in groups:
+        for r in out[group].values():
+            for key in keys:
+                r[key] = [round(v, 4) for v in r[key]]
+    return out
+
+
 def write_results(name: str, payload: Any) -> Path:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%SZ")
     path = RESULTS_DIR / f"{name}-{stamp}.json"
     path.write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n")
     return path
+
+
+# --- a benchmark's run: options, a database per process, the --both parent -------------------------------------
+
+
+def bench_parser(
+    description: str, *, tickets: int, iterations_help: str, warmup_help: str, tickets_help: str = ""
+) -> argparse.ArgumentParser:
+    """The options every benchmark takes first: where it runs, how many tickets, iterations and warm-up."""
+    parser = argparse.ArgumentParser(description=description)
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--postgres", action="store_true", help="a fresh PostgreSQL database (DATABASE_URL's server)")
+    where.add_argument("--sqlite", action="store_true", help="a fresh SQLite file (the default)")
+    where.add_argument("--both", action="store_true", help="SQLite, then PostgreSQL, in one run")
+    parser.add_argument(
+        "--tickets", type=int, default=tickets, help=tickets_help or f"tickets to build (default {tickets:,})"
+    )
+    parser.add_argument("--iterations", type=int, default=200, help=iterations_help)
+    parser.add_argument("--warmup", type=int, default=10, help=warmup_help)
+    return parser
+
+
+def add_run_options(parser: argparse.ArgumentParser, strict_help: str = "exit 1 when a target is missed") -> None:
+    """The options every benchmark takes last: --keep, --strict, and the hidden ones of a --both child."""
+    parser.add_argument("--keep", action="store_true", help="keep the database (debugging)")
+    parser.add_argument("--strict", action="store_true", help=strict_help)
+    parser.add_argument("--json-out", help=argparse.SUPPRESS)  # a --both parent collects its children here
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
+
+
+def serve_in_process() -> None:
+    """Production settings (DEBUG off) without HTTPS, for the in-process client."""
+    os.environ.update(
+        ALLOWED_HOSTS="testserver",
+        SECURE_SSL_REDIRECT="0",
+        SESSION_COOKIE_SECURE="0",
+        CSRF_COOKIE_SECURE="0",
+        SECURE_HSTS_SECONDS="0",
+    )
+
+
+@contextmanager
+def bench_django(backend: str, *, keep: bool = False, client: bool = False) -> Iterator[BenchDatabase]:
+    """A fresh database, Django set up and migrated on it; dropped when the block ends."""
+    db = BenchDatabase.create(backend, keep=keep)
+    if client:
+        serve_in_process()
+    try:
+        setup_django(db)
+        migrate()
+        yield db
+    finally:
+        db.drop()
+
+
+def announce(what: str, env: dict[str, Any], args: argparse.Namespace) -> None:
+    print(
+        f"\n== Ciclo {what} benchmark · {env['database']} · {args.tickets:,} tickets · "
+        f"{args.iterations} iterations (+{args.warmup} warm-up) ==",
+        flush=True,
+    )
+
+
+def load_span(before: Sequence[float]) -> list[float]:
+    """The load averages given (taken before the timing) and now, rounded: what shared the CPUs meanwhile."""
+    return [round(x, 2) for x in (*before, *os.getloadavg())]
+
+
+def run(
+    args: argparse.Namespace,
+    argv: list[str] | None,
+    *,
+    script: str,
+    name: str,
+    run_backend: Callable[[argparse.Namespace, str], dict[str, Any]],
+    strip: Callable[[dict[str, Any]], dict[str, Any]],
+    report: Callable[[dict[str, Any]], str],
+    passed: Callable[[list[dict[str, Any]]], bool],
+    summary: Callable[[list[dict[str, Any]]], str] | None = None,
+    report_each: bool = False,
+    relative_path: bool = False,
+) -> int:
+    """A benchmark's main: one backend in this process, or (--both) SQLite then PostgreSQL, each in a child.
+
+    Django is set up once per process: each database gets a process of its own, which
+    writes its stripped result to --json-out for the parent to report. `report_each`
+    prints each run's report as soon as it is in; `relative_path` shows the --both
+    results file relative to the working directory.
+    """
+    if args.both:
+        results = []
+        passthrough = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--both"]
+        for backend in ("sqlite", "postgres"):
+            with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
+                out = tmp.name
+            code = subprocess.call([sys.executable, script, *passthrough, "--backend", backend, "--json-out", out])
+            if code != 0:
+                print(f"the {backend} run failed (exit {code})", file=sys.stderr)
+                return code
+            results.append(json.loads(Path(out).read_text()))
+            os.unlink(out)
+            if report_each:
+                print(report(results[-1]), flush=True)
+        if not report_each:
+            for result in results:
+                print(report(result))
+        if summary is not None:
+            print(summary(results))
+        path = write_results(name, {"runs": results})
+        if relative_path and path.is_relative_to(Path.cwd()):
+            path = path.relative_to(Path.cwd())
+        print(f"\nwritten: {path}")
+        return 1 if args.strict and not passed(results) else 0
+
+    backend = args.backend or (
+        "postgres"
+        if args.postgres or (not args.sqlite and is_postgres_url(os.environ.get("DATABASE_URL")))
+        else "sqlite"
+    )
+    result = strip(run_backend(args, backend))
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(result, ensure_ascii=False))
+        return 0
+    print(report(result))
+    if summary is not None:
+        print(summary([result]))
+    path = write_results(f"{name}-{backend}", {"runs": [result]})
+    print(f"\nwritten: {path}")
+    return 1 if args.strict and not passed([result]) else 0

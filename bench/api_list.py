@@ -23,17 +23,11 @@ Target: within 2x of the SQL. Queries: the same for a page of 20 and of 200.
 from __future__ import annotations
 
 import argparse
-import cProfile
 import datetime as dt
-import gc
-import io
 import json
 import logging
 import os
-import pstats
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,19 +38,26 @@ from urllib.parse import urlencode
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (
-    BenchDatabase,
-    db_time,
+    add_run_options,
+    alternate,
+    announce,
+    bench_django,
+    bench_parser,
+    captured_queries,
     environment,
-    is_postgres_url,
-    migrate,
     ms,
+    pass_fail,
     percentile,
-    ratio,
-    setup_django,
+    profiled,
+    run,
+    run_header,
+    strip_samples,
+    summary_cells,
     table,
-    write_results,
+    timing_cells,
+    timing_headers,
 )
-from web_query import World, build, make_world
+from web_query import World, build_world
 
 TARGET_RATIO = 2.0
 DEEP = 10_000
@@ -206,41 +207,15 @@ def cases(world: World, caller: Caller) -> tuple[list[Case], dict[str, Any]]:
 
 def measure(subject: Callable[[], Any], sql: Callable[[], Any], warmup: int, iterations: int) -> dict[str, Any]:
     """`subject` and the SQL alternately (which goes first alternates too); the subject's time in the driver."""
-    spent_ms, sql_ms, db_ms = [], [], []
-    gc.collect()
-    for i in range(warmup + iterations):
-        for side in ("subject", "sql") if i % 2 else ("sql", "subject"):
-            if side == "subject":
-                with db_time() as spent:
-                    start = time.perf_counter()
-                    subject()
-                    elapsed = (time.perf_counter() - start) * 1000
-                if i >= warmup:
-                    spent_ms.append(elapsed)
-                    db_ms.append(sum(e - s for _sql, s, e in spent) * 1000)
-            else:
-                start = time.perf_counter()
-                sql()
-                if i >= warmup:
-                    sql_ms.append((time.perf_counter() - start) * 1000)
-    out: dict[str, Any] = {"api_ms": spent_ms, "sql_ms": sql_ms, "db_ms": db_ms}
-    for name, values in (("api", spent_ms), ("sql", sql_ms), ("db", db_ms)):
-        out[f"{name}_p50"], out[f"{name}_p95"] = percentile(values, 50), percentile(values, 95)
-    out["ratio_p50"] = out["api_p50"] / out["sql_p50"]
-    out["ratio_p95"] = out["api_p95"] / out["sql_p95"]
-    out["db_ratio_p95"] = out["db_p95"] / out["sql_p95"]
+    out = alternate(subject, sql, warmup, iterations, "api")
     out["pass_ratio"] = out["ratio_p50"] <= TARGET_RATIO and out["ratio_p95"] <= TARGET_RATIO
     return out
 
 
 def count_queries(caller: Caller, url: str) -> tuple[int, list[str]]:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     caller.get(url)  # the token's last use is written at most once a minute: not inside the count
-    with CaptureQueriesContext(connection) as ctx:
-        caller.get(url)
-    return len(ctx.captured_queries), [q["sql"] for q in ctx.captured_queries]
+    queries = captured_queries(lambda: caller.get(url))
+    return len(queries), queries
 
 
 def parts(world: World, raw_token: str, case: Case, calls: int) -> list[list[Any]]:
@@ -294,46 +269,13 @@ def parts(world: World, raw_token: str, case: Case, calls: int) -> list[list[Any
     return out
 
 
-def profile(caller: Caller, url: str, calls: int, top: int) -> str:
-    profiler = cProfile.Profile()
-    profiler.enable()
-    for _ in range(calls):
-        caller.get(url)
-    profiler.disable()
-    out = io.StringIO()
-    stats = pstats.Stats(profiler, stream=out)
-    stats.sort_stats("cumulative").print_stats(top)
-    stats.sort_stats("tottime").print_stats(top)
-    return out.getvalue()
-
-
 def run_backend(args: argparse.Namespace, backend: str) -> dict[str, Any]:
-    db = BenchDatabase.create(backend, keep=args.keep)
-    # Production settings (DEBUG off) without HTTPS, for the in-process client.
-    os.environ.update(
-        ALLOWED_HOSTS="testserver",
-        SECURE_SSL_REDIRECT="0",
-        SESSION_COOKIE_SECURE="0",
-        CSRF_COOKIE_SECURE="0",
-        SECURE_HSTS_SECONDS="0",
-    )
-    try:
-        setup_django(db)
-        migrate()
-        from django.db import connection
-        from django.test.utils import CaptureQueriesContext
-
+    with bench_django(backend, keep=args.keep, client=True):
         from ciclo.accounts.tokens import create_token
 
         env = environment()
-        print(
-            f"\n== Ciclo API ticket list benchmark · {env['database']} · {args.tickets:,} tickets · "
-            f"{args.iterations} iterations (+{args.warmup} warm-up) ==",
-            flush=True,
-        )
-        world = make_world(agents=20)
-        seconds = build(world, args.tickets)
-        print(f"built {args.tickets:,} tickets and {max(1, args.tickets // 5):,} people in {seconds:.1f} s", flush=True)
+        announce("API ticket list", env, args)
+        world, seconds = build_world(args.tickets)
         _token, raw = create_token(world.user, name="bench")
         caller = Caller(raw)
         all_cases, info = cases(world, caller)
@@ -380,15 +322,15 @@ def run_backend(args: argparse.Namespace, backend: str) -> dict[str, Any]:
 
             print(f"timing: the list query alone, {case.key} …", flush=True)
             r = measure(orm_page, lambda case=case: run_sql(case.sql, case.sql_params), args.warmup, args.iterations)
-            with CaptureQueriesContext(connection) as ctx:
-                ids = orm_page()
+            queries = captured_queries(orm_page)
+            ids = orm_page()
             r.update(
                 title=f"list query alone: {case.title}",
                 same_rows=ids == [row[0] for row in run_sql(case.sql, case.sql_params)][:20],
                 rows=len(ids),
-                queries_20=len(ctx.captured_queries),
-                queries_200=len(ctx.captured_queries),
-                queries=[q["sql"] for q in ctx.captured_queries],
+                queries_20=len(queries),
+                queries_200=len(queries),
+                queries=queries,
                 pass_queries=True,
             )
             alone[case.key] = r
@@ -396,7 +338,8 @@ def run_backend(args: argparse.Namespace, backend: str) -> dict[str, Any]:
         split = parts(world, raw, all_cases[0], args.parts) if args.parts else []
         profiles = {}
         if args.profile:
-            profiles["first"] = profile(caller, all_cases[0].url(), args.profile_calls, args.profile_top)
+            url = all_cases[0].url()
+            profiles["first"] = profiled(lambda: caller.get(url), args.profile_calls, args.profile_top)
         env["load_average"] = [round(x, 2) for x in (*load_before, *load_after)]
         return {
             "backend": backend,
@@ -411,63 +354,27 @@ def run_backend(args: argparse.Namespace, backend: str) -> dict[str, Any]:
             "parts": split,
             "profiles": profiles,
         }
-    finally:
-        db.drop()
 
 
 # --- reporting -----------------------------------------------------------------------------------------------------
 
 
 def report(result: dict[str, Any], show_sql: bool = False) -> str:
-    env = result["environment"]
-    load = env["load_average"]
-    lines = [
-        "",
-        f"== {env['database']} · {result['tickets']:,} tickets (built in {result['build_seconds']} s) · "
-        f"{result['iterations']} iterations · Python {env['python']} · Django {env['django']} · {env['cpus']} CPUs · "
-        f"load {load[0]}/{load[1]}/{load[2]} → {load[3]}/{load[4]}/{load[5]} · commit {env['commit']} ==",
-        "",
-    ]
+    lines = run_header(result)
     rows = []
     for r in [*result["cases"].values(), *result["alone"].values()]:
         rows.append(
             [
                 r["title"],
-                ms(r["api_p50"]),
-                ms(r["api_p95"]),
-                ms(r["db_p50"]),
-                ms(r["db_p95"]),
-                ms(r["sql_p50"]),
-                ms(r["sql_p95"]),
-                ratio(r["ratio_p50"]),
-                ratio(r["ratio_p95"]),
-                ratio(r["db_ratio_p95"]),
+                *timing_cells(r, "api"),
                 "yes" if r["same_rows"] else "NO",
-                "PASS" if r["pass_ratio"] else "FAIL",
+                pass_fail(r["pass_ratio"]),
             ]
         )
-    lines.append(
-        table(
-            [
-                "request",
-                "API p50",
-                "p95 ms",
-                "its DB p50",
-                "p95",
-                "SQL p50",
-                "p95",
-                "API/SQL p50",
-                "p95",
-                "DB/SQL p95",
-                "same ids",
-                f"≤{TARGET_RATIO:g}x",
-            ],
-            rows,
-        )
-    )
+    lines.append(table(["request", *timing_headers("API"), "same ids", f"≤{TARGET_RATIO:g}x"], rows))
     lines.append("")
     rows = [
-        [r["title"], r["queries_20"], r["queries_200"], "PASS" if r["pass_queries"] else "FAIL"]
+        [r["title"], r["queries_20"], r["queries_200"], pass_fail(r["pass_queries"])]
         for key, r in result["cases"].items()
         if key != "first_200"  # the same request as the first page's
     ]
@@ -490,23 +397,16 @@ def report(result: dict[str, Any], show_sql: bool = False) -> str:
 
 
 def summary(results: list[dict[str, Any]]) -> str:
-    rows = []
-    for res in results:
-        for r in [*res["cases"].values(), *res["alone"].values()]:
-            rows.append(
-                [
-                    res["environment"]["database"],
-                    r["title"],
-                    ms(r["api_p50"]),
-                    ms(r["api_p95"]),
-                    ms(r["sql_p50"]),
-                    ratio(r["ratio_p50"]),
-                    ratio(r["ratio_p95"]),
-                    f"{r['queries_20']}/{r['queries_200']}",
-                    "PASS" if r["pass_ratio"] else "FAIL",
-                    "PASS" if r["pass_queries"] else "FAIL",
-                ]
-            )
+    rows = [
+        [
+            *summary_cells(res, r, "api"),
+            f"{r['queries_20']}/{r['queries_200']}",
+            pass_fail(r["pass_ratio"]),
+            pass_fail(r["pass_queries"]),
+        ]
+        for res in results
+        for r in [*res["cases"].values(), *res["alone"].values()]
+    ]
     return "\n== summary ==\n" + table(
         ["database", "request", "p50 ms", "p95 ms", "SQL p50", "ratio p50", "p95", "queries @20/@200", "≤2x", "same q"],
         rows,
@@ -515,12 +415,7 @@ def summary(results: list[dict[str, Any]]) -> str:
 
 
 def strip(result: dict[str, Any]) -> dict[str, Any]:
-    out = json.loads(json.dumps(result, default=str))
-    for group in ("cases", "alone"):
-        for r in out[group].values():
-            for key in ("api_ms", "sql_ms", "db_ms"):
-                r[key] = [round(v, 4) for v in r[key]]
-    return out
+    return strip_samples(result, ["cases", "alone"], ["api_ms", "sql_ms", "db_ms"])
 
 
 def passed(results: list[dict[str, Any]]) -> bool:
@@ -530,59 +425,30 @@ def passed(results: list[dict[str, Any]]) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--postgres", action="store_true", help="a fresh PostgreSQL database (DATABASE_URL's server)")
-    where.add_argument("--sqlite", action="store_true", help="a fresh SQLite file (the default)")
-    where.add_argument("--both", action="store_true", help="SQLite, then PostgreSQL, in one run")
-    parser.add_argument("--tickets", type=int, default=1_000_000, help="tickets to build (default 1,000,000)")
-    parser.add_argument("--iterations", type=int, default=200, help="timed requests per case and side (200)")
-    parser.add_argument("--warmup", type=int, default=10, help="untimed requests first (10)")
+    parser = bench_parser(
+        __doc__.split("\n\n")[0],
+        tickets=1_000_000,
+        iterations_help="timed requests per case and side (200)",
+        warmup_help="untimed requests first (10)",
+    )
     parser.add_argument("--parts", type=int, default=200, help="calls per part of a request timed alone (200; 0: none)")
     parser.add_argument("--profile", action="store_true", help="cProfile the first-page request and print the top")
     parser.add_argument("--profile-calls", type=int, default=200)
     parser.add_argument("--profile-top", type=int, default=35)
     parser.add_argument("--show-sql", action="store_true", help="print each request's queries")
-    parser.add_argument("--keep", action="store_true", help="keep the database (debugging)")
-    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
-    parser.add_argument("--json-out", help=argparse.SUPPRESS)
-    parser.add_argument("--backend", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
+    add_run_options(parser)
     args = parser.parse_args(argv)
-
-    if args.both:
-        # Django is set up once per process: each database gets a process of its own.
-        results = []
-        passthrough = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--both"]
-        for backend in ("sqlite", "postgres"):
-            with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
-                out = tmp.name
-            code = subprocess.call([sys.executable, __file__, *passthrough, "--backend", backend, "--json-out", out])
-            if code != 0:
-                print(f"the {backend} run failed (exit {code})", file=sys.stderr)
-                return code
-            results.append(json.loads(Path(out).read_text()))
-            os.unlink(out)
-        for result in results:
-            print(report(result, args.show_sql))
-        print(summary(results))
-        path = write_results("api_list", {"runs": results})
-        print(f"\nwritten: {path}")
-        return 1 if args.strict and not passed(results) else 0
-
-    backend = args.backend or (
-        "postgres"
-        if args.postgres or (not args.sqlite and is_postgres_url(os.environ.get("DATABASE_URL")))
-        else "sqlite"
+    return run(
+        args,
+        argv,
+        script=__file__,
+        name="api_list",
+        run_backend=run_backend,
+        strip=strip,
+        report=lambda result: report(result, args.show_sql),
+        summary=summary,
+        passed=passed,
     )
-    result = strip(run_backend(args, backend))
-    if args.json_out:
-        Path(args.json_out).write_text(json.dumps(result, ensure_ascii=False))
-        return 0
-    print(report(result, args.show_sql))
-    print(summary([result]))
-    path = write_results(f"api_list-{backend}", {"runs": [result]})
-    print(f"\nwritten: {path}")
-    return 1 if args.strict and not passed([result]) else 0
 
 
 if __name__ == "__main__":

@@ -16,18 +16,13 @@ See bench/README.md for what each figure means.
 from __future__ import annotations
 
 import argparse
-import cProfile
 import datetime as dt
 import gc
-import io
 import json
 import math
 import os
-import pstats
 import random
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,18 +33,21 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (
-    BenchDatabase,
+    add_run_options,
     analyze,
+    announce,
+    bench_django,
+    bench_parser,
+    captured_queries,
     db_time,
     environment,
-    is_postgres_url,
-    migrate,
     ms,
     percentile,
+    profiled,
     ratio,
-    setup_django,
+    run,
+    strip_samples,
     table,
-    write_results,
 )
 
 TARGET_RATIO = 3.0
@@ -854,15 +852,6 @@ def run_alternating(action: Action, warmup: int, iterations: int) -> dict[str, l
     return times
 
 
-def count_queries(fn: Callable[[], Any]) -> list[str]:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    with CaptureQueriesContext(connection) as ctx:
-        fn()
-    return [q["sql"] for q in ctx.captured_queries]
-
-
 def same_writes(actions: Actions) -> dict[str, Any]:
     """Rows each side adds per call, table by table: the raw SQL must do the engine's writes."""
     out = {}
@@ -914,33 +903,13 @@ def breakdown(action: Action, calls: int) -> dict[str, Any]:
     return out
 
 
-def profile(action: Action, calls: int, top: int) -> str:
-    profiler = cProfile.Profile()
-    profiler.enable()
-    for _ in range(calls):
-        action.engine()
-    profiler.disable()
-    out = io.StringIO()
-    stats = pstats.Stats(profiler, stream=out)
-    stats.sort_stats("cumulative").print_stats(r"ciclo/", top)  # the engine's own functions
-    stats.sort_stats("tottime").print_stats(top)
-    return out.getvalue()
-
-
 def run_backend(args: argparse.Namespace, backend: str) -> dict[str, Any]:
     """One whole run on one database: build, count at the small size, grow, time, count again."""
-    db = BenchDatabase.create(backend, keep=args.keep)
-    try:
-        setup_django(db)
-        migrate()
+    with bench_django(backend, keep=args.keep):
         from django.db import connection
 
         env = environment()
-        print(
-            f"\n== Ciclo engine benchmark · {env['database']} · {args.tickets:,} tickets · "
-            f"{args.iterations} iterations (+{args.warmup} warm-up) ==",
-            flush=True,
-        )
+        announce("engine", env, args)
         cfg = make_config(agents=args.agents)
         builder = Builder(cfg)
         actions = Actions(cfg, builder)
@@ -953,8 +922,8 @@ def run_backend(args: argparse.Namespace, backend: str) -> dict[str, Any]:
             for _ in range(2):
                 action.engine()
                 action.raw()
-        small_queries = {a.key: count_queries(a.engine) for a in actions.all}
-        small_raw_queries = {a.key: count_queries(a.raw) for a in actions.all}
+        small_queries = {a.key: captured_queries(a.engine) for a in actions.all}
+        small_raw_queries = {a.key: captured_queries(a.raw) for a in actions.all}
         writes = same_writes(actions)
 
         # At the full size.
@@ -974,11 +943,11 @@ def run_backend(args: argparse.Namespace, backend: str) -> dict[str, Any]:
         for action in actions.all:
             r = results[action.key]
             r["queries_small"] = len(small_queries[action.key])
-            full = count_queries(action.engine)
+            full = captured_queries(action.engine)
             r["queries_full"] = len(full)
             r["engine_sql"] = full
             r["raw_queries_small"] = len(small_raw_queries[action.key])
-            r["raw_queries"] = len(count_queries(action.raw))
+            r["raw_queries"] = len(captured_queries(action.raw))
             r["breakdown"] = breakdown(action, args.breakdown) if args.breakdown else {}
             e50, e95 = percentile(r["engine_ms"], 50), percentile(r["engine_ms"], 95)
             s50, s95 = percentile(r["raw_ms"], 50), percentile(r["raw_ms"], 95)
@@ -990,7 +959,7 @@ def run_backend(args: argparse.Namespace, backend: str) -> dict[str, Any]:
         profiles = {}
         if args.profile:
             for action in actions.all:
-                profiles[action.key] = profile(action, args.profile_calls, args.profile_top)
+                profiles[action.key] = profiled(action.engine, args.profile_calls, args.profile_top, r"ciclo/")
         connection.close()
         return {
             "backend": backend,
@@ -1005,8 +974,6 @@ def run_backend(args: argparse.Namespace, backend: str) -> dict[str, Any]:
             "actions": results,
             "profiles": profiles,
         }
-    finally:
-        db.drop()
 
 
 # --- reporting --------------------------------------------------------------------------------------------------
@@ -1168,22 +1135,20 @@ def summary(results: list[dict[str, Any]]) -> str:
 
 def strip(result: dict[str, Any]) -> dict[str, Any]:
     """What the JSON keeps: figures and the query lists, the raw samples rounded."""
-    out = json.loads(json.dumps(result, default=str))
-    for r in out["actions"].values():
-        for key in ("engine_ms", "raw_ms", "engine_cpu_ms", "raw_cpu_ms"):
-            r[key] = [round(v, 4) for v in r[key]]
-    return out
+    return strip_samples(result, ["actions"], ["engine_ms", "raw_ms", "engine_cpu_ms", "raw_cpu_ms"])
+
+
+def passed(results: list[dict[str, Any]]) -> bool:
+    return all(r["pass_ratio"] and r["pass_queries"] for x in results for r in x["actions"].values())
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--postgres", action="store_true", help="a fresh PostgreSQL database (DATABASE_URL's server)")
-    where.add_argument("--sqlite", action="store_true", help="a fresh SQLite file (the default)")
-    where.add_argument("--both", action="store_true", help="SQLite, then PostgreSQL, in one run")
-    parser.add_argument("--tickets", type=int, default=100_000, help="tickets to build (default 100,000)")
-    parser.add_argument("--iterations", type=int, default=200, help="timed calls per action and side (default 200)")
-    parser.add_argument("--warmup", type=int, default=10, help="untimed calls first (default 10)")
+    parser = bench_parser(
+        __doc__.split("\n\n")[0],
+        tickets=100_000,
+        iterations_help="timed calls per action and side (default 200)",
+        warmup_help="untimed calls first (default 10)",
+    )
     parser.add_argument("--small", type=int, default=1_000, help="the size queries are first counted at (1,000)")
     parser.add_argument("--agents", type=int, default=20, help="users tickets are spread over (default 20)")
     parser.add_argument("--breakdown", type=int, default=30, help="calls to split into driver/Python time (30)")
@@ -1197,47 +1162,21 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="print each round trip of each action with its Python and driver time",
     )
-    parser.add_argument("--keep", action="store_true", help="keep the database (debugging)")
-    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed (default: 0)")
-    parser.add_argument("--json-out", help=argparse.SUPPRESS)  # a --both parent collects its children here
-    parser.add_argument("--backend", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
+    add_run_options(parser, strict_help="exit 1 when a target is missed (default: 0)")
     args = parser.parse_args(argv)
-
-    if args.both:
-        # Django is set up once per process: each database gets a process of its own.
-        results = []
-        passthrough = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--both"]
-        for backend in ("sqlite", "postgres"):
-            with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
-                out = tmp.name
-            code = subprocess.call([sys.executable, __file__, *passthrough, "--backend", backend, "--json-out", out])
-            if code != 0:
-                print(f"the {backend} run failed (exit {code})", file=sys.stderr)
-                return code
-            results.append(json.loads(Path(out).read_text()))
-            os.unlink(out)
-            print(report(results[-1], args.show_sql), flush=True)
-        print(summary(results))
-        path = write_results("engine", {"runs": results})
-        print(f"\nwritten: {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
-        passed = all(r["pass_ratio"] and r["pass_queries"] for x in results for r in x["actions"].values())
-        return 0 if passed or not args.strict else 1
-
-    backend = args.backend or (
-        "postgres"
-        if args.postgres or (not args.sqlite and is_postgres_url(os.environ.get("DATABASE_URL")))
-        else "sqlite"
+    return run(
+        args,
+        argv,
+        script=__file__,
+        name="engine",
+        run_backend=run_backend,
+        strip=strip,
+        report=lambda result: report(result, args.show_sql),
+        summary=summary,
+        passed=passed,
+        report_each=True,
+        relative_path=True,
     )
-    result = strip(run_backend(args, backend))
-    if args.json_out:
-        Path(args.json_out).write_text(json.dumps(result, ensure_ascii=False))
-        return 0
-    print(report(result, args.show_sql))
-    print(summary([result]))
-    path = write_results(f"engine-{backend}", {"runs": [result]})
-    print(f"\nwritten: {path}")
-    passed = all(r["pass_ratio"] and r["pass_queries"] for r in result["actions"].values())
-    return 0 if passed or not args.strict else 1
 
 
 if __name__ == "__main__":

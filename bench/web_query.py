@@ -25,14 +25,9 @@ built: the text filter is not measured.
 from __future__ import annotations
 
 import argparse
-import gc
-import json
-import os
 import random
 import re
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,18 +37,21 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (
-    BenchDatabase,
+    add_run_options,
+    alternate,
     analyze,
-    db_time,
+    announce,
+    bench_django,
+    bench_parser,
+    captured_queries,
     environment,
-    is_postgres_url,
-    migrate,
-    ms,
-    percentile,
-    ratio,
-    setup_django,
+    pass_fail,
+    run,
+    run_header,
+    strip_samples,
     table,
-    write_results,
+    timing_cells,
+    timing_headers,
 )
 
 TARGET_RATIO = 2.0
@@ -232,6 +230,14 @@ def build(world: World, tickets: int) -> float:
     return time.perf_counter() - start
 
 
+def build_world(tickets: int) -> tuple[World, float]:
+    """The configuration (20 agents) and `tickets` tickets with a fifth as many people; the seconds the build took."""
+    world = make_world(agents=20)
+    seconds = build(world, tickets)
+    print(f"built {tickets:,} tickets and {max(1, tickets // 5):,} people in {seconds:.1f} s", flush=True)
+    return world, seconds
+
+
 # --- what is measured ----------------------------------------------------------------------------------------------
 
 SELECT = """
@@ -355,74 +361,27 @@ def run_sql(case: Case) -> None:
 
 
 def queries_of(client: Any, case: Case, url: str) -> int:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    with CaptureQueriesContext(connection) as ctx:
-        request(client, case, url)
-    return len(ctx.captured_queries)
+    return len(captured_queries(lambda: request(client, case, url)))
 
 
 def measure(
     client: Any, case: Case, warmup: int, iterations: int, call: Callable[[], Any] | None = None
 ) -> dict[str, Any]:
     """The page (or `call`) and the SQL, alternately; the page's time spent in the database driver too."""
-    page, sql, db = [], [], []
-    gc.collect()
-    for i in range(warmup + iterations):
-        order = ["page", "sql"] if i % 2 else ["sql", "page"]
-        for side in order:
-            if side == "page":
-                with db_time() as spent:
-                    start = time.perf_counter()
-                    call() if call is not None else request(client, case)
-                    elapsed = (time.perf_counter() - start) * 1000
-                if i >= warmup:
-                    page.append(elapsed)
-                    db.append(sum(e - s for _sql, s, e in spent) * 1000)
-            else:
-                start = time.perf_counter()
-                run_sql(case)
-                if i >= warmup:
-                    sql.append((time.perf_counter() - start) * 1000)
-    out: dict[str, Any] = {"title": case.title, "page_ms": page, "sql_ms": sql, "db_ms": db}
-    for name, values in (("page", page), ("sql", sql), ("db", db)):
-        out[f"{name}_p50"], out[f"{name}_p95"] = percentile(values, 50), percentile(values, 95)
-    out["ratio_p50"] = out["page_p50"] / out["sql_p50"]
-    out["ratio_p95"] = out["page_p95"] / out["sql_p95"]
-    out["db_ratio_p95"] = out["db_p95"] / out["sql_p95"]
-    return out
+    page = call if call is not None else lambda: request(client, case)
+    return {"title": case.title, **alternate(page, lambda: run_sql(case), warmup, iterations, "page")}
 
 
 def run_backend(args: argparse.Namespace, backend: str) -> dict[str, Any]:
-    db = BenchDatabase.create(backend, keep=args.keep)
-    # Production settings (DEBUG off) without HTTPS, for the in-process client.
-    os.environ.update(
-        ALLOWED_HOSTS="testserver",
-        SECURE_SSL_REDIRECT="0",
-        SESSION_COOKIE_SECURE="0",
-        CSRF_COOKIE_SECURE="0",
-        SECURE_HSTS_SECONDS="0",
-    )
-    try:
-        setup_django(db)
-        migrate()
-        from django.db import connection
+    with bench_django(backend, keep=args.keep, client=True):
         from django.http import QueryDict
         from django.test import Client
-        from django.test.utils import CaptureQueriesContext
 
         from ciclo.tickets import query
 
         env = environment()
-        print(
-            f"\n== Ciclo query page benchmark · {env['database']} · {args.tickets:,} tickets · "
-            f"{args.iterations} iterations (+{args.warmup} warm-up) ==",
-            flush=True,
-        )
-        world = make_world(agents=20)
-        seconds = build(world, args.tickets)
-        print(f"built {args.tickets:,} tickets and {max(1, args.tickets // 5):,} people in {seconds:.1f} s", flush=True)
+        announce("query page", env, args)
+        world, seconds = build_world(args.tickets)
         client = Client()
         client.force_login(world.user)
         all_cases, info = cases(world)
@@ -453,13 +412,12 @@ def run_backend(args: argparse.Namespace, backend: str) -> dict[str, Any]:
 
         print("timing: the list query alone …", flush=True)
         r = measure(client, first, args.warmup, args.iterations, call=orm_page)
-        with CaptureQueriesContext(connection) as ctx:
-            orm_page()
+        orm_queries = len(captured_queries(orm_page))
         r.update(
             title="query.page(list_queryset(...)) alone, first page",
             same_rows=orm_page() == sql_ids(first),
-            queries_20=len(ctx.captured_queries),
-            queries_200=len(ctx.captured_queries),
+            queries_20=orm_queries,
+            queries_200=orm_queries,
             rows=20,
         )
         r["pass_p95"] = r["page_p95"] <= TARGET_P95_MS
@@ -476,127 +434,68 @@ def run_backend(args: argparse.Namespace, backend: str) -> dict[str, Any]:
             "filter": info,
             "cases": results,
         }
-    finally:
-        db.drop()
 
 
 # --- reporting -----------------------------------------------------------------------------------------------------
 
 
 def report(result: dict[str, Any]) -> str:
-    env = result["environment"]
-    lines = [
-        "",
-        f"== {env['database']} · {result['tickets']:,} tickets (built in {result['build_seconds']} s) · "
-        f"{result['iterations']} iterations · Python {env['python']} · Django {env['django']} · {env['cpus']} CPUs ==",
-        "",
-    ]
+    lines = run_header(result, load=False)
     rows = []
     for r in result["cases"].values():
         rows.append(
             [
                 r["title"],
-                ms(r["page_p50"]),
-                ms(r["page_p95"]),
-                ms(r["db_p50"]),
-                ms(r["db_p95"]),
-                ms(r["sql_p50"]),
-                ms(r["sql_p95"]),
-                ratio(r["ratio_p50"]),
-                ratio(r["ratio_p95"]),
-                ratio(r["db_ratio_p95"]),
+                *timing_cells(r, "page"),
                 f"{r['queries_20']} / {r['queries_200']}",
                 "yes" if r["same_rows"] else "NO",
-                "PASS" if r["pass_p95"] else "FAIL",
-                "PASS" if r["pass_ratio"] else "FAIL",
+                pass_fail(r["pass_p95"]),
+                pass_fail(r["pass_ratio"]),
             ]
         )
-    lines.append(
-        table(
-            [
-                "request",
-                "page p50",
-                "p95 ms",
-                "its DB p50",
-                "p95",
-                "SQL p50",
-                "p95",
-                "page/SQL p50",
-                "p95",
-                "DB/SQL p95",
-                "queries @20/@200",
-                "same rows",
-                f"<{TARGET_P95_MS:g}ms",
-                f"≤{TARGET_RATIO:g}x",
-            ],
-            rows,
-        )
-    )
+    headers = [
+        "request",
+        *timing_headers("page"),
+        "queries @20/@200",
+        "same rows",
+        f"<{TARGET_P95_MS:g}ms",
+        f"≤{TARGET_RATIO:g}x",
+    ]
+    lines.append(table(headers, rows))
     return "\n".join(lines)
 
 
 def strip(result: dict[str, Any]) -> dict[str, Any]:
-    out = json.loads(json.dumps(result, default=str))
-    for r in out["cases"].values():
-        for key in ("page_ms", "sql_ms", "db_ms"):
-            r[key] = [round(v, 4) for v in r[key]]
-    return out
+    return strip_samples(result, ["cases"], ["page_ms", "sql_ms", "db_ms"])
+
+
+def passed(results: list[dict[str, Any]]) -> bool:
+    return all(
+        r["pass_p95"] and r["pass_ratio"] and r["pass_queries"] and r["same_rows"]
+        for res in results
+        for r in res["cases"].values()
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--postgres", action="store_true", help="a fresh PostgreSQL database (DATABASE_URL's server)")
-    where.add_argument("--sqlite", action="store_true", help="a fresh SQLite file (the default)")
-    where.add_argument("--both", action="store_true", help="SQLite, then PostgreSQL, in one run")
-    parser.add_argument("--tickets", type=int, default=1_000_000, help="tickets to build (default 1,000,000)")
-    parser.add_argument("--iterations", type=int, default=200, help="timed requests per case and side (200)")
-    parser.add_argument("--warmup", type=int, default=10, help="untimed requests first (10)")
-    parser.add_argument("--keep", action="store_true", help="keep the database (debugging)")
-    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
-    parser.add_argument("--json-out", help=argparse.SUPPRESS)
-    parser.add_argument("--backend", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-
-    def passed(results: list[dict[str, Any]]) -> bool:
-        return all(
-            r["pass_p95"] and r["pass_ratio"] and r["pass_queries"] and r["same_rows"]
-            for res in results
-            for r in res["cases"].values()
-        )
-
-    if args.both:
-        # Django is set up once per process: each database gets a process of its own.
-        results = []
-        passthrough = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--both"]
-        for backend in ("sqlite", "postgres"):
-            with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
-                out = tmp.name
-            code = subprocess.call([sys.executable, __file__, *passthrough, "--backend", backend, "--json-out", out])
-            if code != 0:
-                print(f"the {backend} run failed (exit {code})", file=sys.stderr)
-                return code
-            results.append(json.loads(Path(out).read_text()))
-            os.unlink(out)
-        for result in results:
-            print(report(result))
-        path = write_results("web_query", {"runs": results})
-        print(f"\nwritten: {path}")
-        return 1 if args.strict and not passed(results) else 0
-
-    backend = args.backend or (
-        "postgres"
-        if args.postgres or (not args.sqlite and is_postgres_url(os.environ.get("DATABASE_URL")))
-        else "sqlite"
+    parser = bench_parser(
+        __doc__.split("\n\n")[0],
+        tickets=1_000_000,
+        iterations_help="timed requests per case and side (200)",
+        warmup_help="untimed requests first (10)",
     )
-    result = strip(run_backend(args, backend))
-    if args.json_out:
-        Path(args.json_out).write_text(json.dumps(result, ensure_ascii=False))
-        return 0
-    print(report(result))
-    path = write_results(f"web_query-{backend}", {"runs": [result]})
-    print(f"\nwritten: {path}")
-    return 1 if args.strict and not passed([result]) else 0
+    add_run_options(parser)
+    args = parser.parse_args(argv)
+    return run(
+        args,
+        argv,
+        script=__file__,
+        name="web_query",
+        run_backend=run_backend,
+        strip=strip,
+        report=report,
+        passed=passed,
+    )
 
 
 if __name__ == "__main__":

@@ -24,15 +24,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import gc
-import json
 import os
 import re
-import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,20 +35,25 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (
-    BenchDatabase,
+    add_run_options,
+    alternate,
     analyze,
-    db_time,
+    announce,
+    bench_django,
+    bench_parser,
+    captured_queries,
     environment,
-    is_postgres_url,
-    migrate,
-    ms,
-    percentile,
-    ratio,
-    setup_django,
+    load_span,
+    pass_fail,
+    run,
+    run_header,
+    strip_samples,
+    summary_cells,
     table,
-    write_results,
+    timing_cells,
+    timing_headers,
 )
-from web_query import World, build, make_world
+from web_query import World, build_world
 
 TARGET_P95_MS = 100.0
 SQL_QUERIES = 9  # page_sql's
@@ -307,62 +307,14 @@ def same_data(html: str, data: dict[str, list[tuple[Any, ...]]]) -> bool:
 # --- timing --------------------------------------------------------------------------------------------------------
 
 
-def measure(page: Callable[[], Any], sql: Callable[[], Any], warmup: int, iterations: int) -> dict[str, Any]:
-    """The page and the SQL alternately (which goes first alternates too); the page's time in the driver."""
-    page_ms, sql_ms, db_ms = [], [], []
-    gc.collect()
-    for i in range(warmup + iterations):
-        for side in ("page", "sql") if i % 2 else ("sql", "page"):
-            if side == "page":
-                with db_time() as spent:
-                    start = time.perf_counter()
-                    page()
-                    elapsed = (time.perf_counter() - start) * 1000
-                if i >= warmup:
-                    page_ms.append(elapsed)
-                    db_ms.append(sum(e - s for _sql, s, e in spent) * 1000)
-            else:
-                start = time.perf_counter()
-                sql()
-                if i >= warmup:
-                    sql_ms.append((time.perf_counter() - start) * 1000)
-    out: dict[str, Any] = {"page_ms": page_ms, "sql_ms": sql_ms, "db_ms": db_ms}
-    for name, values in (("page", page_ms), ("sql", sql_ms), ("db", db_ms)):
-        out[f"{name}_p50"], out[f"{name}_p95"] = percentile(values, 50), percentile(values, 95)
-    out["ratio_p50"] = out["page_p50"] / out["sql_p50"]
-    out["ratio_p95"] = out["page_p95"] / out["sql_p95"]
-    out["db_ratio_p95"] = out["db_p95"] / out["sql_p95"]
-    out["pass_p95"] = out["page_p95"] <= TARGET_P95_MS
-    return out
-
-
 def run_backend(args: argparse.Namespace, backend: str) -> dict[str, Any]:
-    db = BenchDatabase.create(backend, keep=args.keep)
-    # Production settings (DEBUG off) without HTTPS, for the in-process client.
-    os.environ.update(
-        ALLOWED_HOSTS="testserver",
-        SECURE_SSL_REDIRECT="0",
-        SESSION_COOKIE_SECURE="0",
-        CSRF_COOKIE_SECURE="0",
-        SECURE_HSTS_SECONDS="0",
-    )
-    try:
-        setup_django(db)
-        migrate()
-        from django.db import connection
+    with bench_django(backend, keep=args.keep, client=True):
         from django.test import Client
-        from django.test.utils import CaptureQueriesContext
         from django.urls import reverse
 
         env = environment()
-        print(
-            f"\n== Ciclo ticket page benchmark · {env['database']} · {args.tickets:,} tickets · "
-            f"{args.iterations} iterations (+{args.warmup} warm-up) ==",
-            flush=True,
-        )
-        world = make_world(agents=20)
-        seconds = build(world, args.tickets)
-        print(f"built {args.tickets:,} tickets and {max(1, args.tickets // 5):,} people in {seconds:.1f} s", flush=True)
+        announce("ticket page", env, args)
+        world, seconds = build_world(args.tickets)
         start = time.perf_counter()
         built = [
             make_ticket(world, SMALL, f"9.{len(world.types) + 1}"),
@@ -395,11 +347,10 @@ def run_backend(args: argparse.Namespace, backend: str) -> dict[str, Any]:
 
             html = page().content.decode()
             same = same_data(html, sql())
-            with CaptureQueriesContext(connection) as ctx:
-                page()
-            queries = [q["sql"] for q in ctx.captured_queries]  # read now: the next request clears the log
+            queries = captured_queries(page)
             print(f"timing: the page of the ticket with {b.shape.title} …", flush=True)
-            r = measure(page, sql, args.warmup, args.iterations)
+            r = alternate(page, sql, args.warmup, args.iterations, "page")
+            r["pass_p95"] = r["page_p95"] <= TARGET_P95_MS
             r.update(
                 title=f"ticket page, {b.shape.title}",
                 built={k: v for k, v in b.__dict__.items() if k != "shape"},
@@ -411,8 +362,7 @@ def run_backend(args: argparse.Namespace, backend: str) -> dict[str, Any]:
                 sql_queries=SQL_QUERIES,
             )
             results[b.shape.key] = r
-        load_after = os.getloadavg()
-        env["load_average"] = [round(x, 2) for x in (*load_before, *load_after)]
+        env["load_average"] = load_span(load_before)
         same_queries = results["small"]["queries"] == results["big"]["queries"]
         return {
             "backend": backend,
@@ -424,68 +374,35 @@ def run_backend(args: argparse.Namespace, backend: str) -> dict[str, Any]:
             "cases": results,
             "pass_queries": same_queries,
         }
-    finally:
-        db.drop()
 
 
 # --- reporting -----------------------------------------------------------------------------------------------------
 
 
 def report(result: dict[str, Any], show_sql: bool = False) -> str:
-    env = result["environment"]
-    load = env["load_average"]
-    lines = [
-        "",
-        f"== {env['database']} · {result['tickets']:,} tickets (built in {result['build_seconds']} s) · "
-        f"{result['iterations']} iterations · Python {env['python']} · Django {env['django']} · {env['cpus']} CPUs · "
-        f"load {load[0]}/{load[1]}/{load[2]} → {load[3]}/{load[4]}/{load[5]} · commit {env['commit']} ==",
-        "",
-    ]
+    lines = run_header(result)
     rows = []
     for r in result["cases"].values():
         rows.append(
             [
                 r["title"],
-                ms(r["page_p50"]),
-                ms(r["page_p95"]),
-                ms(r["db_p50"]),
-                ms(r["db_p95"]),
-                ms(r["sql_p50"]),
-                ms(r["sql_p95"]),
-                ratio(r["ratio_p50"]),
-                ratio(r["ratio_p95"]),
-                ratio(r["db_ratio_p95"]),
+                *timing_cells(r, "page"),
                 f"{r['queries']} / {r['sql_queries']}",
                 f"{r['bytes'] // 1024} KiB",
                 "yes" if r["same_data"] else "NO",
-                "PASS" if r["pass_p95"] else "FAIL",
+                pass_fail(r["pass_p95"]),
             ]
         )
     lines.append(
         table(
-            [
-                "request",
-                "page p50",
-                "p95 ms",
-                "its DB p50",
-                "p95",
-                "SQL p50",
-                "p95",
-                "page/SQL p50",
-                "p95",
-                "DB/SQL p95",
-                "queries page/SQL",
-                "HTML",
-                "same data",
-                f"<{TARGET_P95_MS:g}ms",
-            ],
+            ["request", *timing_headers("page"), "queries page/SQL", "HTML", "same data", f"<{TARGET_P95_MS:g}ms"],
             rows,
         )
     )
     small, big = result["cases"]["small"], result["cases"]["big"]
     lines.append(
         f"\nqueries per page: {small['queries']} for {small['title'].split(', ', 1)[1]}, "
-        f"{big['queries']} for {big['title'].split(', ', 1)[1]} → {'PASS' if result['pass_queries'] else 'FAIL'}"
+        f"{big['queries']} for {big['title'].split(', ', 1)[1]} → {pass_fail(result['pass_queries'])}"
     )
     if show_sql:
         lines.append(f"\n-- the queries of “{big['title']}”:")
@@ -494,23 +411,11 @@ def report(result: dict[str, Any], show_sql: bool = False) -> str:
 
 
 def summary(results: list[dict[str, Any]]) -> str:
-    rows = []
-    for res in results:
-        for r in res["cases"].values():
-            rows.append(
-                [
-                    res["environment"]["database"],
-                    r["title"],
-                    ms(r["page_p50"]),
-                    ms(r["page_p95"]),
-                    ms(r["sql_p50"]),
-                    ratio(r["ratio_p50"]),
-                    ratio(r["ratio_p95"]),
-                    r["queries"],
-                    "PASS" if r["pass_p95"] else "FAIL",
-                    "PASS" if res["pass_queries"] else "FAIL",
-                ]
-            )
+    rows = [
+        [*summary_cells(res, r, "page"), r["queries"], pass_fail(r["pass_p95"]), pass_fail(res["pass_queries"])]
+        for res in results
+        for r in res["cases"].values()
+    ]
     return "\n== summary ==\n" + table(
         ["database", "request", "p50 ms", "p95 ms", "SQL p50", "ratio p50", "p95", "queries", "<100ms", "same q"],
         rows,
@@ -519,11 +424,7 @@ def summary(results: list[dict[str, Any]]) -> str:
 
 
 def strip(result: dict[str, Any]) -> dict[str, Any]:
-    out = json.loads(json.dumps(result, default=str))
-    for r in out["cases"].values():
-        for key in ("page_ms", "sql_ms", "db_ms"):
-            r[key] = [round(v, 4) for v in r[key]]
-    return out
+    return strip_samples(result, ["cases"], ["page_ms", "sql_ms", "db_ms"])
 
 
 def passed(results: list[dict[str, Any]]) -> bool:
@@ -533,55 +434,26 @@ def passed(results: list[dict[str, Any]]) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--postgres", action="store_true", help="a fresh PostgreSQL database (DATABASE_URL's server)")
-    where.add_argument("--sqlite", action="store_true", help="a fresh SQLite file (the default)")
-    where.add_argument("--both", action="store_true", help="SQLite, then PostgreSQL, in one run")
-    parser.add_argument("--tickets", type=int, default=1_000_000, help="tickets to build (default 1,000,000)")
-    parser.add_argument("--iterations", type=int, default=200, help="timed requests per ticket and side (200)")
-    parser.add_argument("--warmup", type=int, default=10, help="untimed requests first (10)")
-    parser.add_argument("--show-sql", action="store_true", help="print the big ticket's page's queries")
-    parser.add_argument("--keep", action="store_true", help="keep the database (debugging)")
-    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
-    parser.add_argument("--json-out", help=argparse.SUPPRESS)
-    parser.add_argument("--backend", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-
-    if args.both:
-        # Django is set up once per process: each database gets a process of its own.
-        results = []
-        passthrough = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--both"]
-        for backend in ("sqlite", "postgres"):
-            with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
-                out = tmp.name
-            code = subprocess.call([sys.executable, __file__, *passthrough, "--backend", backend, "--json-out", out])
-            if code != 0:
-                print(f"the {backend} run failed (exit {code})", file=sys.stderr)
-                return code
-            results.append(json.loads(Path(out).read_text()))
-            os.unlink(out)
-        for result in results:
-            print(report(result, args.show_sql))
-        print(summary(results))
-        path = write_results("web_ticket", {"runs": results})
-        print(f"\nwritten: {path}")
-        return 1 if args.strict and not passed(results) else 0
-
-    backend = args.backend or (
-        "postgres"
-        if args.postgres or (not args.sqlite and is_postgres_url(os.environ.get("DATABASE_URL")))
-        else "sqlite"
+    parser = bench_parser(
+        __doc__.split("\n\n")[0],
+        tickets=1_000_000,
+        iterations_help="timed requests per ticket and side (200)",
+        warmup_help="untimed requests first (10)",
     )
-    result = strip(run_backend(args, backend))
-    if args.json_out:
-        Path(args.json_out).write_text(json.dumps(result, ensure_ascii=False))
-        return 0
-    print(report(result, args.show_sql))
-    print(summary([result]))
-    path = write_results(f"web_ticket-{backend}", {"runs": [result]})
-    print(f"\nwritten: {path}")
-    return 1 if args.strict and not passed([result]) else 0
+    parser.add_argument("--show-sql", action="store_true", help="print the big ticket's page's queries")
+    add_run_options(parser)
+    args = parser.parse_args(argv)
+    return run(
+        args,
+        argv,
+        script=__file__,
+        name="web_ticket",
+        run_backend=run_backend,
+        strip=strip,
+        report=lambda result: report(result, args.show_sql),
+        summary=summary,
+        passed=passed,
+    )
 
 
 if __name__ == "__main__":

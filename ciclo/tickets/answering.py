@@ -8,15 +8,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Prefetch, Subquery, prefetch_related_objects
+from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ciclo.configurator.cache import config, version_query
 from ciclo.configurator.models import AnswerType, Option, Question, ResponsibilityCenter
+from ciclo.tickets import rows
 from ciclo.tickets.access import check_can_work
 from ciclo.tickets.errors import AnswerConflict, InvalidInput, PhaseLocked
 from ciclo.tickets.models import Answer, AnswerChoice, AnswerRevision, CrUnlock, PhaseMove, Ticket
+from ciclo.tickets.routing import lock_ticket
 from ciclo.tickets.values import Value, check_value, json_of
 
 
@@ -72,6 +73,20 @@ def _answers_with_choices() -> Prefetch[Any]:
     return Prefetch("choices", queryset=AnswerChoice.objects.order_by("id"))
 
 
+# What saving answers reads of the ticket it locks.
+_LOCKED_FIELDS = ("id", "cr_id", "service_type_id", "company_id")
+_ANSWER_FIELDS = rows.attnames(Answer)
+
+
+def _current_answers(ticket_id: int, question_ids: list[int]) -> dict[int, Answer]:
+    """The ticket's answers to these questions, by question."""
+    if not question_ids:
+        return {}
+    where = "ticket_id = %s AND question_id IN (" + ", ".join(["%s"] * len(question_ids)) + ")"
+    found = rows.select(Answer, _ANSWER_FIELDS, where, [ticket_id, *question_ids])
+    return {a.question_id: a for a, _extra in found}
+
+
 def save_answers(
     ticket: Ticket, inputs: Iterable[AnswerInput], *, by: Any, at: dt.datetime | None = None
 ) -> SaveResult:
@@ -97,13 +112,7 @@ def save_answers(
 
     with transaction.atomic():
         # One writer per ticket at a time: the version checks below cannot race.
-        locked = (
-            Ticket.objects.select_for_update(of=("self",))
-            .annotate(config_version=Subquery(version_query()))
-            .only("id", "cr_id", "service_type_id", "company_id")
-            .get(pk=ticket.pk)
-        )
-        cfg = config(locked.config_version or "")  # type: ignore[attr-defined]  # annotate() before get(): untyped by the plugin
+        locked, cfg = lock_ticket(ticket, _LOCKED_FIELDS)
         check_can_work(by, locked, cfg)
         cycle_id = cfg.type_cycle.get(locked.service_type_id)
         cycle = cfg.cycle_questions(cycle_id) if cycle_id else {}
@@ -115,7 +124,7 @@ def save_answers(
             raise InvalidInput(errors)
         _check_phases(locked, questions.values())
 
-        current = {a.question_id: a for a in Answer.objects.filter(ticket_id=locked.pk, question_id__in=questions)}
+        current = _current_answers(locked.pk, list(questions))
         with_choices = [a for a in current.values() if a.answer_type in AnswerType.choice_types()]
         if with_choices:
             prefetch_related_objects(with_choices, _answers_with_choices())
@@ -240,7 +249,7 @@ def _write(
             answer._new_choices = []  # type: ignore[attr-defined]
         changed.extend(to_delete)
     if new_answers:
-        Answer.objects.bulk_create(new_answers)
+        rows.insert(new_answers)
     if changed:
         Answer.objects.bulk_update(
             changed,
@@ -263,25 +272,27 @@ def _write(
         if choice_answers:
             AnswerChoice.objects.filter(answer_id__in=choice_answers).delete()
     new_choices = [
-        AnswerChoice(answer=a, option=c.option, label=c.option.label, complement=c.complement)
+        AnswerChoice(answer_id=a.pk, option_id=c.option.pk, label=c.option.label, complement=c.complement)
         for a in [*new_answers, *changed]
         for c in a._new_choices  # type: ignore[attr-defined]
     ]
     if new_choices:
-        AnswerChoice.objects.bulk_create(new_choices)
+        rows.insert(new_choices)
     if revisions:
-        AnswerRevision.objects.bulk_create(
-            AnswerRevision(
-                answer=a,
-                ticket=ticket,
-                question_id=a.question_id,
-                version=a.version,
-                old_value=old,
-                new_value=new,
-                by=by,
-                at=at,
-            )
-            for a, old, new in revisions
+        rows.insert(
+            [
+                AnswerRevision(
+                    answer_id=a.pk,
+                    ticket_id=ticket.pk,
+                    question_id=a.question_id,
+                    version=a.version,
+                    old_value=old,
+                    new_value=new,
+                    by_id=by.pk,
+                    at=at,
+                )
+                for a, old, new in revisions
+            ]
         )
     return result
 

@@ -14,6 +14,7 @@ from ciclo.accounts.roles import role_of
 from ciclo.configurator.cache import config
 from ciclo.configurator.models import ServiceType
 from ciclo.people.models import Company, ContactPerson, Person
+from ciclo.tickets import rows
 from ciclo.tickets.access import can_work_cr, company_restricted
 from ciclo.tickets.errors import InvalidInput, NotAllowed
 from ciclo.tickets.models import Channel, Note, Ticket
@@ -101,8 +102,8 @@ def open_ticket(
         # The route decides the first step; the ticket row needs it before the move row.
         ticket.step = route.target
         ticket.cr = route.target.cr
-        ticket.save(force_insert=True)
-        note = Note.objects.create(
+        rows.insert([ticket])
+        note = Note(
             ticket=ticket,
             kind=Note.Kind.OPENING,
             text=(text or "").strip() or _("Ticket opened: %(subject)s") % {"subject": subject},
@@ -112,8 +113,9 @@ def open_ticket(
             next_contact_at=ticket.next_contact_at,
             next_contact_user=ticket.next_contact_user,
         )
+        rows.insert([note])
         ticket.step_id = None  # type: ignore[assignment]  # no "from" on the opening move
         _apply_route(ticket, route, by=by, at=at, note=note, kind="open")
         if ticket.is_closed:
-            ticket.save(update_fields=["status", "closed_at"])
+            rows.update(ticket, ["status", "closed_at"])
     return ticket

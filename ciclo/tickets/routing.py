@@ -7,14 +7,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Subquery
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ciclo.accounts.roles import is_supervisor
-from ciclo.configurator.cache import Config, config, version_query
+from ciclo.configurator.cache import Config, config
 from ciclo.configurator.models import DecisionOption, Question, Workflow, WorkflowStep
+from ciclo.tickets import rows
 from ciclo.tickets.access import check_can_work
 from ciclo.tickets.errors import (
     DecisionRequired,
@@ -26,6 +26,18 @@ from ciclo.tickets.errors import (
     TicketClosed,
 )
 from ciclo.tickets.models import Answer, Channel, MoveDecision, Note, PhaseMove, Ticket
+
+# Every field of a ticket: what the engine locks and reads before it moves one.
+TICKET_FIELDS = rows.attnames(Ticket)
+
+
+def version_sql() -> str:
+    """The configuration's version as a scalar subquery, read by the statement that locks the ticket."""
+    from ciclo.configurator.models import ConfigVersion
+
+    qn = connection.ops.quote_name
+    return f"(SELECT {qn('token')} FROM {qn(ConfigVersion._meta.db_table)} WHERE {qn('id')} = 1)"
+
 
 # A route longer than this is a loop the workflow validation should have refused.
 MAX_HOPS = 200
@@ -135,14 +147,16 @@ def unanswered_required(ticket: Ticket, cfg: Config | None = None) -> list[Quest
     return [q for q in required if q.pk not in answered]
 
 
-def _lock(ticket: Ticket) -> tuple[Ticket, Config]:
-    """The ticket's row, locked for this transaction (only it, not the rows it refers to), and the configuration."""
-    locked = (
-        Ticket.objects.select_for_update(of=("self",))
-        .annotate(config_version=Subquery(version_query()))
-        .get(pk=ticket.pk)
-    )
-    return locked, config(locked.config_version or "")  # type: ignore[attr-defined]  # annotate() before get(): untyped by the plugin
+def lock_ticket(ticket: Ticket, names: tuple[str, ...] = TICKET_FIELDS) -> tuple[Ticket, Config]:
+    """The ticket's row, locked for this transaction (only it, not the rows it refers to), and the configuration.
+
+    The configuration's version is read by the same statement.
+    """
+    found = rows.select(Ticket, names, "id = %s", [ticket.pk], lock=True, extra=version_sql())
+    if not found:
+        raise Ticket.DoesNotExist(f"ticket {ticket.pk}")
+    locked, (version,) = found[0]
+    return locked, config(version or "")
 
 
 def _clean_note(text: str, next_contact_user: Any, next_contact_at: dt.datetime | None) -> str:
@@ -193,7 +207,7 @@ def record_note(
     at = at or timezone.now()
 
     with transaction.atomic():
-        locked, cfg = _lock(ticket)
+        locked, cfg = lock_ticket(ticket)
         check_can_work(by, locked, cfg)
         if expected_version is not None and locked.version != expected_version:
             raise StaleTicket(locked.version)
@@ -213,7 +227,7 @@ def record_note(
                 overridden = described
             route = resolve(steps.get(locked.workflow_id, current.next_order), choices or {}, steps)
 
-        note = Note.objects.create(
+        note = Note(
             ticket=locked,
             kind=Note.Kind.CONTACT,
             text=text,
@@ -223,6 +237,7 @@ def record_note(
             next_contact_at=next_contact_at,
             next_contact_user=next_contact_user,
         )
+        rows.insert([note])
         move = None
         fields = ["version"]
         if next_contact_at is not None:
@@ -244,7 +259,7 @@ def record_note(
             )
             fields += ["workflow", "step", "cr", "status", "closed_at"]
         locked.version += 1
-        locked.save(update_fields=fields)
+        rows.update(locked, fields)
     _refresh(ticket, locked)
     return NoteResult(note=note, move=move)
 
@@ -270,7 +285,7 @@ def move_to_step(
         raise InvalidInput({"reason": [_("Say why the ticket is moved: the reason cannot be empty.")]})
     at = at or timezone.now()
     with transaction.atomic():
-        locked, cfg = _lock(ticket)
+        locked, cfg = lock_ticket(ticket)
         if step.workflow_id != locked.workflow_id:
             raise InvalidInput({"step": [_("The step must belong to the ticket's workflow.")]})
         check_can_work(by, locked, cfg)
@@ -279,12 +294,11 @@ def move_to_step(
         locked.step = cfg.step_by_id(locked.workflow_id, locked.step_id)
         steps = StepMap(cfg)
         route = resolve(steps.get(step.workflow_id, step.order), choices or {}, steps)
-        note = Note.objects.create(
-            ticket=locked, kind=Note.Kind.MOVE, text=reason, channel=Channel.SYSTEM, author=by, created_at=at
-        )
+        note = Note(ticket=locked, kind=Note.Kind.MOVE, text=reason, channel=Channel.SYSTEM, author=by, created_at=at)
+        rows.insert([note])
         move = _apply_route(locked, route, by=by, at=at, note=note, kind=PhaseMove.Kind.JUMP, reason=reason)
         locked.version += 1
-        locked.save(update_fields=["workflow", "step", "cr", "status", "closed_at", "version"])
+        rows.update(locked, ["workflow", "step", "cr", "status", "closed_at", "version"])
     _refresh(ticket, locked)
     return move
 
@@ -302,7 +316,7 @@ def _apply_route(
 ) -> PhaseMove:
     target = route.target
     assert target.cr_id is not None, "a route ends on a CR step"
-    move = PhaseMove.objects.create(
+    move = PhaseMove(
         ticket=ticket,
         note=note,
         kind=kind,
@@ -316,9 +330,10 @@ def _apply_route(
         by=by,
         at=at,
     )
+    rows.insert([move])
     if route.decisions:
-        MoveDecision.objects.bulk_create(
-            MoveDecision(move=move, step=s, option=o, question=s.question, label=o.label) for s, o in route.decisions
+        rows.insert(
+            [MoveDecision(move=move, step=s, option=o, question=s.question, label=o.label) for s, o in route.decisions]
         )
     ticket.workflow_id = route.workflow_id
     ticket.step = target

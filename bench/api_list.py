@@ -218,6 +218,20 @@ def count_queries(caller: Caller, url: str) -> tuple[int, list[str]]:
     return len(queries), queries
 
 
+def in_a_request(fn: Callable[[], Any]) -> Callable[[], Any]:
+    """fn as the endpoint runs it: in a request's configuration scope, the version already read
+    (by the token's query), so config() asks nothing (ciclo.configurator.cache)."""
+    from ciclo.configurator.cache import current_version, request_scope
+
+    version = current_version()
+
+    def call() -> Any:
+        with request_scope(version):
+            return fn()
+
+    return call
+
+
 def parts(world: World, raw_token: str, case: Case, calls: int) -> list[list[Any]]:
     """Each step of one request on its own, mean and p50 ms over `calls`: where a request's time goes."""
     from django.http import QueryDict
@@ -230,8 +244,8 @@ def parts(world: World, raw_token: str, case: Case, calls: int) -> list[list[Any
     from ciclo.api.tickets import TicketFilters, _item, list_page, ticket_filter
 
     params = dict(case.params)
-    f = ticket_filter(TicketFilters(**params))
-    rows = list_page(world.user, f, case.cursor, 20).rows
+    f = in_a_request(lambda: ticket_filter(TicketFilters(**params)))()
+    rows = in_a_request(lambda: list_page(world.user, f, case.cursor, 20))().rows
     body = {"items": [_item(v) for v in rows], "next_cursor": case.cursor}
     plain = Client()
 
@@ -241,10 +255,16 @@ def parts(world: World, raw_token: str, case: Case, calls: int) -> list[list[Any
         return role_of(token.user)
 
     steps: list[tuple[str, Callable[[], Any]]] = [
-        ("token lookup + role (authenticate, role_of)", auth),
+        ("token + user + role + config version (authenticate, role_of)", auth),
         ("parameters read by pydantic (TicketFilters)", lambda: TicketFilters(**params)),
-        ("codes to ids and the shared filter (ticket_filter)", lambda: ticket_filter(TicketFilters(**params))),
-        ("list query: list_page(…) (query.page over values)", lambda: list_page(world.user, f, case.cursor, 20)),
+        (
+            "codes to ids and the shared filter (ticket_filter)",
+            in_a_request(lambda: ticket_filter(TicketFilters(**params))),
+        ),
+        (
+            "list query: list_page(…) (query.page over values)",
+            in_a_request(lambda: list_page(world.user, f, case.cursor, 20)),
+        ),
         ("20 rows as items (_item)", lambda: [_item(v) for v in rows]),
         ("JSON of the page (NinjaJSONEncoder)", lambda: json.dumps(body, cls=NinjaJSONEncoder)),
         ("a request without a token (Django + ninja + 401)", lambda: plain.get(case.url())),
@@ -315,8 +335,9 @@ def run_backend(args: argparse.Namespace, backend: str) -> dict[str, Any]:
 
         alone: dict[str, Any] = {}
         for case in (all_cases[0], all_cases[3]):
-            f = ticket_filter(TicketFilters(**case.params))
+            f = in_a_request(lambda case=case: ticket_filter(TicketFilters(**case.params)))()
 
+            @in_a_request
             def orm_page(case: Case = case, f: Any = f) -> list[int]:
                 return [row["id"] for row in list_page(world.user, f, case.cursor, 20).rows]
 

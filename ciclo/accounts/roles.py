@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
 from django.db import models
+from django.db.models import Case, IntegerField, OuterRef, Subquery, Value, When
 from django.utils.translation import gettext_lazy as _
 
 
@@ -76,6 +77,23 @@ def ensure_role_groups(**kwargs: Any) -> None:
 
 _ROLE_CACHE = "_ciclo_role"
 _UNSET = object()
+
+
+def role_subquery(user_field: str = "pk") -> Subquery:
+    """The user's role name (the first of ROLE_ORDER among their groups, or NULL) as a subquery.
+
+    `user_field` names the user's id in the outer query ("pk" on users, "user_id" on tokens):
+    the role is read with the query that loads the user (remember_role), not by one more.
+    """
+    names = [r.value for r in ROLE_ORDER]
+    rank = Case(*(When(name=name, then=Value(i)) for i, name in enumerate(names)), output_field=IntegerField())
+    groups = Group.objects.filter(user=OuterRef(user_field), name__in=names).order_by(rank).values("name")[:1]
+    return Subquery(groups, output_field=models.CharField())
+
+
+def remember_role(user: Any, name: str | None) -> None:
+    """Give `user` the role read with its query (role_subquery): role_of() then asks nothing."""
+    setattr(user, _ROLE_CACHE, Role(name) if name else None)
 
 
 def role_of(user: AbstractBaseUser | AnonymousUser) -> Role | None:

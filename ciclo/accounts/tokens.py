@@ -13,9 +13,12 @@ import string
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Subquery
 from django.utils import timezone
 
 from ciclo.accounts.models import ApiToken
+from ciclo.accounts.roles import remember_role, role_subquery
+from ciclo.configurator.cache import remember_version, version_query
 from ciclo.history.models import Change, record_change, snapshot
 
 PREFIX_START = "ciclo_"
@@ -67,13 +70,25 @@ def find_token(identifier: str) -> ApiToken | None:
 
 
 def authenticate(raw: str, *, at: dt.datetime | None = None) -> ApiToken | None:
-    """The active token matching `raw` whose user is active, or None. Notes when it was used."""
+    """The active token matching `raw` whose user is active, or None. Notes when it was used.
+
+    One query reads the token, its user, the user's role (kept for role_of) and the
+    configuration's version (kept for the request's config(), see configurator.cache).
+    """
     raw = raw.strip()
     if not raw.startswith(PREFIX_START) or len(raw) > 200:
         return None
-    token = ApiToken.objects.active().select_related("user").filter(key_hash=hash_token(raw)).first()
+    token = (
+        ApiToken.objects.active()
+        .select_related("user")
+        .filter(key_hash=hash_token(raw))
+        .annotate(user_role=role_subquery("user_id"), config_version=Subquery(version_query()))
+        .first()
+    )
     if token is None or not token.user.is_active:
         return None
+    remember_role(token.user, getattr(token, "user_role", None))
+    remember_version(getattr(token, "config_version", None))
     at = at or timezone.now()
     if token.last_used_at is None or at - token.last_used_at >= LAST_USED_PRECISION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=at)

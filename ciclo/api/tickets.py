@@ -46,6 +46,7 @@ from ciclo.api.schemas import (
     bounded,
     responses,
 )
+from ciclo.configurator.cache import config
 from ciclo.configurator.classification import is_under
 from ciclo.configurator.models import Question, ResponsibilityCenter, ServiceType, WorkflowStep
 from ciclo.people.models import Company, ContactPerson, Person
@@ -233,21 +234,24 @@ def _one_id(by_code: int | None, by_id: int | None, name: str, fields: dict[str,
 
 
 def ticket_filter(f: TicketFilters) -> query.TicketFilter:
-    """The API's parameters (codes or ids) as the shared ticket query's filter, checked by its rules."""
+    """The API's parameters (codes or ids) as the shared ticket query's filter, checked by its rules.
+
+    Codes of service types and CRs are read from the configuration's copy (configurator.cache),
+    without a query; companies and users are not configuration and are looked up.
+    """
     fields: dict[str, list[str]] = {}
     service_types = [f.service_type_id] if f.service_type_id is not None else []
-    if f.service_type is not None:
-        found = [
-            pk
-            for pk, code in ServiceType.objects.values_list("id", "code")
-            if code == f.service_type or (_CLASSIFICATION.match(f.service_type) and is_under(f.service_type, code))
-        ]
+    cfg = config() if f.service_type is not None or f.cr is not None else None
+    if f.service_type is not None and cfg is not None:
+        code = f.service_type
+        group = _CLASSIFICATION.match(code) is not None
+        found = [pk for pk, other in cfg.service_types if other == code or (group and is_under(code, other))]
         if not found:
-            fields["service_type"] = [_("There is no service type “%(code)s”.") % {"code": f.service_type}]
+            fields["service_type"] = [_("There is no service type “%(code)s”.") % {"code": code}]
         service_types += found
     crs = [f.cr_id] if f.cr_id is not None else []
-    if f.cr is not None:
-        cr_id = ResponsibilityCenter.objects.filter(code=f.cr).values_list("id", flat=True).first()
+    if f.cr is not None and cfg is not None:
+        cr_id = cfg.cr_ids.get(f.cr)
         if cr_id is None:
             fields["cr"] = [_("There is no responsibility center “%(code)s”.") % {"code": f.cr}]
         else:

@@ -6,12 +6,36 @@ copy, tagged with the configuration version: a one-row token that every change
 of a definition replaces with a new one (saves and deletes through signals, queryset updates through
 ConfigQuerySet, member changes through m2m_changed). An action reads the version
 with the query it makes anyway and rebuilds the copy only when it moved.
+
+**One version per request.** A web page or an API call asks for the configuration
+several times (access control, the route, the cycle, the codes of a filter); reading
+the version each time cost a query each. Inside a request (ConfigScopeMiddleware opens
+the scope, request_scope()), the version is read once — with the query that loads the
+user (the API token's, the session's: remember_version()), or by the first config()
+that needs it — and every later config() of the request uses it. This is safe because:
+
+- a request then sees one configuration from start to end, never a mix of two, which
+  is what a person acting on a page saw anyway: a change made elsewhere while the
+  request runs is seen by the next request, exactly as if it had come a moment later;
+- a request that changes the configuration sees its own change: bump() gives the
+  scope the new token, so the next config() of the request rebuilds the copy;
+- the engine's writes do not depend on it: moving a ticket and saving answers read
+  the version with the ticket's locked row and pass it to config() explicitly;
+- the scope is reset when the request ends, whatever happens (try/finally), so
+  nothing is carried to the next request served by the same thread; a contextvar,
+  so concurrent requests (threads, or tasks under ASGI) each have their own.
+
+Outside a request (commands, the shell, tests calling the engine) there is no scope,
+and config() reads the version every time, as it always did.
 """
 
 from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +67,47 @@ class ConfigQuerySet(models.QuerySet[Any]):
         return result
 
 
+class _Scope:
+    """One request's configuration version: None until it is read (or given by the user's query)."""
+
+    __slots__ = ("version",)
+
+    def __init__(self, version: str | None = None) -> None:
+        self.version = version
+
+
+# The request's scope, None outside a request. It holds an object, not the version itself:
+# a view run in a copy of the context (sync_to_async, a thread pool) updates the same scope.
+_request: ContextVar[_Scope | None] = ContextVar("ciclo_config_request", default=None)
+
+
+@contextmanager
+def request_scope(version: str | None = None) -> Iterator[None]:
+    """While it is open, config() reads the version at most once (see the module's docstring)."""
+    reset = _request.set(_Scope(version))
+    try:
+        yield
+    finally:
+        _request.reset(reset)
+
+
+def remember_version(version: str | None) -> None:
+    """The version a request read with another query (its user's): config() will not read it again.
+
+    Kept only when the request knows none yet, so a request never moves to another version
+    halfway (but bump()). Outside a request it does nothing.
+    """
+    scope = _request.get()
+    if scope is not None and scope.version is None:
+        scope.version = version or ""
+
+
+def request_version() -> str | None:
+    """The version this request uses, None when it is not known yet or outside a request."""
+    scope = _request.get()
+    return None if scope is None else scope.version
+
+
 def version_query() -> models.QuerySet[Any]:
     """The version as a subquery, to read it with a query an action makes anyway."""
     from ciclo.configurator.models import ConfigVersion
@@ -61,6 +126,9 @@ def bump(**_kwargs: Any) -> None:
     token = uuid.uuid4().hex
     if not ConfigVersion.objects.filter(pk=1).update(token=token):
         ConfigVersion.objects.update_or_create(pk=1, defaults={"token": token})
+    scope = _request.get()
+    if scope is not None:  # the request that changed the configuration sees its change
+        scope.version = token
 
 
 def current_version() -> str:
@@ -76,6 +144,8 @@ class Config:
     cr_members: dict[int, frozenset[int]]
     closes: dict[int, bool]
     type_cycle: dict[int, int | None]
+    cr_ids: dict[str, int] = field(default_factory=dict)  # CR code → id
+    service_types: tuple[tuple[int, str], ...] = ()  # (id, code) of every type, in code order
     steps: dict[int, dict[int, Any]] = field(default_factory=dict)  # workflow id → order → step
     questions: dict[int, dict[int, Any]] = field(default_factory=dict)  # cycle id → question id → question
     required: dict[int, dict[int, list[Any]]] = field(default_factory=dict)  # cycle → CR → required questions
@@ -140,22 +210,30 @@ def _load(version: str) -> Config:
         "responsibilitycenter_id", "user_id"
     ):
         members.setdefault(cr_id, set()).add(user_id)
-    closes = dict(ResponsibilityCenter.objects.values_list("id", "closes_process"))
-    type_cycle: dict[int, int | None] = dict(ServiceType.objects.values_list("id", "cycle_id"))
+    crs = list(ResponsibilityCenter.objects.values_list("id", "closes_process", "code"))
+    types = list(ServiceType.objects.values_list("id", "cycle_id", "code"))  # in code order (Meta.ordering)
     return Config(
         version=version,
         access_control_user_company=bool(options),
         cr_members={k: frozenset(v) for k, v in members.items()},
-        closes=closes,
-        type_cycle=type_cycle,
+        closes={pk: closes for pk, closes, _code in crs},
+        type_cycle={pk: cycle_id for pk, cycle_id, _code in types},
+        cr_ids={code: pk for pk, _closes, code in crs},
+        service_types=tuple((pk, code) for pk, _cycle, code in types),
     )
 
 
 def config(version: str | None = None) -> Config:
-    """The configuration at `version` (read from the database when not given)."""
+    """The configuration at `version`; when not given, the request's (read once), or read now outside a request."""
     global _config
     if version is None:
-        version = current_version()
+        scope = _request.get()
+        if scope is None:
+            version = current_version()
+        else:
+            if scope.version is None:
+                scope.version = current_version()
+            version = scope.version
     version = version or ""
     cached = _config
     if cached is not None and cached.version == version:

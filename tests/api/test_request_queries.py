@@ -120,3 +120,24 @@ def test_outside_a_request_the_version_is_read_every_time(sales):
     assert len(ctx) == 2  # the version, each time: no request scope here
     ConfigVersion.objects.filter(pk=1).update(token="changed-underneath")
     assert cache.config().version == "changed-underneath"
+
+
+def test_the_token_and_its_user_are_read_as_the_orm_reads_them(agent):
+    from django.contrib.auth.models import User
+
+    from ciclo.accounts.models import ApiToken
+    from ciclo.accounts.tokens import authenticate, create_token
+
+    created, raw = create_token(agent, name="ERP")
+    found = authenticate(raw)
+    assert found is not None
+    orm = ApiToken.objects.get(pk=created.pk)
+    for field in ApiToken._meta.concrete_fields:
+        assert getattr(found, field.attname) == getattr(orm, field.attname), field.name
+    user = User.objects.get(pk=agent.pk)
+    for field in User._meta.concrete_fields:
+        value = getattr(found.user, field.attname)
+        assert value == getattr(user, field.attname) and type(value) is type(getattr(user, field.attname)), field.name
+    assert found.created_at.tzinfo is not None and found.user.is_active is True
+    assert found.user._state.db == "default" and not found.user._state.adding
+    assert authenticate(raw.replace("_", "-")) is None and authenticate(raw + "x") is None

@@ -161,12 +161,30 @@ def test_dates_show_in_the_users_time_zone_and_locale(client, world, settings):
     assert "01/03/2026 09:00" in html
 
 
+def offered(response, select_id: str) -> list[int]:
+    """The values of a select's options, in order."""
+    select = response.content.decode().split(f'id="{select_id}"', 1)[1].split("</select>", 1)[0]
+    return [int(pk) for pk in re.findall(r'<option value="(\d+)"', select)]
+
+
 def test_the_service_type_select_offers_analytical_types_only(client, world):
     client.force_login(world.agent)
     response = get(client)
-    offered = {t.pk for t in response.context["service_types"]}
-    assert offered == {world.sales.type.pk, world.type2.pk}
-    assert world.sales.group.pk not in offered
+    types = set(offered(response, "f-service_types"))
+    assert types == {world.sales.type.pk, world.type2.pk}
+    assert world.sales.group.pk not in types
+
+
+def test_the_selects_keep_the_filter_chosen_and_escape_what_they_show(client, world):
+    world.sales.cr_prospect.description = "Prospecção <b>quente</b>"
+    world.sales.cr_prospect.save()
+    client.force_login(world.agent)
+    response = get(client, crs=[world.sales.cr_prospect.pk], next_contact_user=world.agent.pk)
+    html = response.content.decode()
+    assert f'<option value="{world.sales.cr_prospect.pk}" selected>' in html
+    assert f'<option value="{world.agent.pk}" selected>' in html
+    assert "Prospecção &lt;b&gt;quente&lt;/b&gt;" in html and "<b>quente</b>" not in html
+    assert f'<option value="{world.sales.cr_closed.pk}">' in html  # not chosen: not selected
 
 
 # --- every filter narrows ------------------------------------------------------------------------------------------
@@ -711,7 +729,7 @@ def test_company_access_control_applies_to_results_and_choices(client, world, ad
     client.force_login(world.agent)
     response = get(client)
     assert set(ids(response)) == {world.a.pk, world.c.pk}
-    assert [c.pk for c in response.context["companies"]] == [world.sales.company.pk]
+    assert offered(response, "f-company") == [world.sales.company.pk]
     # Asking for the other company by hand finds nothing.
     assert ids(get(client, company=world.company2.pk)) == []
     client.force_login(admin_user)

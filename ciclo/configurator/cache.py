@@ -146,6 +146,9 @@ class Config:
     type_cycle: dict[int, int | None]
     cr_ids: dict[str, int] = field(default_factory=dict)  # CR code → id
     service_types: tuple[tuple[int, str], ...] = ()  # (id, code) of every type, in code order
+    # What a filter offers: (id, code, description, active) of every CR, and of every analytical type, in code order.
+    cr_choices: tuple[tuple[int, str, str, bool], ...] = ()
+    type_choices: tuple[tuple[int, str, str, bool], ...] = ()
     steps: dict[int, dict[int, Any]] = field(default_factory=dict)  # workflow id → order → step
     questions: dict[int, dict[int, Any]] = field(default_factory=dict)  # cycle id → question id → question
     required: dict[int, dict[int, list[Any]]] = field(default_factory=dict)  # cycle → CR → required questions
@@ -210,16 +213,28 @@ def _load(version: str) -> Config:
         "responsibilitycenter_id", "user_id"
     ):
         members.setdefault(cr_id, set()).add(user_id)
-    crs = list(ResponsibilityCenter.objects.values_list("id", "closes_process", "code"))
-    types = list(ServiceType.objects.values_list("id", "cycle_id", "code"))  # in code order (Meta.ordering)
+    crs = list(
+        ResponsibilityCenter.objects.order_by("code_key").values_list(
+            "id", "closes_process", "code", "description", "active"
+        )
+    )
+    types = list(
+        ServiceType.objects.order_by("code_key").values_list("id", "cycle_id", "code", "description", "active", "kind")
+    )
     return Config(
         version=version,
         access_control_user_company=bool(options),
         cr_members={k: frozenset(v) for k, v in members.items()},
-        closes={pk: closes for pk, closes, _code in crs},
-        type_cycle={pk: cycle_id for pk, cycle_id, _code in types},
-        cr_ids={code: pk for pk, _closes, code in crs},
-        service_types=tuple((pk, code) for pk, _cycle, code in types),
+        closes={pk: closes for pk, closes, *_rest in crs},
+        type_cycle={pk: cycle_id for pk, cycle_id, *_rest in types},
+        cr_ids={code: pk for pk, _closes, code, *_rest in crs},
+        service_types=tuple((pk, code) for pk, _cycle, code, *_rest in types),
+        cr_choices=tuple((pk, code, text, active) for pk, _closes, code, text, active in crs),
+        type_choices=tuple(
+            (pk, code, text, active)
+            for pk, _cycle, code, text, active, kind in types
+            if kind == ServiceType.Kind.ANALYTICAL
+        ),
     )
 
 

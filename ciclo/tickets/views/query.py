@@ -33,7 +33,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url
 
 from ciclo.accounts.decorators import ciclo_user
-from ciclo.configurator.models import ResponsibilityCenter, ServiceType
+from ciclo.configurator.cache import config
 from ciclo.people.documents import format_document
 from ciclo.people.models import Company
 from ciclo.tickets import query
@@ -419,18 +419,15 @@ def _options(items: Iterable[tuple[int, str]], selected: Container[int]) -> Safe
 
 
 def _choices(request: HttpRequest, state: QueryState) -> dict[str, Any]:
-    """What the filter's selects offer, as their options: one query each, whatever the page shows."""
+    """What the filter's selects offer, as their options: the configuration's types and CRs, one query for
+    companies and one for users, whatever the page shows."""
     f = state.filter
     inactive = " (" + _("inactive") + ")"
     companies = Company.objects.order_by("code")
     if company_restricted(request.user):
         companies = companies.filter(user_access__user=_user(request))
-    types = (
-        ServiceType.objects.filter(kind=ServiceType.Kind.ANALYTICAL)
-        .order_by("code_key")
-        .values_list("id", "code", "description", "active")
-    )
-    crs = ResponsibilityCenter.objects.order_by("code_key").values_list("id", "code", "description", "active")
+    cfg = config()  # types and CRs from the configuration's copy: no query
+    types, crs = cfg.type_choices, cfg.cr_choices
     users = (
         User.objects.filter(Q(groups__isnull=False) | Q(is_superuser=True), is_active=True)
         .distinct()

@@ -16,7 +16,9 @@ class RoleBackend(ModelBackend):
     """Django's ModelBackend, but a session's user comes with its role and the configuration version.
 
     Every page asks for the user's role (menus, access) and most for the configuration:
-    both are read by the query that loads the user, instead of one query each.
+    both are read by the query that loads the user, instead of one query each. Ciclo's
+    views are synchronous; an asynchronous caller gets ModelBackend's `aget_user`, whose
+    user reads its role and the version when first asked (one query each), just as correct.
     """
 
     def _load(self, user: Any) -> Any:
@@ -33,14 +35,6 @@ class RoleBackend(ModelBackend):
         user_model = get_user_model()
         try:
             user = self._users().get(pk=user_id)
-        except user_model.DoesNotExist:
-            return None
-        return self._load(user)
-
-    async def aget_user(self, user_id: Any) -> Any:
-        user_model = get_user_model()
-        try:
-            user = await self._users().aget(pk=user_id)
         except user_model.DoesNotExist:
             return None
         return self._load(user)

@@ -90,18 +90,15 @@ def test_a_cr_given_members_is_seen_by_the_next_page(client, sales, agent, super
 
 
 def test_the_backend_loads_the_user_with_its_role(agent, supervisor):
-    from asgiref.sync import async_to_sync
-
     from ciclo.accounts.backends import RoleBackend
     from ciclo.accounts.roles import role_of
 
     backend = RoleBackend()
-    for load in (backend.get_user, async_to_sync(backend.aget_user)):
-        with CaptureQueriesContext(connection) as ctx:
-            user = load(supervisor.pk)
-            assert user == supervisor and role_of(user) == Role.SUPERVISOR
-        assert len(ctx) == 1
-        assert load(10**9) is None
+    with CaptureQueriesContext(connection) as ctx:
+        user = backend.get_user(supervisor.pk)
+        assert user == supervisor and role_of(user) == Role.SUPERVISOR
+    assert len(ctx) == 1
+    assert backend.get_user(10**9) is None
     agent.is_active = False
     agent.save()
     assert backend.get_user(agent.pk) is None

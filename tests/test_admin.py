@@ -514,6 +514,40 @@ def test_a_question_answered_on_tickets_cannot_be_deleted(staff: Client, world: 
     assert Question.objects.filter(pk=question.pk).exists()
 
 
+def test_the_cycle_page_checks_a_new_answer_type_against_the_options_saved(staff: Client, sales: SalesSetup) -> None:
+    # The cycle's inline has no options: a type that cannot keep them is refused there.
+    page = url(type(sales.cycle), "change", sales.cycle.pk)
+    data = change_data(staff, page)
+    data[f"{row(data, 'questions', sales.q_multi.pk)}-answer_type"] = AnswerType.SHORT_TEXT
+    response = staff.post(page, data)
+    assert_refused(response, "Only the multiple-choice answer types have options")
+    assert Question.objects.get(pk=sales.q_multi.pk).answer_type == AnswerType.MULTIPLE_CHOICE
+
+    # Multiple to single choice: fine while at most one option is checked by default…
+    data = change_data(staff, page)
+    data[f"{row(data, 'questions', sales.q_multi.pk)}-answer_type"] = AnswerType.SINGLE_CHOICE
+    assert staff.post(page, data).status_code == 302
+    assert Question.objects.get(pk=sales.q_multi.pk).answer_type == AnswerType.SINGLE_CHOICE
+
+    # …not with two.
+    Option.objects.filter(pk=sales.o_crm.pk).update(checked_by_default=True)
+    data = change_data(staff, page)
+    data[f"{row(data, 'questions', sales.q_single.pk)}-answer_type"] = AnswerType.MULTIPLE_CHOICE
+    data[f"{row(data, 'questions', sales.q_multi.pk)}-answer_type"] = AnswerType.MULTIPLE_CHOICE
+    assert staff.post(page, data).status_code == 302
+    data = change_data(staff, page)
+    data[f"{row(data, 'questions', sales.q_multi.pk)}-answer_type"] = AnswerType.SINGLE_CHOICE
+    response = staff.post(page, data)
+    assert_refused(response, "A one-option question can have only one option checked by default.")
+    assert Question.objects.get(pk=sales.q_multi.pk).answer_type == AnswerType.MULTIPLE_CHOICE
+
+    # A question without options changes type freely.
+    data = change_data(staff, page)
+    data[f"{row(data, 'questions', sales.q_text.pk)}-answer_type"] = AnswerType.LONG_TEXT
+    assert staff.post(page, data).status_code == 302
+    assert Question.objects.get(pk=sales.q_text.pk).answer_type == AnswerType.LONG_TEXT
+
+
 def test_an_option_chosen_in_answers_cannot_be_deleted(staff: Client, world: SimpleNamespace) -> None:
     sales = world.sales
     page = url(Question, "change", sales.q_single.pk)

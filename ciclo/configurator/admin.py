@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ciclo.configurator.forms import (
     CrmOptionsForm,
+    CycleQuestionForm,
     OptionForm,
     OptionInlineFormSet,
     QuestionForm,
@@ -170,6 +171,7 @@ class WorkflowAdmin(HistoryMixin):
 
 class QuestionInline(SharedChoicesInline):
     model = Question
+    form = CycleQuestionForm
     formset = QuestionInlineFormSet
     shared_choices = ("cr",)
     fields = ("code", "text", "cr", "answer_type", "required", "active")

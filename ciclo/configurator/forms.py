@@ -35,6 +35,7 @@ from ciclo.configurator.models import (
 from ciclo.configurator.specs import cycle_crs, db_lookup, workflow_spec
 from ciclo.configurator.validation import (
     OptionSpec,
+    QuestionRule,
     QuestionSpec,
     StepSpec,
     WorkflowSpec,
@@ -492,6 +493,35 @@ class QuestionForm(forms.ModelForm):
                 crs.add(cr.code)
             for error in types_missing_crs(cycle.pk, crs):
                 self.add_error("cr", error)
+        return cleaned
+
+
+class CycleQuestionForm(forms.ModelForm):
+    """A question as the cycle's inline shows it (no options there): its answer type is checked
+    against the options it already has, which this page does not post."""
+
+    # Rules the saved options can break when only the type changes; a question with no
+    # options yet gets them on its own page (NO_ACTIVE_OPTION is left to that page).
+    RULES = (QuestionRule.OPTIONS_TYPE, QuestionRule.MANY_DEFAULTS)
+
+    class Meta:
+        model = Question
+        fields = ["code", "text", "cr", "answer_type", "required", "active"]
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        answer_type = cleaned.get("answer_type")
+        if self.instance.pk is None or not answer_type or answer_type == self.instance.answer_type:
+            return cleaned
+        options = tuple(
+            OptionSpec(label=label, checked_by_default=default, active=active)
+            for label, default, active in self.instance.options.values_list("label", "checked_by_default", "active")
+        )
+        spec = QuestionSpec(answer_type, self.instance.min_value, self.instance.max_value, options)
+        for problem in check_question(spec):
+            if problem.rule in self.RULES:
+                self.add_error("answer_type", problem.message)
         return cleaned
 
 

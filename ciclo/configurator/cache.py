@@ -159,7 +159,7 @@ class Config:
 
             steps = (
                 WorkflowStep.objects.filter(workflow_id=workflow_id)
-                .select_related("cr")
+                .select_related("cr", "target_workflow")
                 .prefetch_related(Prefetch("options", queryset=DecisionOption.objects.order_by("position", "id")))
             )
             self.steps[workflow_id] = {s.order: s for s in steps}

@@ -12,7 +12,8 @@ from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ciclo.configurator.models import AnswerType, Option, Question, ResponsibilityCenter
+from ciclo.configurator.cache import config
+from ciclo.configurator.models import AnswerType, Question, ResponsibilityCenter
 from ciclo.tickets import rows
 from ciclo.tickets.access import check_can_work
 from ciclo.tickets.errors import AnswerConflict, InvalidInput, PhaseLocked
@@ -328,13 +329,13 @@ def cycle_of(ticket: Ticket) -> list[PhaseQuestions]:
     cycle_id = ticket.service_type.cycle_id
     if cycle_id is None:
         return []
-    answers = {a.question_id: a for a in Answer.objects.filter(ticket=ticket).prefetch_related(_answers_with_choices())}
-    questions = (
-        Question.objects.filter(cycle_id=cycle_id)
-        .select_related("cr")
-        .prefetch_related(Prefetch("options", queryset=Option.objects.order_by("position", "id")))
-        .order_by("cr__code_key", "code_key")
-    )
+    # order_by(): the model's default order would join the ticket only to sort by it.
+    answers = {
+        a.question_id: a
+        for a in Answer.objects.filter(ticket=ticket).order_by().prefetch_related(_answers_with_choices())
+    }
+    # The questions with their CRs and options: the configuration's copy (no query while it holds).
+    questions = sorted(config().cycle_questions(cycle_id).values(), key=lambda q: (q.cr.code_key, q.code_key))
     visited, unlocked = visited_crs(ticket), unlocked_crs(ticket)
     phases: dict[int, PhaseQuestions] = {}
     for q in questions:

@@ -140,9 +140,9 @@ def unanswered_required(ticket: Ticket, cfg: Config | None = None) -> list[Quest
     if not required:
         return []
     answered = set(
-        Answer.objects.filter(
-            ticket_id=ticket.pk, question_id__in=[q.pk for q in required], is_empty=False
-        ).values_list("question_id", flat=True)
+        Answer.objects.filter(ticket_id=ticket.pk, question_id__in=[q.pk for q in required], is_empty=False)
+        .order_by()  # the model's default order would join the ticket only to sort by it
+        .values_list("question_id", flat=True)
     )
     return [q for q in required if q.pk not in answered]
 

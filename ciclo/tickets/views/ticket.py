@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -17,6 +18,7 @@ from django_htmx.http import HttpResponseClientRefresh
 
 from ciclo.accounts.decorators import ciclo_user, supervisor_required
 from ciclo.accounts.roles import is_supervisor
+from ciclo.configurator.cache import config
 from ciclo.http import HtmxHttpRequest
 from ciclo.tickets.access import can_work_cr, ticket_for
 from ciclo.tickets.errors import (
@@ -28,7 +30,7 @@ from ciclo.tickets.errors import (
     StaleTicket,
     TicketClosed,
 )
-from ciclo.tickets.models import Channel, Note, Ticket
+from ciclo.tickets.models import Channel, Note, PhaseMove, Ticket
 from ciclo.tickets.routing import StepMap, move_to_step, record_note, resolve, unanswered_required
 from ciclo.tickets.views.cycle import cycle_context
 
@@ -99,6 +101,36 @@ def note_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[str
     }
 
 
+@dataclass
+class Entry:
+    """One note of the timeline, with what the template shows of it worked out here (100 notes a page)."""
+
+    note: Note
+    move: PhaseMove | None
+    channel: str
+    kind: str
+
+
+def timeline(ticket: Ticket) -> list[Entry]:
+    """The ticket's notes, newest first, each with the move it made (if any) and its labels."""
+    notes = (
+        Note.objects.filter(ticket=ticket)
+        .select_related("author", "next_contact_user", "move", "move__from_cr", "move__to_cr")
+        .order_by("-created_at", "-id")
+    )
+    channels, kinds = dict(Channel.choices), dict(Note.Kind.choices)
+    return [
+        Entry(
+            note=n,
+            # A note that moved nothing has no move: asking for it raises, which templates pay for dearly.
+            move=getattr(n, "move", None),
+            channel=str(channels.get(n.channel, n.channel)),
+            kind=str(kinds.get(n.kind, n.kind)),
+        )
+        for n in notes
+    ]
+
+
 def render_page(
     request: HttpRequest,
     ticket: Ticket,
@@ -107,12 +139,13 @@ def render_page(
     cycle: dict[str, Any] | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    notes = list(
-        Note.objects.filter(ticket=ticket)
-        .select_related("author", "next_contact_user", "move", "move__from_cr", "move__to_cr")
-        .order_by("-created_at", "-id")
+    notes = timeline(ticket)
+    # A supervisor may move the ticket to any step: its workflow's steps, from the configuration's copy.
+    steps = (
+        [s for _order, s in sorted(config().workflow_steps(ticket.workflow_id).items())]
+        if is_supervisor(request.user)
+        else []
     )
-    steps = list(ticket.workflow.steps.select_related("cr").order_by("order")) if is_supervisor(request.user) else []
     return render(
         request,
         "tickets/ticket.html",

@@ -1,4 +1,4 @@
-"""The engine's plain-SQL rows (ciclo.tickets.rows) write and read exactly what the ORM would."""
+"""The engine's plain-SQL rows (ciclo.rows) write and read exactly what the ORM would."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 
-from ciclo.tickets import rows
+from ciclo import rows
 from ciclo.tickets.models import (
     Answer,
     AnswerChoice,

@@ -19,6 +19,7 @@ from django.db import connections, router, transaction
 from django.db.models import Subquery
 from django.utils import timezone
 
+from ciclo import rows
 from ciclo.accounts.models import ApiToken
 from ciclo.accounts.roles import remember_role, role_subquery
 from ciclo.configurator.cache import remember_version, version_query
@@ -81,7 +82,7 @@ class _Statement:
     sql: str
     params: tuple[Any, ...]
     key_at: int  # where the key's hash goes in params
-    columns: tuple[Any, ...]  # the selected expressions, whose converters read the values
+    converters: rows.Converters  # what the ORM does to each value it reads
     token_names: tuple[str, ...]
     user_names: tuple[str, ...]
 
@@ -110,8 +111,9 @@ def _statement(alias: str, vendor: str) -> _Statement:
     selected = (*query.extra_select, *query.values_select, *query.annotation_select)
     if selected != names or list(params).count(_KEY_HASH) != 1:  # pragma: no cover - the ORM's columns moved
         raise RuntimeError(f"unexpected columns for the token's query: {selected}")
-    columns = tuple(col for col, _sql, _alias in compiler.select[: compiler.col_count])
-    return _Statement(sql, tuple(params), list(params).index(_KEY_HASH), columns, token_names, user_names)
+    columns = [col for col, _sql, _alias in compiler.select[: compiler.col_count]]
+    converters = rows.converters(columns, connections[alias])
+    return _Statement(sql, tuple(params), list(params).index(_KEY_HASH), converters, token_names, user_names)
 
 
 def _find(key_hash: str) -> tuple[ApiToken, str | None, str | None] | None:
@@ -126,10 +128,7 @@ def _find(key_hash: str) -> tuple[ApiToken, str | None, str | None] | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    values = list(row)
-    for i, column in enumerate(st.columns):  # what the ORM does to each value it reads
-        for convert in (*connection.ops.get_db_converters(column), *column.get_db_converters(connection)):
-            values[i] = convert(values[i], column, connection)
+    values = rows.convert(row, st.converters, connection)
     n, m = len(st.token_names), len(st.token_names) + len(st.user_names)
     token = ApiToken.from_db(alias, st.token_names, values[:n])
     user = get_user_model().from_db(alias, st.user_names, values[n:m])

@@ -241,8 +241,8 @@ def ticket_filter(f: TicketFilters) -> query.TicketFilter:
     """
     fields: dict[str, list[str]] = {}
     service_types = [f.service_type_id] if f.service_type_id is not None else []
-    cfg = config() if f.service_type is not None or f.cr is not None else None
-    if f.service_type is not None and cfg is not None:
+    cfg = config()  # inside a request: the version its token's query read, no query
+    if f.service_type is not None:
         code = f.service_type
         group = _CLASSIFICATION.match(code) is not None
         found = [pk for pk, other in cfg.service_types if other == code or (group and is_under(code, other))]
@@ -250,7 +250,7 @@ def ticket_filter(f: TicketFilters) -> query.TicketFilter:
             fields["service_type"] = [_("There is no service type “%(code)s”.") % {"code": code}]
         service_types += found
     crs = [f.cr_id] if f.cr_id is not None else []
-    if f.cr is not None and cfg is not None:
+    if f.cr is not None:
         cr_id = cfg.cr_ids.get(f.cr)
         if cr_id is None:
             fields["cr"] = [_("There is no responsibility center “%(code)s”.") % {"code": f.cr}]

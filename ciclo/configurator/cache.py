@@ -115,6 +115,16 @@ def version_query() -> models.QuerySet[Any]:
     return ConfigVersion.objects.filter(pk=1).values("token")[:1]
 
 
+def version_sql() -> str:
+    """The version as a scalar subquery in plain SQL, for statements written by hand (ciclo.rows)."""
+    from django.db import connection
+
+    from ciclo.configurator.models import ConfigVersion
+
+    qn = connection.ops.quote_name
+    return f"(SELECT {qn('token')} FROM {qn(ConfigVersion._meta.db_table)} WHERE {qn('id')} = 1)"
+
+
 def bump(**_kwargs: Any) -> None:
     """Mark the configuration changed (a signal receiver, or called directly).
 

@@ -12,9 +12,9 @@ from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ciclo import rows
 from ciclo.configurator.cache import config
 from ciclo.configurator.models import AnswerType, Question, ResponsibilityCenter
-from ciclo.tickets import rows
 from ciclo.tickets.access import check_can_work
 from ciclo.tickets.errors import AnswerConflict, InvalidInput, PhaseLocked
 from ciclo.tickets.models import Answer, AnswerChoice, AnswerRevision, CrUnlock, PhaseMove, Ticket

@@ -10,11 +10,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ciclo import rows
 from ciclo.accounts.roles import role_of
 from ciclo.configurator.cache import config
 from ciclo.configurator.models import ServiceType
 from ciclo.people.models import Company, ContactPerson, Person
-from ciclo.tickets import rows
 from ciclo.tickets.access import can_work_cr, company_restricted
 from ciclo.tickets.errors import InvalidInput, NotAllowed
 from ciclo.tickets.models import Channel, Note, Ticket

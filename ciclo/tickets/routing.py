@@ -7,14 +7,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ciclo import rows
 from ciclo.accounts.roles import is_supervisor
-from ciclo.configurator.cache import Config, config
+from ciclo.configurator.cache import Config, config, version_sql
 from ciclo.configurator.models import DecisionOption, Question, Workflow, WorkflowStep
-from ciclo.tickets import rows
 from ciclo.tickets.access import check_can_work
 from ciclo.tickets.errors import (
     DecisionRequired,
@@ -29,14 +29,6 @@ from ciclo.tickets.models import Answer, Channel, MoveDecision, Note, PhaseMove,
 
 # Every field of a ticket: what the engine locks and reads before it moves one.
 TICKET_FIELDS = rows.attnames(Ticket)
-
-
-def version_sql() -> str:
-    """The configuration's version as a scalar subquery, read by the statement that locks the ticket."""
-    from ciclo.configurator.models import ConfigVersion
-
-    qn = connection.ops.quote_name
-    return f"(SELECT {qn('token')} FROM {qn(ConfigVersion._meta.db_table)} WHERE {qn('id')} = 1)"
 
 
 # A route longer than this is a loop the workflow validation should have refused.

@@ -1,4 +1,5 @@
-"""Plain SQL for the rows the engine writes and locks on every action.
+"""Plain SQL for the rows read and written on every action: the ticket engine's writes and
+locks, and the API token's lookup (ciclo.accounts.tokens).
 
 The engine's rules stay in Python (routing.py, answering.py, opening.py); what this
 module replaces is only the ORM's work of turning a model instance into an INSERT or
@@ -18,7 +19,7 @@ saves (a test holds that), and the history of tickets lives in their own rows
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from typing import Any, TypeVar
 
@@ -153,36 +154,46 @@ def select(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
-    converters = _converters(model, connection.vendor, names)
+    steps = _converters(model, connection.vendor, names)
     db = connection.alias
-    found = []
-    for row in fetched:
-        values = list(row[: len(names)])
-        for i, convert in converters:
-            values[i] = convert(values[i], connection)
-        found.append((model.from_db(db, names, values), tuple(row[len(names) :])))
-    return found
+    return [
+        (model.from_db(db, names, convert(row[: len(names)], steps, connection)), tuple(row[len(names) :]))
+        for row in fetched
+    ]
 
 
-@cache
-def _converters(model: type[models.Model], vendor: str, names: tuple[str, ...]) -> tuple[tuple[int, Any], ...]:
-    """Per selected column, the database's and the field's value converters, as a query compiler applies them."""
-    meta = model._meta
+Converters = tuple[tuple[int, Callable[[Any, Any], Any]], ...]
+
+
+def converters(expressions: Sequence[Any], connection: Any) -> Converters:
+    """Per selected expression (a column, an annotation), the database's and the field's value
+    converters, as a query compiler applies them to what it reads. Worth keeping per statement."""
     out = []
-    for i, name in enumerate(names):
-        f: Any = meta.get_field(name)
-        expression = f.get_col(meta.db_table)
-        connection = _connection()
+    for i, expression in enumerate(expressions):
         steps = [*connection.ops.get_db_converters(expression), *expression.get_db_converters(connection)]
         if steps:
             out.append((i, _chain(steps, expression)))
     return tuple(out)
 
 
-def _chain(steps: list[Any], expression: Any) -> Any:
-    def convert(value: Any, connection: Any) -> Any:
+def convert(row: Sequence[Any], steps: Converters, connection: Any) -> list[Any]:
+    """A fetched row's values as the ORM would give them (from_db_value, time zones, decimals)."""
+    values = list(row)
+    for i, step in steps:
+        values[i] = step(values[i], connection)
+    return values
+
+
+@cache
+def _converters(model: type[models.Model], vendor: str, names: tuple[str, ...]) -> Converters:
+    meta = model._meta
+    return converters([meta.get_field(name).get_col(meta.db_table) for name in names], _connection())  # type: ignore[union-attr]
+
+
+def _chain(steps: list[Any], expression: Any) -> Callable[[Any, Any], Any]:
+    def apply(value: Any, connection: Any) -> Any:
         for step in steps:
             value = step(value, expression, connection)
         return value
 
-    return convert
+    return apply

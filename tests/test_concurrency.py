@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 import pytest
@@ -111,3 +112,51 @@ def test_concurrent_notes_never_lose_a_move(sales, agent, supervisor):
     ticket.refresh_from_db()
     assert ticket.cr == sales.cr_proposal and ticket.version == 2
     assert ticket.moves.count() == 2 and ticket.notes.count() == 2
+
+
+def test_history_time_order_is_the_order_writers_got_the_ticket(sales, agent, supervisor):
+    """Sixteen notes that each move the ticket on, at once: history sorted by time is history sorted by write."""
+    ticket = make_ticket(sales, agent)
+    save_answers(ticket, [AnswerInput(sales.q_single.pk, [sales.o_site.pk], 0)], by=agent)
+    record_note(ticket, by=agent, text="proposta enviada", move_on=True)
+    no = {sales.decision.pk: sales.no.pk}  # Negociação → "Fechou negócio?" Não → Negociação, again and again
+    writers = 16
+
+    def job(n):
+        return lambda: record_note(
+            Ticket.objects.get(pk=ticket.pk),
+            by=agent if n % 2 else supervisor,
+            text=f"nota {n}",
+            move_on=True,
+            choices=no,
+        )
+
+    results = run_at_once([job(n) for n in range(writers)])
+    assert not [r for r in results if isinstance(r, Exception)], results
+    ticket.refresh_from_db()
+    notes = list(ticket.notes.order_by("id").values_list("created_at", flat=True))
+    moves = list(ticket.moves.order_by("id").values_list("at", "from_step_id", "to_step_id"))
+    assert len(notes) == writers + 2 and len(moves) == writers + 2
+    assert notes == sorted(notes)
+    assert [m[0] for m in moves] == sorted(m[0] for m in moves)
+    # each move starts where the one before it (in time order) ended
+    by_time = sorted(moves)
+    assert all(later[1] == earlier[2] for earlier, later in itertools.pairwise(by_time))
+    assert ticket.version == writers + 2
+
+
+def test_answer_revisions_time_order_is_the_order_of_the_writes(sales, agent, supervisor):
+    ticket = make_ticket(sales, agent)
+    questions = [sales.q_text, sales.q_memo, sales.q_number, sales.q_money, sales.q_date, sales.q_time]
+    values = ["texto", "memorando", "7", "99,90", "01/03/2027", "09:15"]
+
+    def job(n):
+        return lambda: save_answers(
+            Ticket.objects.get(pk=ticket.pk),
+            [AnswerInput(questions[n % 6].pk, values[n % 6], 0)],
+            by=agent if n % 2 else supervisor,
+        )
+
+    run_at_once([job(n) for n in range(12)])
+    stamps = list(AnswerRevision.objects.filter(ticket=ticket).order_by("id").values_list("at", flat=True))
+    assert stamps and stamps == sorted(stamps)

@@ -99,7 +99,6 @@ def save_answers(
     An empty value clears an answer. Each change leaves an AnswerRevision.
     """
     inputs = list(inputs)
-    at = at or timezone.now()
     if not inputs:
         return SaveResult()
     by_question: dict[int, AnswerInput] = {}
@@ -114,6 +113,7 @@ def save_answers(
     with transaction.atomic():
         # One writer per ticket at a time: the version checks below cannot race.
         locked, cfg = lock_ticket(ticket, _LOCKED_FIELDS)
+        at = at or timezone.now()  # after the lock, so revisions' time order is the real order
         check_can_work(by, locked, cfg)
         cycle_id = cfg.type_cycle.get(locked.service_type_id)
         cycle = cfg.cycle_questions(cycle_id) if cycle_id else {}

@@ -196,10 +196,10 @@ def record_note(
     override_reason = (override_reason or "").strip()
     if override_reason and not is_supervisor(by):
         raise NotAllowed(_("Only a supervisor may move on past unanswered required questions."))
-    at = at or timezone.now()
-
     with transaction.atomic():
         locked, cfg = lock_ticket(ticket)
+        # Taken once the row is locked, so history's time order is the order the writers got the lock in.
+        at = at or timezone.now()
         check_can_work(by, locked, cfg)
         if expected_version is not None and locked.version != expected_version:
             raise StaleTicket(locked.version)
@@ -275,9 +275,9 @@ def move_to_step(
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput({"reason": [_("Say why the ticket is moved: the reason cannot be empty.")]})
-    at = at or timezone.now()
     with transaction.atomic():
         locked, cfg = lock_ticket(ticket)
+        at = at or timezone.now()  # after the lock: see record_note
         if step.workflow_id != locked.workflow_id:
             raise InvalidInput({"step": [_("The step must belong to the ticket's workflow.")]})
         check_can_work(by, locked, cfg)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from ciclo.configurator.models import Workflow, WorkflowStep
+from ciclo.configurator.models import DecisionOption, Workflow, WorkflowStep
 from ciclo.tickets.answering import AnswerInput, save_answers
 from ciclo.tickets.errors import (
     DecisionRequired,
@@ -14,7 +14,7 @@ from ciclo.tickets.errors import (
     TicketClosed,
 )
 from ciclo.tickets.models import MoveDecision, Note, PhaseMove, Ticket
-from ciclo.tickets.routing import move_to_step, record_note
+from ciclo.tickets.routing import move_to_step, record_note, route_ahead, route_from
 from tests.factory import make_ticket
 
 
@@ -193,3 +193,69 @@ def test_every_move_is_history(sales, agent, supervisor, ticket):
     move_to_step(ticket, sales.step_prospect, by=supervisor, reason="refazer")
     moves = list(ticket.moves.values_list("kind", "from_cr__code", "to_cr__code"))
     assert moves == [("open", None, "1"), ("move", "1", "2"), ("jump", "2", "1")]
+
+
+# --- the route ahead: what the forms offer ----------------------------------------------------------
+
+
+def chain_a_second_decision(sales):
+    """ "Fechou negócio?" Não → 12, a second decision: "Nova proposta?" Sim → 15 Negociação, Não → 25 Perdido."""
+    from tests.factory import make_cr
+
+    lost = make_cr("8", description="Perdido", closes_process=True)
+    WorkflowStep.objects.create(workflow=sales.workflow, order=25, kind="cr", cr=lost)
+    second = WorkflowStep.objects.create(workflow=sales.workflow, order=12, kind="decision", question="Nova proposta?")
+    again = DecisionOption.objects.create(step=second, label="Sim", target_order=15, position=1)
+    give_up = DecisionOption.objects.create(step=second, label="Não", target_order=25, position=2)
+    DecisionOption.objects.filter(pk=sales.no.pk).update(target_order=12)
+    return second, again, give_up, lost
+
+
+def test_the_route_ahead_of_a_phase_before_a_phase_is_that_phase(sales, agent, ticket):
+    ahead = route_ahead(ticket)
+    assert ahead.first.step == sales.step_proposal and ahead.decisions == []
+    assert ahead.target.step == sales.step_proposal and not ahead.target.closes
+
+
+def test_the_route_ahead_lists_every_chained_decision_with_where_each_option_leads(sales, agent, ticket):
+    second, _again, give_up, lost = chain_a_second_decision(sales)
+    answer_required(sales, ticket, agent)
+    record_note(ticket, by=agent, text="a", move_on=True)
+    ahead = route_ahead(ticket)
+    assert [d.step for d in ahead.decisions] == [sales.decision, second]
+    first, then = ahead.decisions
+    yes, no = first.options
+    assert (yes.option, yes.leads.step, yes.leads.closes) == (sales.yes, sales.step_closed, True)
+    assert (no.option, no.leads.decision) == (sales.no, second)
+    assert then.after == (sales.decision, sales.no)
+    assert [(o.leads.step.cr, o.leads.closes) for o in then.options] == [(sales.cr_negotiation, False), (lost, True)]
+    assert ahead.target is None  # nothing chosen yet
+    # the choices given lead through both decisions; the engine takes the same route
+    choices = {sales.decision.pk: sales.no.pk, second.pk: give_up.pk}
+    ahead = route_ahead(ticket, choices)
+    assert ahead.target.step.cr == lost and ahead.target.closes
+    assert [d.chosen.option for d in ahead.decisions] == [sales.no, give_up]
+    record_note(ticket, by=agent, text="b", move_on=True, choices=choices)
+    assert ticket.cr == lost and ticket.is_closed
+
+
+def test_the_route_ahead_of_a_closed_ticket_is_closed(sales, agent, ticket):
+    answer_required(sales, ticket, agent)
+    record_note(ticket, by=agent, text="a", move_on=True)
+    record_note(ticket, by=agent, text="b", move_on=True, choices={sales.decision.pk: sales.yes.pk})
+    assert route_ahead(ticket).closed
+
+
+def test_the_route_ahead_names_a_broken_option(sales, agent, ticket):
+    answer_required(sales, ticket, agent)
+    record_note(ticket, by=agent, text="a", move_on=True)
+    DecisionOption.objects.filter(pk=sales.no.pk).update(target_order=77)
+    no = route_ahead(ticket).decisions[0].options[1]
+    assert no.leads.step is None and "77" in no.leads.error
+
+
+def test_the_route_from_a_decision_step_asks_it(sales, supervisor, ticket):
+    ahead = route_from(sales.decision)
+    assert ahead.first.decision == sales.decision
+    assert [o.option for o in ahead.decisions[0].options] == [sales.yes, sales.no]
+    assert route_from(sales.decision, {sales.decision.pk: sales.no.pk}).target.step == sales.step_negotiation

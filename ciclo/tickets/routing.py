@@ -357,3 +357,115 @@ def _refresh(stale: Ticket, fresh: Ticket) -> None:
     for relation in ("step", "cr"):
         if Ticket._meta.get_field(relation).is_cached(fresh):  # type: ignore[union-attr]
             setattr(stale, relation, getattr(fresh, relation))
+
+
+# ---- the route ahead: what the note form and the supervisor's move offer ---------------------------
+
+
+@dataclass
+class Lead:
+    """Where a route goes until it needs someone to choose: a phase, a decision, or a broken workflow."""
+
+    step: WorkflowStep | None = None  # the CR step reached
+    decision: WorkflowStep | None = None  # the decision met before any phase
+    error: str = ""
+
+    @property
+    def closes(self) -> bool:
+        return bool(self.step is not None and self.step.cr is not None and self.step.cr.closes_process)
+
+
+@dataclass
+class OptionAhead:
+    option: DecisionOption
+    leads: Lead
+    chosen: bool = False
+
+
+@dataclass
+class DecisionAhead:
+    """A decision on the route, with where each option leads; `after` is the earlier choice that reaches it."""
+
+    step: WorkflowStep
+    options: list[OptionAhead]
+    after: tuple[WorkflowStep, DecisionOption] | None = None
+
+    @property
+    def chosen(self) -> OptionAhead | None:
+        return next((o for o in self.options if o.chosen), None)
+
+
+@dataclass
+class RouteAhead:
+    """Every decision a move could meet before the next phase, and where the choices given lead.
+
+    `target` is the phase the choices reach (None while a decision on the way has no choice).
+    """
+
+    first: Lead = field(default_factory=Lead)
+    decisions: list[DecisionAhead] = field(default_factory=list)
+    target: Lead | None = None
+    closed: bool = False  # the ticket takes no move
+
+
+def _lead(start: WorkflowStep, steps: StepMap) -> Lead:
+    """Follow the route from `start` with no choice made: it reaches a phase, stops at a decision, or breaks."""
+    steps.steps(start.workflow_id)  # seen, for steps_all(), even when `start` is the decision itself
+    try:
+        route = resolve(start, {}, steps)
+    except DecisionRequired as pending:
+        return Lead(decision=next(s for s in steps.steps_all() if s.pk == pending.step_id))
+    except InvalidChoice as err:
+        return Lead(error=err.message)
+    return Lead(step=route.target)
+
+
+def route_from(start: WorkflowStep, choices: Mapping[int, int] | None = None, cfg: Config | None = None) -> RouteAhead:
+    """The route from `start`: every decision it can meet before a phase (a decision an option leads to as
+    well), each option with where it leads, and where `choices` (decision step id → option id) end.
+
+    Read-only: what a form offers. Moving (record_note, move_to_step) resolves the route again.
+    """
+    steps = StepMap(cfg)
+    choices = choices or {}
+    ahead = RouteAhead(first=_lead(start, steps))
+    seen: set[int] = set()
+    by_step: dict[int, DecisionAhead] = {}
+    # Depth first, so that a decision an option leads to comes right after the decision that asks it.
+    pending: list[tuple[Lead, tuple[WorkflowStep, DecisionOption] | None]] = [(ahead.first, None)]
+    while pending:
+        lead, after = pending.pop()
+        step = lead.decision
+        if step is None or step.pk in seen:
+            continue
+        seen.add(step.pk)
+        options = []
+        for option in step.options.all():
+            try:
+                leads = _lead(steps.get(step.workflow_id, option.target_order), steps)
+            except InvalidChoice as err:
+                leads = Lead(error=err.message)
+            options.append(OptionAhead(option=option, leads=leads, chosen=choices.get(step.pk) == option.pk))
+        decision = DecisionAhead(step=step, options=options, after=after)
+        ahead.decisions.append(decision)
+        by_step[step.pk] = decision
+        pending.extend((o.leads, (step, o.option)) for o in reversed(options))
+    lead: Lead | None = ahead.first
+    while lead is not None and lead.decision is not None:
+        chosen = by_step[lead.decision.pk].chosen
+        lead = chosen.leads if chosen is not None else None
+    ahead.target = lead
+    return ahead
+
+
+def route_ahead(ticket: Ticket, choices: Mapping[int, int] | None = None, cfg: Config | None = None) -> RouteAhead:
+    """What moving on from the ticket's current step would meet (see route_from)."""
+    cfg = cfg or config()
+    current = cfg.step_by_id(ticket.workflow_id, ticket.step_id)
+    if ticket.is_closed or current.next_order is None:
+        return RouteAhead(closed=True)
+    try:
+        start = StepMap(cfg).get(ticket.workflow_id, current.next_order)
+    except InvalidChoice as err:
+        return RouteAhead(first=Lead(error=err.message))
+    return route_from(start, choices, cfg)

@@ -31,3 +31,21 @@ def test_ciclo_needs_no_settings_module_in_the_environment(tmp_path: Path) -> No
     result = _ciclo("diffsettings", "--all", tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "ROOT_URLCONF = 'ciclo.urls'" in result.stdout
+
+
+def test_ciclo_definitions_import_refuses_an_impossible_date_and_a_huge_number_without_a_traceback(
+    tmp_path: Path,
+) -> None:
+    assert _ciclo("migrate", "-v0", tmp_path=tmp_path).returncode == 0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "ciclo_definitions: 1\nservice_types:\n"
+        f"  - {{code: '1', description: Vendas, kind: synthetic, active_from: 2026-02-30, priority: {'9' * 5000}}}\n",
+        encoding="utf-8",
+    )
+    result = _ciclo("definitions", "import", str(bad), "--dry-run", tmp_path=tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "service_types[0].active_from: " in result.stderr
+    assert "service_types[0].priority: " in result.stderr
+    assert "2 error(s)" in result.stderr or "2 erro(s)" in result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import io
 import json
 import os
@@ -617,6 +618,134 @@ def test_malformed_text_is_refused_saying_where(text, fmt, where):
         parse(text, fmt)
     assert where in str(caught.value)
     assert f"not valid {fmt.upper()}" in str(caught.value)
+
+
+# ---- values the loaders cannot read as such: kept and refused on their path ---------------------
+
+SALES_TEXT = (ROOT / "definitions" / "sales.yaml").read_text(encoding="utf-8")
+LONG = "9" * 5000  # beyond Python's own limit (4,300 digits) for reading an integer
+TYPE_LINE = '    priority: 2\n    days_to_next_contact: 2\n    colour: "#198754"\n'
+
+
+def with_active_from(value: str) -> str:
+    assert TYPE_LINE in SALES_TEXT
+    return SALES_TEXT.replace(TYPE_LINE, f"{TYPE_LINE}    active_from: {value}\n", 1)
+
+
+@pytest.mark.parametrize("day", ["2026-02-30", "2026-13-45", "2026-00-10"])
+def test_a_yaml_date_that_does_not_exist_is_refused_on_its_path(db, admin_user, day):
+    exc = refused(parse(with_active_from(day)), admin_user)
+    assert error_paths(exc) == ["service_types[1].active_from"]
+    assert exc.plan.errors[0].message == (
+        f"There is no day {day} in the calendar: write a date that exists, as YYYY-MM-DD."
+    )
+
+
+def test_a_yaml_date_with_an_impossible_time_zone_is_refused_on_its_path(db, admin_user):
+    exc = refused(parse(with_active_from("2026-01-01 10:00:00+99:00")), admin_user)
+    assert error_paths(exc) == ["service_types[1].active_from"]
+    assert exc.plan.errors[0].message == "Write a date as YYYY-MM-DD."
+
+
+@pytest.mark.parametrize("written", ["2026-03-01", '"2026-03-01"', "!!timestamp 2026-03-01"])
+def test_a_yaml_date_is_read_bare_quoted_or_tagged(db, admin_user, written):
+    apply_import(parse(with_active_from(written)), by=admin_user)
+    assert ServiceType.objects.get(code="1.1").active_from == dt.date(2026, 3, 1)
+
+
+def test_an_explicit_yaml_timestamp_that_does_not_exist_is_refused_on_its_path(db, admin_user):
+    exc = refused(parse(with_active_from("!!timestamp 2026-02-30")), admin_user)
+    assert error_paths(exc) == ["service_types[1].active_from"]
+
+
+LONG_NUMBER_MESSAGE = "This number has 5000 digits: a number in a definitions file has at most 100."
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "path"),
+    [
+        ("{order: 0, kind: cr,", f"{{order: {LONG}, kind: cr,", "workflows[0].steps[0].order"),
+        ("next_order: 5}", f"next_order: {LONG}}}", "workflows[0].steps[0].next_order"),
+        ("    priority: 2\n", f"    priority: -{LONG}\n", "service_types[1].priority"),
+        (
+            '{code: "1.01", description: Prospecção}',
+            f"{{code: {LONG}, description: Prospecção}}",
+            "responsibility_centers[0].code",
+        ),
+        ("description: Prospecção}", f"description: {LONG}}}", "responsibility_centers[0].description"),
+        ("    priority: 2\n", f"    priority: 0x{LONG}\n", "service_types[1].priority"),
+    ],
+)
+def test_a_yaml_integer_of_thousands_of_digits_is_refused_on_its_path(db, admin_user, old, new, path):
+    assert old in SALES_TEXT
+    exc = refused(parse(SALES_TEXT.replace(old, new, 1)), admin_user)
+    assert error_paths(exc)[0] == path  # a CR's code may be referred to: those references follow
+    assert exc.plan.errors[0].message == LONG_NUMBER_MESSAGE
+
+
+def test_the_version_written_with_thousands_of_digits_is_refused_briefly(db, admin_user):
+    exc = refused(parse(f"ciclo_definitions: {LONG}\n"), admin_user)
+    assert error_paths(exc) == ["ciclo_definitions"]
+    assert len(exc.plan.errors[0].message) < 200
+
+
+def test_a_yaml_key_of_thousands_of_digits_is_an_unknown_key(db, admin_user):
+    exc = refused(parse(f"ciclo_definitions: 1\n? {LONG}\n: 1\n"), admin_user)
+    assert [p.message for p in exc.plan.errors] == ["Unknown key."]
+
+
+@pytest.mark.parametrize(
+    ("where", "path"),
+    [
+        (lambda d: d["workflows"][0]["steps"][1], "workflows[0].steps[1].order"),
+        (lambda d: d["service_types"][1], "service_types[1].priority"),
+        (lambda d: d["cycles"][0]["questions"][5], "cycles[0].questions[5].min_value"),
+    ],
+)
+def test_a_json_integer_of_thousands_of_digits_is_refused_on_its_path(db, admin_user, where, path):
+    data = template("sales.yaml")
+    where(data)[path.rsplit(".", 1)[1]] = 123456789
+    text = json.dumps(data).replace("123456789", LONG)
+    exc = refused(parse(text, "json"), admin_user)
+    assert error_paths(exc)[0] == path
+    assert exc.plan.errors[0].message == LONG_NUMBER_MESSAGE
+
+
+def test_a_json_number_of_thousands_of_digits_with_a_fraction_is_not_a_number(db, admin_user):
+    data = template("sales.yaml")
+    data["cycles"][0]["questions"][5]["min_value"] = 123456789
+    text = json.dumps(data).replace("123456789", f"{LONG}.5")
+    exc = refused(parse(text, "json"), admin_user)
+    assert error_paths(exc) == ["cycles[0].questions[5].min_value"]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "path"),
+    [
+        ("config.yaml", with_active_from("2026-02-30"), "service_types[1].active_from"),
+        (
+            "config.yaml",
+            SALES_TEXT.replace("    priority: 2\n", f"    priority: {LONG}\n", 1),
+            "service_types[1].priority",
+        ),
+        (
+            "config.json",
+            f'{{"ciclo_definitions": 1, "service_types": [{{"code": "9", "description": "x", "priority": {LONG}}}]}}',
+            "service_types[0].priority",
+        ),
+    ],
+)
+def test_command_refuses_an_impossible_date_or_a_huge_number_naming_its_path(
+    db, admin_user, tmp_path, name, text, path
+):
+    target = tmp_path / name
+    target.write_text(text, encoding="utf-8")
+    for args in (("--dry-run",), ()):
+        err = io.StringIO()
+        with pytest.raises(CommandError, match=r"1 error\(s\); nothing was changed"):
+            call_command("definitions", "import", str(target), *args, stdout=io.StringIO(), stderr=err)
+        assert err.getvalue().startswith(f"{path}: ")
+    assert not ServiceType.objects.exists()
 
 
 # ---- the command -------------------------------------------------------------------------------

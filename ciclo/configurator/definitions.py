@@ -612,8 +612,53 @@ def canonical(data: Any) -> dict[str, Any]:
 # ---- text: JSON and YAML ------------------------------------------------------------------------
 
 
+# No value of a bundle needs more digits than this; Python itself refuses to read an integer
+# of more than 4,300 (sys.get_int_max_str_digits), so the loaders never try.
+MAX_DIGITS = 100
+
+
+@dataclasses.dataclass(frozen=True)
+class LongNumber:
+    """A whole number of more than MAX_DIGITS digits, kept as written for the reader to refuse with its path."""
+
+    text: str
+
+    @property
+    def digits(self) -> int:
+        return sum(c.isalnum() for c in re.sub(r"^[-+]?0[xob]", "", self.text.lower()))
+
+    def __str__(self) -> str:
+        return f"{self.text[:12]}…"
+
+
+def _json_int(text: str) -> int | LongNumber:
+    return LongNumber(text) if len(text) > MAX_DIGITS else int(text)
+
+
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
 class _StrictYamlLoader(yaml.SafeLoader):
-    """YAML without repeated keys (the second would silently win) and without aliases."""
+    """YAML without repeated keys (the second would silently win) and without aliases.
+
+    Dates stay text, as in JSON: the reader checks them (a day that does not exist,
+    2026-02-30, is an error on its path, not a failure of the loader); integers too
+    long to be any value of a bundle become LongNumber.
+    """
+
+    yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+    def construct_yaml_int(self, node: Any) -> Any:
+        text = self.construct_scalar(node)
+        if len(text) > MAX_DIGITS:
+            return LongNumber(str(text))
+        return super().construct_yaml_int(node)
+
+    def construct_yaml_text(self, node: Any) -> Any:
+        return self.construct_scalar(node)
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
@@ -634,6 +679,10 @@ class _StrictYamlLoader(yaml.SafeLoader):
                     )
                 seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+_StrictYamlLoader.add_constructor("tag:yaml.org,2002:int", _StrictYamlLoader.construct_yaml_int)
+_StrictYamlLoader.add_constructor(_TIMESTAMP, _StrictYamlLoader.construct_yaml_text)
 
 
 class _Dumper(yaml.SafeDumper):
@@ -670,7 +719,7 @@ def parse(text: str, fmt: str | None = None) -> Any:
             )
 
         try:
-            return json.loads(text, object_pairs_hook=no_repeats, parse_constant=refuse)
+            return json.loads(text, object_pairs_hook=no_repeats, parse_constant=refuse, parse_int=_json_int)
         except json.JSONDecodeError as exc:
             raise BundleSyntaxError(
                 _("not valid JSON: line %(line)s, column %(column)s: %(problem)s.")
@@ -832,6 +881,11 @@ class _Reader:
             if key.kind == "text" and key.default == "":
                 return ""
             raise _Bad(_("A value is needed here (it is empty)."))
+        if isinstance(raw, LongNumber):
+            raise _Bad(
+                _("This number has %(count)s digits: a number in a definitions file has at most %(limit)s.")
+                % {"count": raw.digits, "limit": MAX_DIGITS}
+            )
         if key.kind == "text":
             if not isinstance(raw, str):
                 raise _Bad(_("Write text here."))
@@ -862,6 +916,11 @@ class _Reader:
                 try:
                     raw = dt.date.fromisoformat(raw)
                 except ValueError:
+                    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+                        raise _Bad(
+                            _("There is no day %(value)s in the calendar: write a date that exists, as YYYY-MM-DD.")
+                            % {"value": raw}
+                        ) from None
                     raise _Bad(_("Write a date as YYYY-MM-DD.")) from None
             if isinstance(raw, dt.datetime) or not isinstance(raw, dt.date):
                 raise _Bad(_("Write a date as YYYY-MM-DD."))

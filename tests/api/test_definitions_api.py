@@ -170,3 +170,47 @@ def test_the_plan_is_json(api_as, admin_user, sales):
     assert set(response.body) == {"valid", "applied", "counts", "items", "errors"}
     assert response.body["errors"] == []
     json.dumps(response.body)
+
+
+# ---- values the loaders cannot read as such -----------------------------------------------------
+
+LONG = "9" * 5000  # beyond Python's own limit (4,300 digits) for reading an integer
+PRIORITY = "    priority: 2\n"
+
+
+@pytest.mark.parametrize("day", ["2026-02-30", "2026-13-45"])
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_a_yaml_date_that_does_not_exist_is_a_422_naming_its_path(api_as, admin_user, db, day, dry_run):
+    text = SALES.read_text(encoding="utf-8").replace(PRIORITY, f"{PRIORITY}    active_from: {day}\n", 1)
+    response = post_yaml(api_as(admin_user), text, **({"dry_run": 1} if dry_run else {}))
+    error = assert_error(response, 422, "invalid")
+    assert error["fields"] == {
+        "service_types[1].active_from": [
+            f"There is no day {day} in the calendar: write a date that exists, as YYYY-MM-DD."
+        ]
+    }
+    assert not Workflow.objects.exists()
+
+
+def test_a_yaml_integer_of_thousands_of_digits_is_a_422_naming_its_path(api_as, admin_user, db):
+    text = SALES.read_text(encoding="utf-8").replace(PRIORITY, f"    priority: {LONG}\n", 1)
+    error = assert_error(post_yaml(api_as(admin_user), text), 422, "invalid")
+    assert error["fields"] == {
+        "service_types[1].priority": ["This number has 5000 digits: a number in a definitions file has at most 100."]
+    }
+    assert not Workflow.objects.exists()
+
+
+def test_a_json_integer_of_thousands_of_digits_is_a_422_naming_its_path(api_as, admin_user, sales):
+    data = export_bundle()
+    data["service_types"][0]["priority"] = 123456789
+    raw = json.dumps(data).replace("123456789", LONG)
+    error = assert_error(api_as(admin_user).post("/definitions/import", raw=raw), 422, "invalid")
+    assert list(error["fields"]) == ["service_types[0].priority"]
+    assert history_is_empty()
+
+
+def test_a_json_version_of_thousands_of_digits_is_a_422(api_as, admin_user, db):
+    raw = f'{{"ciclo_definitions": {LONG}}}'
+    error = assert_error(api_as(admin_user).post("/definitions/import?dry_run=1", raw=raw), 422, "invalid")
+    assert list(error["fields"]) == ["ciclo_definitions"]

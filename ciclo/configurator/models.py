@@ -287,6 +287,24 @@ class Option(models.Model):
         return self.label
 
 
+class Priority(models.IntegerChoices):
+    """The meaning of a service type's (and so a ticket's) priority: 1 is the most urgent."""
+
+    HIGHEST = 1, _("highest")
+    HIGH = 2, _("high")
+    NORMAL = 3, _("normal")
+    LOW = 4, _("low")
+    LOWEST = 5, _("lowest")
+
+    @classmethod
+    def describe(cls, value: int | None) -> str:
+        """The number with its meaning ("1 – highest"); a number off the scale as it is."""
+        if value is None:
+            return ""
+        label = dict(cls.choices).get(value)
+        return f"{value} – {label}" if label else str(value)
+
+
 class ServiceType(ClassifiedModel):
     """Binds a workflow and a cycle. Synthetic types group; analytical types are used on tickets."""
 

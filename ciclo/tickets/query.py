@@ -14,15 +14,16 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import CharField, Q, QuerySet, Value
+from django.db.models.functions import Coalesce, Concat, NullIf, Trim
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from ciclo.people.documents import digits
-from ciclo.people.text import fold
-from ciclo.tickets.models import Note, Ticket, TicketQuerySet
+from ciclo.people.models import Person
+from ciclo.people.text import MIN_SEARCH_CHARS, SearchTooShort, contains_all, search_terms, too_short
+from ciclo.tickets.models import Ticket, TicketQuerySet
 
 # Sort name → (model field, label). Every order ends with id, so it is total.
 SORTS: dict[str, tuple[str, Any]] = {
@@ -31,13 +32,37 @@ SORTS: dict[str, tuple[str, Any]] = {
     "id": ("id", gettext_lazy("Number")),
     "priority": ("priority", gettext_lazy("Priority")),
     "person": ("person__search_name", gettext_lazy("Person")),
+    "subject": ("subject", gettext_lazy("Subject")),
+    "type": ("service_type__description", gettext_lazy("Type")),
+    "phase": ("cr__code_key", gettext_lazy("Phase")),
+    "status": ("status", gettext_lazy("Status")),
+    "next_contact_user": ("sort_next_contact_user", gettext_lazy("Next contact with")),
+    "company": ("company__name", gettext_lazy("Company")),
+}
+# Sort keys that are expressions, annotated on the rows they sort. A user sorts by the name
+# shown (full name, else username); a ticket without one as "" (a keyset bound cannot compare with NULL).
+_SORT_ANNOTATIONS: dict[str, Any] = {
+    "sort_next_contact_user": Coalesce(
+        NullIf(Trim(Concat("next_contact_user__first_name", Value(" "), "next_contact_user__last_name")), Value("")),
+        "next_contact_user__username",
+        Value(""),
+        output_field=CharField(),
+    ),
 }
 # How a cursor carries each sort field's value (anything else is an int).
 _DATETIME_SORT_FIELDS = {"opened_at", "next_contact_at"}
-_TEXT_SORT_FIELDS = {"person__search_name"}
+_TEXT_SORT_FIELDS = {
+    "person__search_name",
+    "subject",
+    "service_type__description",
+    "cr__code_key",
+    "status",
+    "sort_next_contact_user",
+    "company__name",
+}
 DEFAULT_SORT = "-opened_at"
 MAX_LIMIT = 200
-PERSON_MIN_CHARS = 3
+PERSON_MIN_CHARS = MIN_SEARCH_CHARS
 MIN_YEAR, MAX_YEAR = 1900, 9000  # of a date in a filter
 _BIGINT = 2**63  # ids and integer sort values are 64-bit
 
@@ -47,14 +72,14 @@ class TicketFilter:
     service_types: list[int] = field(default_factory=list)
     crs: list[int] = field(default_factory=list)
     status: str = ""  # "", "open", "closed"
-    person: str = ""  # name prefix (accents ignored) or CPF/CNPJ digits
+    person: str = ""  # words of the name, or the CPF/CNPJ (Person.objects.search)
     company: int | None = None
     next_contact_user: int | None = None
     next_contact_from: dt.date | None = None
     next_contact_to: dt.date | None = None
     opened_from: dt.date | None = None
     opened_to: dt.date | None = None
-    text: str = ""  # in the subject or the notes
+    text: str = ""  # words in the subject or the notes, accents and case ignored
     sort: str = DEFAULT_SORT
 
     def as_params(self) -> dict[str, Any]:
@@ -114,8 +139,8 @@ def parse_filter(data: Mapping[str, Any]) -> tuple[TicketFilter, dict[str, list[
         errors["status"] = [_("Status is “open”, “closed” or empty.")]
     f.status = status
     person = get("person")
-    if person and not digits(person) and len(fold(person)) < PERSON_MIN_CHARS:
-        errors["person"] = [_("Type at least %(n)s letters of the name.") % {"n": PERSON_MIN_CHARS}]
+    if too_short(search_terms(person)):
+        errors["person"] = [SearchTooShort().message]
     f.person = person
     for name in ("company", "next_contact_user"):
         value = get(name)
@@ -138,6 +163,10 @@ def parse_filter(data: Mapping[str, Any]) -> tuple[TicketFilter, dict[str, list[
         if getattr(f, start) and getattr(f, end) and getattr(f, start) > getattr(f, end):
             errors[end] = [_("The end date comes before the start date.")]
     f.text = get("text")[:200]
+    if too_short(search_terms(f.text)):
+        errors["text"] = [
+            _("Type at least %(n)s characters of a word in the subject or the notes.") % {"n": MIN_SEARCH_CHARS}
+        ]
     sort = get("sort") or DEFAULT_SORT
     if sort.lstrip("-") not in SORTS:
         errors["sort"] = [_("Sort by one of: %(sorts)s (a leading “-” for descending).") % {"sorts": ", ".join(SORTS)}]
@@ -158,11 +187,7 @@ def apply_filter(qs: TicketQuerySet, f: TicketFilter) -> TicketQuerySet:
     if f.status:
         qs = qs.filter(status=f.status)
     if f.person:
-        number = digits(f.person)
-        if number and all(ch.isdigit() or ch in ".-/ " for ch in f.person):
-            qs = qs.filter(person__document__startswith=number)
-        else:
-            qs = qs.filter(person__search_name__startswith=fold(f.person))
+        qs = qs.filter(person__in=Person.objects.search(f.person))
     if f.company is not None:
         qs = qs.filter(company_id=f.company)
     if f.next_contact_user is not None:
@@ -176,8 +201,8 @@ def apply_filter(qs: TicketQuerySet, f: TicketFilter) -> TicketQuerySet:
     if f.opened_to:
         qs = qs.filter(opened_at__lt=_day_start(f.opened_to + dt.timedelta(days=1)))
     if f.text:
-        in_notes = Note.objects.filter(ticket_id=OuterRef("pk"), text__icontains=f.text)
-        qs = qs.filter(Q(subject__icontains=f.text) | Exists(in_notes))
+        # Every word in the folded subject and notes, kept on the ticket by the engine.
+        qs = qs.filter(contains_all("search_text", search_terms(f.text)))
     return qs
 
 
@@ -328,6 +353,8 @@ def _keyset_page(qs: QuerySet[Ticket, Any], sort: str, cursor: str | None, limit
         ordering = ["-id"] if descending else ["id"]
     else:
         ordering = [f"-{field_name}", "-id"] if descending else [field_name, "id"]
+    if field_name in _SORT_ANNOTATIONS:
+        qs = qs.annotate(**{field_name: _SORT_ANNOTATIONS[field_name]})
     qs = qs.order_by(*ordering)
     if cursor:
         value, pk = decode_cursor(cursor, sort)

@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from ciclo.accounts.models import UserCompany
 from ciclo.accounts.roles import Role
-from ciclo.configurator.models import CrmOptions, ServiceType
+from ciclo.configurator.models import CrmOptions, Priority, ServiceType
 from ciclo.people.documents import format_document
 from ciclo.people.models import Person
 from ciclo.tickets import query
@@ -167,10 +167,19 @@ def offered(response, select_id: str) -> list[int]:
     return [int(pk) for pk in re.findall(r'<option value="(\d+)"', select)]
 
 
+def ticked(response, name: str) -> dict[int, bool]:
+    """A multiple choice's checkboxes: value → ticked."""
+    html = response.content.decode()
+    boxes = re.findall(
+        rf'<input class="form-check-input" type="checkbox" name="{name}" value="(\d+)"[^>]*?( checked)?>', html
+    )
+    return {int(pk): bool(checked) for pk, checked in boxes}
+
+
 def test_the_service_type_select_offers_analytical_types_only(client, world):
     client.force_login(world.agent)
     response = get(client)
-    types = set(offered(response, "f-service_types"))
+    types = set(ticked(response, "service_types"))
     assert types == {world.sales.type.pk, world.type2.pk}
     assert world.sales.group.pk not in types
 
@@ -181,10 +190,11 @@ def test_the_selects_keep_the_filter_chosen_and_escape_what_they_show(client, wo
     client.force_login(world.agent)
     response = get(client, crs=[world.sales.cr_prospect.pk], next_contact_user=world.agent.pk)
     html = response.content.decode()
-    assert f'<option value="{world.sales.cr_prospect.pk}" selected>' in html
+    crs = ticked(response, "crs")
+    assert crs[world.sales.cr_prospect.pk] is True
+    assert crs[world.sales.cr_closed.pk] is False  # not chosen: not ticked
     assert f'<option value="{world.agent.pk}" selected>' in html
     assert "Prospecção &lt;b&gt;quente&lt;/b&gt;" in html and "<b>quente</b>" not in html
-    assert f'<option value="{world.sales.cr_closed.pk}">' in html  # not chosen: not selected
 
 
 # --- every filter narrows ------------------------------------------------------------------------------------------
@@ -228,7 +238,7 @@ def test_the_form_shows_the_filter_it_ran(client, world):
     client.force_login(world.agent)
     response = get(client, crs=world.sales.cr_proposal.pk, person="silv", next_contact_from="2026-03-01")
     html = response.content.decode()
-    assert f'<option value="{world.sales.cr_proposal.pk}" selected>' in html
+    assert ticked(response, "crs")[world.sales.cr_proposal.pk] is True
     assert 'name="person" value="silv"' in html
     assert 'value="2026-03-01"' in html
 
@@ -273,7 +283,7 @@ def test_with_htmx_the_errors_swap_in_beside_the_fields_and_the_url_is_left_alon
 
 def test_a_bad_sort_is_an_error_not_a_crash(client, world):
     client.force_login(world.agent)
-    response = client.get(URL, {"sort": "subject"})
+    response = client.get(URL, {"sort": "colour"})
     assert response.status_code == 200
     assert "sort" in response.context["errors"]
     assert response.context["results"] is None
@@ -319,29 +329,47 @@ SORTABLE = [c for c in COLUMNS if c.sort]
 
 @pytest.fixture
 def many(sales: SalesSetup, agent: Any) -> list[Ticket]:
-    """45 tickets with ties in every sort field but the number."""
+    """45 tickets with ties in every sort field but the number (and tickets with no next-contact user)."""
     names = ["ana", "bruno", "carla", "ana", "daniel"]
     times = [local(2026, 1, 5, 10, 0), local(2026, 1, 5, 11, 0), local(2026, 1, 6, 9, 0)]
     people = [make_person(name=n) for n in names]
+    subjects = ["Visita", "Proposta", "Contrato", "Visita"]
+    users = [
+        make_user("u_lima", Role.AGENT, first_name="Bia", last_name="Lima"),
+        None,
+        make_user("u_ana", Role.AGENT, first_name="Ana"),
+        make_user("nameless", Role.AGENT),  # sorts by the username it shows
+    ]
+    types = [sales.type, ServiceType.objects.create(code="1.3", description="Assistência", workflow=sales.workflow)]
+    companies = [sales.company, make_company(name="Filial Norte")]
+    steps = [sales.step_prospect, sales.step_proposal, sales.step_closed]
     tickets = []
     for i in range(45):
         t = make_ticket(
             sales,
             agent,
             person=people[i % 5],
-            subject=f"Assunto {i}",
+            subject=subjects[i % 4],
+            service_type=types[i % 2],
+            company=companies[(i // 2) % 2],
             at=times[i % 3],
             next_contact_at=times[(i // 3) % 3] + dt.timedelta(days=3),
+            next_contact_user=users[i % 4],
         )
-        Ticket.objects.filter(pk=t.pk).update(priority=1 + i % 4)
+        Ticket.objects.filter(pk=t.pk).update(priority=1 + i % 4, next_contact_user=users[i % 4])
+        place(t, steps[i % 3])
         tickets.append(t)
-    return list(Ticket.objects.select_related("person").filter(pk__in=[t.pk for t in tickets]))
+    related = ("person", "service_type", "cr", "company", "next_contact_user")
+    return list(Ticket.objects.select_related(*related).filter(pk__in=[t.pk for t in tickets]))
 
 
 def expected_order(tickets: list[Ticket], sort: str) -> list[int]:
     field_name = query.SORTS[sort.lstrip("-")][0]
 
     def key(t: Ticket) -> tuple[Any, int]:
+        if field_name == "sort_next_contact_user":
+            user = t.next_contact_user
+            return ((user.get_full_name() or user.username) if user else ""), t.pk
         value: Any = t
         for part in field_name.split("__"):
             value = getattr(value, part)
@@ -425,22 +453,56 @@ def test_keyset_pages_within_a_date_range_walk_every_row_exactly_once(client, ag
     assert [pk for p in pages for pk in p] == expected_order(inside, sort)
 
 
-def test_the_first_page_counts_cheaply_and_later_pages_do_not(client, agent, many):
+def summary(response: Any) -> str:
+    html = response.content.decode()
+    block = re.search(r'data-testid="summary">(.*?)<span id="results-indicator"', html, re.S)
+    assert block is not None
+    return " ".join(re.sub(r"<[^>]+>", " ", block.group(1)).split())
+
+
+def test_every_page_tells_the_total(client, agent, many):
     client.force_login(agent)
     response = client.get(URL)
     results = response.context["results"]
     assert results.count == 45 and not results.count_capped
-    assert "20" in response.content.decode()
+    assert summary(response) == "45 tickets"
     second = client.get(response.context["paging"]["next"])
-    assert second.context["results"].count is None
+    assert second.context["results"].count == 45
     assert second.context["page_number"] == 2
+    assert summary(second) == "45 tickets · page 2"
+    third = client.get(second.context["paging"]["next"])
+    assert third.context["results"].next_cursor is None
+    assert summary(third) == "45 tickets · page 3"
+
+
+def test_a_date_sorted_later_page_counts_the_whole_range_not_the_pages_seek(client, agent, many):
+    client.force_login(agent)
+    response = client.get(URL, {"sort": "opened_at", "opened_from": "2026-01-05", "size": 20})
+    second = client.get(response.context["paging"]["next"])
+    assert response.context["results"].count == second.context["results"].count == 45
+
+
+def test_one_ticket_is_one_ticket(client, world):
+    client.force_login(world.agent)
+    assert summary(get(client, person="sílvia")) == "1 ticket"
+
+
+def test_a_text_search_is_not_counted_and_says_what_the_page_shows(client, agent, many):
+    client.force_login(agent)
+    response = client.get(URL, {"text": "Visita"})
+    assert response.context["results"].count is None
+    assert summary(response) == "20 tickets on this page, more on the next pages…"
 
 
 def test_the_count_is_capped(client, agent, many, monkeypatch):
     monkeypatch.setattr("ciclo.tickets.views.query.COUNT_CAP", 30)
     client.force_login(agent)
-    results = client.get(URL).context["results"]
+    response = client.get(URL)
+    results = response.context["results"]
     assert results.count == 30 and results.count_capped
+    assert summary(response) == "More than 30 tickets"
+    second = client.get(response.context["paging"]["next"])
+    assert summary(second) == "More than 30 tickets · page 2"
 
 
 def test_page_sizes(client, agent, many):
@@ -486,7 +548,7 @@ def test_every_column_renders(client, world):
     assert cells["phase"].text == "1 · Prospecção"
     assert cells["next_contact_user"].text == world.agent.username
     assert cells["company"].text == world.sales.company.name
-    assert cells["priority"].text == str(a.priority)
+    assert cells["priority"].text == f"{a.priority} – {Priority(a.priority).label}"
     assert cells["channel"].text == str(Channel.PHONE.label)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Container, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -34,6 +34,7 @@ from django_htmx.http import push_url
 
 from ciclo.accounts.decorators import ciclo_user
 from ciclo.configurator.cache import config
+from ciclo.configurator.models import Priority
 from ciclo.people.documents import format_document
 from ciclo.people.models import Company
 from ciclo.tickets import query
@@ -46,7 +47,7 @@ PAGE_SIZES = (20, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 20
 # "Previous" walks back through at most this many pages; further back, it lands on the first page.
 MAX_PREV = 20
-# The first page tells how many tickets match, up to this many; past it, "more than …".
+# Every page tells how many tickets match, up to this many; past it, "more than …".
 COUNT_CAP = 1000
 SESSION_COLUMNS = "tickets_query_columns"
 # The filter fields, in the order the form shows them: each has an error slot beside it.
@@ -101,14 +102,19 @@ COLUMNS: list[Column] = [
     Column("opened", gettext_lazy("Opened"), lambda t: t.opened_at, "opened_at"),
     Column("person", gettext_lazy("Person"), lambda t: t.person.name, "person"),
     Column("document", gettext_lazy("CPF/CNPJ"), lambda t: format_document(t.person.document)),
-    Column("subject", gettext_lazy("Subject"), lambda t: t.subject),
-    Column("type", gettext_lazy("Type"), lambda t: t.service_type.description),
-    Column("phase", gettext_lazy("Phase"), lambda t: f"{t.cr.code} · {t.cr.description}"),
-    Column("status", gettext_lazy("Status"), lambda t: t.status, choices=Ticket.Status),
+    Column("subject", gettext_lazy("Subject"), lambda t: t.subject, "subject"),
+    Column("type", gettext_lazy("Type"), lambda t: t.service_type.description, "type"),
+    Column("phase", gettext_lazy("Phase"), lambda t: f"{t.cr.code} · {t.cr.description}", "phase"),
+    Column("status", gettext_lazy("Status"), lambda t: t.status, "status", choices=Ticket.Status),
     Column("next_contact", gettext_lazy("Next contact"), lambda t: t.next_contact_at, "next_contact_at"),
-    Column("next_contact_user", gettext_lazy("Next contact with"), lambda t: _user_name(t.next_contact_user)),
-    Column("company", gettext_lazy("Company"), lambda t: t.company.name),
-    Column("priority", gettext_lazy("Priority"), lambda t: t.priority, "priority"),
+    Column(
+        "next_contact_user",
+        gettext_lazy("Next contact with"),
+        lambda t: _user_name(t.next_contact_user),
+        "next_contact_user",
+    ),
+    Column("company", gettext_lazy("Company"), lambda t: t.company.name, "company"),
+    Column("priority", gettext_lazy("Priority"), lambda t: Priority.describe(t.priority), "priority"),
     Column("channel", gettext_lazy("Channel"), lambda t: t.channel, choices=Channel),
 ]
 COLUMNS_BY_KEY = {c.key: c for c in COLUMNS}
@@ -234,7 +240,10 @@ class Cell:
             return format_html('<a href="{}">{}</a>', self.href, self.text)
         if self.swatch:
             return format_html(
-                '<span class="type-swatch" style="background: {}" aria-hidden="true"></span> {}', self.swatch, self.text
+                '<svg class="type-swatch" viewBox="0 0 2 2" aria-hidden="true">'
+                '<circle cx="1" cy="1" r="1" fill="{}"/></svg> {}',
+                self.swatch,
+                self.text,
             )
         if self.badge:
             return format_html('<span class="badge {}">{}</span>', self.badge, self.text)
@@ -268,7 +277,7 @@ class Row:
 class Results:
     rows: list[Row] = field(default_factory=list)
     next_cursor: str | None = None
-    count: int | None = None  # how many match, when known (the first page, counted cheaply)
+    count: int | None = None  # how many match, when known (counted cheaply, up to COUNT_CAP, on every page)
     count_capped: bool = False
     error: str = ""
 
@@ -338,14 +347,15 @@ def find(request: HttpRequest, state: QueryState) -> Results | None:
     labels = choice_labels(state.columns)
     rows = [_row(t, state.columns, pattern.replace(str(marker), str(t.pk)), when, labels) for t in found.rows]
     results = Results(rows=rows, next_cursor=found.next_cursor)
-    if not state.after:
-        if found.next_cursor is None:
-            results.count = len(rows)
-        elif not state.filter.text:
-            # Bounded: at most COUNT_CAP + 1 index entries, whatever the table holds. A text
-            # search reads notes, so counting it could cost what a full scan costs: not done.
-            n = qs.select_related(None).order_by()[: COUNT_CAP + 1].count()
-            results.count, results.count_capped = min(n, COUNT_CAP), n > COUNT_CAP
+    if not state.after and found.next_cursor is None:
+        results.count = len(rows)
+    elif not state.filter.text:
+        # The whole filter, not this page's seek: the same total on every page. Bounded: at most
+        # COUNT_CAP + 1 index entries, whatever the table holds. A text search reads notes, so
+        # counting it could cost what a full scan costs: not done.
+        every = qs if not state.after else query.list_queryset(request.user, state.filter)
+        n = every.select_related(None).order_by()[: COUNT_CAP + 1].count()
+        results.count, results.count_capped = min(n, COUNT_CAP), n > COUNT_CAP
     return results
 
 
@@ -379,8 +389,76 @@ def _paging(state: QueryState, results: Results | None) -> dict[str, str]:
     return links
 
 
+@dataclass(frozen=True)
+class Chip:
+    """An active filter, shown above the results: what it is, and the link that drops it (and only it)."""
+
+    label: str
+    value: str
+    remove_url: str
+
+
+def _without(state: QueryState, name: str, value: Any = None) -> str:
+    """The first page of the state's query without filter `name` (without `value` alone, for a list)."""
+    current = getattr(state.filter, name)
+    if isinstance(current, list):
+        kept: Any = [v for v in current if v != value]
+    else:
+        kept = "" if isinstance(current, str) else None
+    narrower = replace(state, filter=replace(state.filter, **{name: kept}))
+    return narrower.url(after="", prev=[])
+
+
+def _chips(request: HttpRequest, state: QueryState) -> list[Chip]:
+    """The filters in force as chips; types and CRs are named from the configuration's copy, a company
+    or a user by one query each, only when the filter names one."""
+    f = state.filter
+    if state.errors:
+        return []
+    cfg = config()
+    type_names = {pk: f"{code} · {text}" for pk, code, text, _active in cfg.type_choices}
+    cr_names = {pk: f"{code} · {text}" for pk, code, text, _active in cfg.cr_choices}
+    chips = [
+        Chip(str(_("Type")), type_names.get(pk, str(pk)), _without(state, "service_types", pk))
+        for pk in f.service_types
+    ]
+    chips += [Chip(str(_("Phase")), cr_names.get(pk, str(pk)), _without(state, "crs", pk)) for pk in f.crs]
+    if f.status:
+        chips.append(Chip(str(_("Status")), str(Ticket.Status(f.status).label), _without(state, "status")))
+    if f.person:
+        chips.append(Chip(str(_("Person")), f.person, _without(state, "person")))
+    if f.company is not None:
+        company = Company.objects.filter(pk=f.company).values_list("code", "name").first()
+        name = f"{company[0]} · {company[1]}" if company else str(f.company)
+        chips.append(Chip(str(_("Company")), name, _without(state, "company")))
+    if f.next_contact_user is not None:
+        user = User.objects.filter(pk=f.next_contact_user).first()
+        chips.append(
+            Chip(
+                str(_("Next contact with")),
+                _user_name(user) or str(f.next_contact_user),
+                _without(state, "next_contact_user"),
+            )
+        )
+    dates = (
+        ("next_contact_from", _("Next contact from")),
+        ("next_contact_to", _("Next contact until")),
+        ("opened_from", _("Opened from")),
+        ("opened_to", _("Opened until")),
+    )
+    for name, label in dates:
+        day = getattr(f, name)
+        if day is not None:
+            chips.append(Chip(str(label), formats.date_format(day, "SHORT_DATE_FORMAT"), _without(state, name)))
+    if f.text:
+        chips.append(Chip(str(_("Text")), f.text, _without(state, "text")))
+    return chips
+
+
 def _results_context(request: HttpRequest, state: QueryState, results: Results | None) -> dict[str, Any]:
     return {
+        "chips": _chips(request, state),
+        "clear_url": reverse("tickets") + "?" + urlencode({"cols": ",".join(state.column_keys)}),
         "state": state,
         "filter": state.filter,
         "errors": state.errors,
@@ -418,6 +496,35 @@ def _options(items: Iterable[tuple[int, str]], selected: Container[int]) -> Safe
     )
 
 
+@dataclass(frozen=True)
+class Checkbox:
+    pk: int
+    label: str
+    checked: bool
+
+
+@dataclass(frozen=True)
+class MultiChoice:
+    """A multiple choice (types, CRs) as checkboxes in a drop-down whose face lists what is ticked:
+    a list a person can read, unlike a multiple select."""
+
+    choices: list[Checkbox]
+
+    @property
+    def summary(self) -> str:
+        ticked = [c.label for c in self.choices if c.checked]
+        return "; ".join(ticked) if ticked else _("All")
+
+
+def _checkboxes(items: Iterable[tuple[int, str, str, bool]], selected: Container[int], inactive: str) -> MultiChoice:
+    return MultiChoice(
+        [
+            Checkbox(pk, f"{code} · {text}" + ("" if active else inactive), pk in selected)
+            for pk, code, text, active in items
+        ]
+    )
+
+
 def _choices(request: HttpRequest, state: QueryState) -> dict[str, Any]:
     """What the filter's selects offer, as their options: the configuration's types and CRs, one query for
     companies and one for users, whatever the page shows."""
@@ -435,13 +542,8 @@ def _choices(request: HttpRequest, state: QueryState) -> dict[str, Any]:
         .values_list("id", "first_name", "last_name", "username")
     )
     return {
-        "service_type_options": _options(
-            ((pk, f"{code} · {text}" + ("" if active else inactive)) for pk, code, text, active in types),
-            f.service_types,
-        ),
-        "cr_options": _options(
-            ((pk, f"{code} · {text}" + ("" if active else inactive)) for pk, code, text, active in crs), f.crs
-        ),
+        "service_type_choices": _checkboxes(types, f.service_types, inactive),
+        "cr_choices": _checkboxes(crs, f.crs, inactive),
         "company_options": _options(
             ((pk, f"{code} · {name}") for pk, code, name in companies.values_list("id", "code", "name")),
             {f.company} if f.company is not None else (),

@@ -434,8 +434,8 @@ def route_from(start: WorkflowStep, choices: Mapping[int, int] | None = None, cf
     # Depth first, so that a decision an option leads to comes right after the decision that asks it.
     pending: list[tuple[Lead, tuple[WorkflowStep, DecisionOption] | None]] = [(ahead.first, None)]
     while pending:
-        lead, after = pending.pop()
-        step = lead.decision
+        met, after = pending.pop()
+        step = met.decision
         if step is None or step.pk in seen:
             continue
         seen.add(step.pk)

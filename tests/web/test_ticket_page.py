@@ -9,6 +9,7 @@ from ciclo.tickets.answering import AnswerInput, save_answers
 from ciclo.tickets.models import Answer, AnswerRevision, CrUnlock, Note, PhaseMove, Ticket
 from ciclo.tickets.routing import record_note
 from tests.factory import make_ticket
+from tests.test_routing import chain_a_second_decision
 
 
 @pytest.fixture
@@ -305,3 +306,179 @@ def test_numbers_follow_the_english_locale_too(client, sales, agent, ticket):
     data = answer_fields(sales.q_money, "2,500.90")
     client.post(url("ticket_answers", ticket.pk), data, HTTP_HX_REQUEST="true", HTTP_ACCEPT_LANGUAGE="en")
     assert str(Answer.objects.get().value_number) == "2500.9000"
+
+
+# --- the route ahead: decisions asked up front (chained ones too) ----------------------------------
+
+
+def at_the_proposal(sales, agent, ticket):
+    save_answers(ticket, [AnswerInput(sales.q_single.pk, [sales.o_site.pk])], by=agent)
+    record_note(ticket, by=agent, text="Proposta", move_on=True)
+
+
+def test_the_note_form_asks_every_chained_decision_up_front(client, sales, agent, ticket):
+    second, _again, give_up, _lost = chain_a_second_decision(sales)
+    at_the_proposal(sales, agent, ticket)
+    client.force_login(agent)
+    html = client.get(url("ticket", ticket.pk)).content.decode()
+    assert "Fechou negócio?" in html and "Nova proposta?" in html
+    assert f'name="choice-{sales.decision.pk}"' in html and f'name="choice-{second.pk}"' in html
+    assert "next question: “Nova proposta?”" in html  # where "Não" leads
+    assert "Asked when “Não” is chosen for “Fechou negócio?”." in html
+    assert "Perdido" in html and "closes the ticket" in html
+    # one "Record" with both choices moves through both decisions
+    response = client.post(
+        url("ticket_note", ticket.pk),
+        {
+            "text": "Desistiu",
+            "move_on": "1",
+            f"choice-{sales.decision.pk}": str(sales.no.pk),
+            f"choice-{second.pk}": str(give_up.pk),
+        },
+        HTTP_HX_REQUEST="true",
+    )
+    assert response["HX-Refresh"] == "true"
+    ticket.refresh_from_db()
+    assert ticket.is_closed and ticket.cr.description == "Perdido"
+    assert [d.label for d in PhaseMove.objects.filter(ticket=ticket).latest("id").decisions.order_by("id")] == [
+        "Não",
+        "Não",
+    ]
+
+
+def test_a_missing_choice_is_asked_not_shown_as_an_error(client, sales, agent, ticket):
+    chain_a_second_decision(sales)
+    at_the_proposal(sales, agent, ticket)
+    client.force_login(agent)
+    response = client.post(
+        url("ticket_note", ticket.pk),
+        {"text": "Não fechou", "move_on": "1", f"choice-{sales.decision.pk}": str(sales.no.pk)},
+        HTTP_HX_REQUEST="true",
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-testid="note-prompt"' in html and "choose where the ticket goes: “Nova proposta?”" in html
+    assert "alert-danger" not in html and 'data-testid="note-error"' not in html
+    # what was chosen and typed stays
+    assert f'value="{sales.no.pk}" checked' in html and "Não fechou" in html
+    assert ticket.notes.count() == 2
+    assert Ticket.objects.get(pk=ticket.pk).cr == sales.cr_proposal
+
+
+def test_the_supervisor_steps_are_named_not_numbered(client, sales, supervisor, ticket):
+    client.force_login(supervisor)
+    html = client.get(url("ticket", ticket.pk)).content.decode()
+    assert "Decision: Fechou negócio?" in html
+    assert "9 · Encerrado (closes the ticket)" in html and "1 · Prospecção (current)" in html
+    assert ">10 · " not in html and ">20 · " not in html
+
+
+def test_the_supervisor_move_to_a_decision_offers_its_options(client, sales, supervisor, ticket):
+    client.force_login(supervisor)
+    response = client.get(url("ticket_move_decisions", ticket.pk), {"step": sales.decision.pk})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Fechou negócio?" in html and f'name="choice-{sales.decision.pk}"' in html
+    assert f'id="move-choice-{sales.yes.pk}"' in html and "Encerrado" in html and "Negociação" in html
+    # a phase step asks nothing
+    html = client.get(url("ticket_move_decisions", ticket.pk), {"step": sales.step_closed.pk}).content.decode()
+    assert "choice-" not in html
+    # without a choice: asked again, nothing moved
+    response = client.post(url("ticket_move", ticket.pk), {"step": sales.decision.pk, "reason": "Cliente voltou"})
+    html = response.content.decode()
+    assert response.status_code == 422 and 'data-testid="move-prompt"' in html
+    assert f'name="choice-{sales.decision.pk}"' in html and "Cliente voltou" in html
+    assert Ticket.objects.get(pk=ticket.pk).cr == sales.cr_prospect
+    # with it: moved through the decision
+    response = client.post(
+        url("ticket_move", ticket.pk),
+        {"step": sales.decision.pk, "reason": "Cliente voltou", f"choice-{sales.decision.pk}": sales.no.pk},
+    )
+    assert response.status_code == 302
+    assert Ticket.objects.get(pk=ticket.pk).cr == sales.cr_negotiation
+
+
+def test_only_a_supervisor_reads_the_move_decisions(client, sales, agent, ticket):
+    client.force_login(agent)
+    assert client.get(url("ticket_move_decisions", ticket.pk), {"step": sales.decision.pk}).status_code == 403
+    assert client.post(url("ticket_move_decisions", ticket.pk)).status_code in (403, 405)
+
+
+def test_a_step_of_another_workflow_or_a_huge_id_is_refused(client, sales, supervisor, ticket):
+    client.force_login(supervisor)
+    response = client.post(url("ticket_move", ticket.pk), {"step": "9" * 5000, "reason": "x"})
+    assert response.status_code == 302
+    html = client.get(url("ticket_move_decisions", ticket.pk), {"step": "9" * 5000}).content.decode()
+    assert "choice-" not in html
+
+
+# --- after Gravar, after a conflict ------------------------------------------------------------------
+
+
+def test_saving_answers_reloads_the_required_list_and_the_blocked_move(client, sales, agent, ticket):
+    client.force_login(agent)
+    response = client.post(url("ticket_note", ticket.pk), {"text": "avançar", "move_on": "1"}, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert 'data-testid="note-blocked"' in html and 'data-testid="required-block"' in html
+    assert 'hx-trigger="ciclo:answers-saved from:body"' in html
+    assert url("ticket_note_required", ticket.pk) in html
+    response = client.post(
+        url("ticket_answers", ticket.pk), answer_fields(sales.q_single, str(sales.o_site.pk)), HTTP_HX_REQUEST="true"
+    )
+    assert response["HX-Trigger"] == "ciclo:answers-saved"
+    html = client.get(url("ticket_note_required", ticket.pk), HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="note-required"' in html
+    assert 'data-testid="required-block"' not in html and 'data-testid="note-blocked"' not in html
+
+
+def test_a_save_that_saves_nothing_triggers_nothing(client, sales, agent, ticket):
+    client.force_login(agent)
+    response = client.post(
+        url("ticket_answers", ticket.pk), answer_fields(sales.q_time, "25:00"), HTTP_HX_REQUEST="true"
+    )
+    assert "HX-Trigger" not in response
+
+
+def test_a_note_on_a_changed_ticket_shows_it_as_it_is_everywhere(client, sales, agent, supervisor, ticket):
+    client.force_login(agent)
+    read = ticket.version
+    record_note(ticket, by=supervisor, text="Mudou", move_on=True, override_reason="urgente")  # now at the proposal
+    response = client.post(
+        url("ticket_note", ticket.pk), {"text": "Minha nota", "version": str(read)}, HTTP_HX_REQUEST="true"
+    )
+    html = response.content.decode()
+    assert response.status_code == 200 and 'data-testid="note-stale"' in html
+    ticket.refresh_from_db()
+    assert f'name="version" value="{ticket.version}"' in html and "Minha nota" in html
+    assert '<header id="ticket-header"' in html and 'hx-swap-oob="true"' in html and "Proposta enviada" in html
+    assert '<div id="cycle-panel" hx-swap-oob="innerHTML">' in html and 'id="cycle"' in html
+    assert '<section id="timeline"' in html and "Mudou" in html
+    assert ticket.notes.filter(text="Minha nota").count() == 0
+    # without htmx, the whole page as it is, with the real status
+    response = client.post(url("ticket_note", ticket.pk), {"text": "Minha nota", "version": str(read)})
+    assert response.status_code == 409 and "Minha nota" in response.content.decode()
+
+
+def test_a_refused_note_keeps_the_version_it_was_read_at(client, sales, agent, supervisor, ticket):
+    client.force_login(agent)
+    read = ticket.version
+    record_note(ticket, by=supervisor, text="Outra")
+    response = client.post(url("ticket_note", ticket.pk), {"text": " ", "version": str(read)}, HTTP_HX_REQUEST="true")
+    assert f'name="version" value="{read}"' in response.content.decode()
+
+
+# --- who may record --------------------------------------------------------------------------------
+
+
+def test_a_non_member_sees_the_note_form_disabled_with_the_reason(client, sales, agent, outsider, ticket):
+    sales.cr_prospect.members.add(agent)
+    client.force_login(outsider)
+    html = client.get(url("ticket", ticket.pk)).content.decode()
+    assert '<fieldset disabled aria-describedby="note-refusal" data-testid="note-fields">' in html
+    assert "Only the members of “1 · Prospecção” and supervisors work tickets in this phase." in html
+    client.force_login(agent)
+    html = client.get(url("ticket", ticket.pk)).content.decode()
+    assert (
+        'data-testid="note-refusal"' not in html
+        and "<fieldset disabled" not in html.split('id="note-form"')[1].split("</form>")[0]
+    )

@@ -94,7 +94,11 @@ def answers(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
         return render_page(request, ticket, cycle=cycle_context(request, ticket, forms, **extra), status=status)
     # htmx swaps only successful responses by default; the fragment carries its own errors.
-    return render(request, "tickets/_cycle.html", cycle_context(request, ticket, forms, **extra))
+    response = render(request, "tickets/_cycle.html", cycle_context(request, ticket, forms, **extra))
+    if "success" in extra:
+        # The note form's list of required questions still unanswered reloads itself on this event.
+        response["HX-Trigger"] = "ciclo:answers-saved"
+    return response
 
 
 @require_POST

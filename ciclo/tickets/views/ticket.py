@@ -19,8 +19,9 @@ from django_htmx.http import HttpResponseClientRefresh
 from ciclo.accounts.decorators import ciclo_user, supervisor_required
 from ciclo.accounts.roles import is_supervisor
 from ciclo.configurator.cache import config
+from ciclo.configurator.models import WorkflowStep
 from ciclo.http import HtmxHttpRequest
-from ciclo.tickets.access import can_work_cr, ticket_for
+from ciclo.tickets.access import can_work_cr, check_can_work, ticket_for
 from ciclo.tickets.errors import (
     DecisionRequired,
     InvalidChoice,
@@ -31,7 +32,7 @@ from ciclo.tickets.errors import (
     TicketClosed,
 )
 from ciclo.tickets.models import Channel, Note, PhaseMove, Ticket
-from ciclo.tickets.routing import StepMap, move_to_step, record_note, resolve, unanswered_required
+from ciclo.tickets.routing import move_to_step, record_note, route_ahead, route_from, unanswered_required
 from ciclo.tickets.views.cycle import cycle_context
 
 User = get_user_model()
@@ -48,55 +49,50 @@ def _assignable_users() -> list[Any]:
     return list(User.objects.filter(is_active=True, groups__isnull=False).distinct().order_by("username"))
 
 
-def _route_preview(ticket: Ticket, choices: dict[int, int]) -> dict[str, Any]:
-    """What "move on" would meet: the pending decision (with where each option leads) or the next phase."""
-    if ticket.is_closed or ticket.step.next_order is None:
-        return {"closed": True}
-    steps = StepMap()
-    try:
-        route = resolve(steps.get(ticket.workflow_id, ticket.step.next_order), choices, steps)
-    except DecisionRequired as pending:
-        step = next(s for s in steps.steps_all() if s.pk == pending.step_id)
-        options = []
-        for option in step.options.all():
-            try:
-                target = resolve(steps.get(step.workflow_id, option.target_order), choices, steps).target
-                leads = {"cr": target.cr, "closes": bool(target.cr and target.cr.closes_process)}
-            except (DecisionRequired, InvalidChoice):
-                leads = {"cr": None, "closes": False}
-            options.append({"option": option, **leads})
-        return {"decision": step, "options": options, "chosen": choices}
-    except InvalidChoice as err:
-        return {"error": err.message}
-    return {
-        "target": route.target.cr,
-        "closes": bool(route.target.cr and route.target.cr.closes_process),
-        "chosen": choices,
-    }
+def _id(raw: str) -> int | None:
+    """A record's id as typed in a form field: digits that fit a database id, or None."""
+    return int(raw) if raw.isdigit() and len(raw) <= 18 else None
 
 
 def _choices_from(data: Any) -> dict[int, int]:
+    """The decisions' options chosen in a form: `choice-<decision step id>` = option id."""
     choices = {}
     for key in data:
         if key.startswith("choice-"):
-            step, value = key.removeprefix("choice-"), data.get(key)
-            if step.isdigit() and value and value.isdigit():
-                choices[int(step)] = int(value)
+            step, option = _id(key.removeprefix("choice-")), _id(data.get(key) or "")
+            if step is not None and option is not None:
+                choices[step] = option
     return choices
+
+
+def _work_refusal(request: HttpRequest, ticket: Ticket) -> str:
+    """Why this user may not work the ticket in its phase ("" when they may): the engine's own words."""
+    if can_work_cr(request.user, ticket.cr):
+        return ""
+    try:
+        check_can_work(request.user, ticket)
+    except NotAllowed as err:
+        return err.message
+    return ""
 
 
 def note_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[str, Any]:
     choices = extra.pop("choices", {})
+    refusal = _work_refusal(request, ticket)
+    values = extra.pop("values", {})
     return {
         "ticket": ticket,
         "channels": Channel.choices,
         "users": _assignable_users(),
-        "route": _route_preview(ticket, choices),
+        "route": route_ahead(ticket, choices),
         "required": unanswered_required(ticket) if not ticket.is_closed else [],
-        "can_work": can_work_cr(request.user, ticket.cr),
+        "can_work": not refusal,
+        "refusal": refusal,
         "is_supervisor": is_supervisor(request.user),
-        "values": extra.pop("values", {}),
+        "values": values,
         "errors": extra.pop("errors", {}),
+        # The version the user read: a refused note keeps it, so a change made meanwhile is still caught.
+        "form_version": extra.pop("form_version", None) or ticket.version,
         **extra,
     }
 
@@ -131,29 +127,47 @@ def timeline(ticket: Ticket) -> list[Entry]:
     ]
 
 
+def step_label(step: WorkflowStep) -> str:
+    """A step as a supervisor reads it: the phase's name, the decision's question, the workflow it jumps to."""
+    if step.kind == WorkflowStep.Kind.CR and step.cr is not None:
+        label = f"{step.cr.code} · {step.cr.description}"
+        return _("%(phase)s (closes the ticket)") % {"phase": label} if step.cr.closes_process else label
+    if step.kind == WorkflowStep.Kind.DECISION:
+        return _("Decision: %(question)s") % {"question": step.question}
+    return _("Go to the workflow %(workflow)s") % {"workflow": step.target_workflow}
+
+
+def move_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[str, Any]:
+    """The supervisor's move: every step of the ticket's workflow, by name; a decision step asks its question."""
+    if not is_supervisor(request.user):
+        return {"steps": []}
+    steps = [s for _order, s in sorted(config().workflow_steps(ticket.workflow_id).items())]
+    chosen: WorkflowStep | None = extra.pop("move_step", None)
+    return {
+        "steps": [(s, step_label(s)) for s in steps],
+        "move_step": chosen,
+        "move_ahead": route_from(chosen, extra.pop("move_choices", {})) if chosen is not None else None,
+        **extra,
+    }
+
+
 def render_page(
     request: HttpRequest,
     ticket: Ticket,
     *,
     note: dict[str, Any] | None = None,
     cycle: dict[str, Any] | None = None,
+    move: dict[str, Any] | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    notes = timeline(ticket)
-    # A supervisor may move the ticket to any step: its workflow's steps, from the configuration's copy.
-    steps = (
-        [s for _order, s in sorted(config().workflow_steps(ticket.workflow_id).items())]
-        if is_supervisor(request.user)
-        else []
-    )
     return render(
         request,
         "tickets/ticket.html",
         {
             **(note if note is not None else note_context(request, ticket)),
             **(cycle if cycle is not None else cycle_context(request, ticket)),
-            "notes": notes,
-            "steps": steps,
+            **(move if move is not None else move_context(request, ticket)),
+            "notes": timeline(ticket),
         },
         status=status,
     )
@@ -177,25 +191,27 @@ def _parse_when(raw: str) -> dt.datetime | None:
 @require_POST
 @ciclo_user
 def note(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    """Record a note; with "move on", follow the route. Errors re-render the form beside their fields."""
+    """Record a note; with "move on", follow the route. Errors re-render the form beside their fields.
+
+    A decision left without a choice is asked as a question, not shown as an error; a note refused because
+    the ticket changed meanwhile shows the ticket as it is now: header, cycle, timeline and form together.
+    """
     ticket = _ticket(request, pk)
     data = request.POST
     choices = _choices_from(data)
     errors: dict[str, list[str]] = {}
-    general: str | None = None
+    extra: dict[str, Any] = {}
     try:
         next_contact_at = _parse_when(data.get("next_contact_at", ""))
     except ValueError:
         next_contact_at = None
         errors["next_contact_at"] = [_("Give the next contact as a date and time.")]
-    user_id = data.get("next_contact_user", "")
-    next_user = User.objects.filter(pk=int(user_id), is_active=True).first() if user_id.isdigit() else None
-    if user_id and next_user is None:
+    user_id = _id(data.get("next_contact_user", ""))
+    next_user = User.objects.filter(pk=user_id, is_active=True).first() if user_id is not None else None
+    if data.get("next_contact_user") and next_user is None:
         errors["next_contact_user"] = [_("Choose an active user.")]
-    try:
-        version = int(data.get("version", ""))
-    except ValueError:
-        version = None
+    version = _id(data.get("version", ""))
+    stale = False
     if not errors:
         try:
             result = record_note(
@@ -212,10 +228,21 @@ def note(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             )
         except InvalidInput as err:
             errors = err.errors
-        except DecisionRequired:
-            general = _("Choose an option for the decision below to move on.")
-        except (RequiredUnanswered, TicketClosed, InvalidChoice, StaleTicket, NotAllowed) as err:
-            general = err.message
+        except DecisionRequired as err:
+            extra["prompt"] = _("To move on, choose where the ticket goes: “%(question)s”.") % {
+                "question": err.question
+            }
+            extra["pending"] = err.step_id
+        except RequiredUnanswered as err:
+            extra["blocked"] = err.message
+        except StaleTicket:
+            stale = True
+            extra["stale"] = _(
+                "Someone else changed this ticket since you opened it: the page now shows it as it is. "
+                "Your note is kept below: check it and record it again."
+            )
+        except (TicketClosed, InvalidChoice, NotAllowed) as err:
+            extra["general"] = err.message
         else:
             move = result.move
             if move is None:
@@ -231,10 +258,24 @@ def note(request: HtmxHttpRequest, pk: int) -> HttpResponse:
                 return HttpResponseClientRefresh()
             return redirect(ticket_url(ticket, entered=move is not None))
     ticket = _ticket(request, pk)
-    context = note_context(request, ticket, values=data, errors=errors, general=general, choices=choices)
-    if request.htmx:
-        return render(request, "tickets/_note_form.html", context)
-    return render_page(request, ticket, note=context, status=422)
+    if not stale:
+        extra["form_version"] = version
+    context = note_context(request, ticket, values=data, errors=errors, choices=choices, **extra)
+    if not request.htmx:
+        return render_page(request, ticket, note=context, status=409 if stale else 422)
+    if stale:
+        # The form, and out of band the header, the cycle and the timeline: one version of the ticket.
+        context.update(cycle_context(request, ticket), notes=timeline(ticket))
+        return render(request, "tickets/_note_refreshed.html", context)
+    return render(request, "tickets/_note_form.html", context)
+
+
+@require_GET
+@ciclo_user
+def note_required(request: HttpRequest, pk: int) -> HttpResponse:
+    """The note form's list of required questions still unanswered, reloaded after the cycle is saved."""
+    ticket = _ticket(request, pk)
+    return render(request, "tickets/_note_required.html", note_context(request, ticket))
 
 
 def ticket_url(ticket: Ticket, entered: bool = False) -> str:
@@ -244,25 +285,52 @@ def ticket_url(ticket: Ticket, entered: bool = False) -> str:
     return f"{url}#cycle" if entered else url
 
 
+def _workflow_step(ticket: Ticket, raw: str) -> WorkflowStep | None:
+    step_id = _id(raw)
+    if step_id is None:
+        return None
+    return next((s for s in config().workflow_steps(ticket.workflow_id).values() if s.pk == step_id), None)
+
+
+@require_GET
+@supervisor_required
+def move_decisions(request: HttpRequest, pk: int) -> HttpResponse:
+    """The decisions a supervisor's move to the chosen step meets, each option with where it leads."""
+    ticket = _ticket(request, pk)
+    step = _workflow_step(ticket, request.GET.get("step", ""))
+    ahead = route_from(step) if step is not None else None
+    return render(request, "tickets/_move_decisions.html", {"ticket": ticket, "move_ahead": ahead})
+
+
 @require_POST
 @supervisor_required
 def move(request: HttpRequest, pk: int) -> HttpResponse:
     """A supervisor moves the ticket to any step of its workflow, with a reason."""
     ticket = _ticket(request, pk)
-    step_id = request.POST.get("step", "")
-    step = ticket.workflow.steps.filter(pk=int(step_id)).first() if step_id.isdigit() else None
+    step = _workflow_step(ticket, request.POST.get("step", ""))
     if step is None:
         messages.error(request, _("Choose a step of this ticket's workflow."))
         return redirect(ticket_url(ticket))
+    choices = _choices_from(request.POST)
+    extra: dict[str, Any] = {}
     try:
-        done = move_to_step(
-            ticket, step, by=request.user, reason=request.POST.get("reason", ""), choices=_choices_from(request.POST)
-        )
+        done = move_to_step(ticket, step, by=request.user, reason=request.POST.get("reason", ""), choices=choices)
     except InvalidInput as err:
-        messages.error(request, " ".join(m for msgs in err.errors.values() for m in msgs))
-    except (DecisionRequired, InvalidChoice, NotAllowed, StaleTicket) as err:
-        messages.error(request, err.message)
+        extra["move_errors"] = err.errors
+        others = [m for name, msgs in err.errors.items() if name != "reason" for m in msgs]
+        if others:
+            extra["move_error"] = " ".join(others)
+    except DecisionRequired as err:
+        extra["move_prompt"] = _("To move the ticket there, choose where it goes: “%(question)s”.") % {
+            "question": err.question
+        }
+    except (InvalidChoice, NotAllowed, StaleTicket) as err:
+        extra["move_error"] = err.message
     else:
         messages.success(request, _("The ticket was moved to %(cr)s.") % {"cr": done.to_cr})
         return redirect(ticket_url(ticket, entered=True))
-    return redirect(ticket_url(ticket))
+    ticket = _ticket(request, pk)
+    context = move_context(
+        request, ticket, move_step=step, move_choices=choices, move_reason=request.POST.get("reason", ""), **extra
+    )
+    return render_page(request, ticket, move=context, status=422)

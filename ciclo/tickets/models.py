@@ -44,11 +44,15 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
     def closed(self) -> TicketQuerySet:
         return self.filter(status=Ticket.Status.CLOSED)
 
-    def due_for(self, user: Any, at: dt.datetime | None = None) -> TicketQuerySet:
-        """Open tickets whose next contact, with this user, is due by the end of today."""
+    def due(self, at: dt.datetime | None = None) -> TicketQuerySet:
+        """Open tickets whose next contact, with anyone, is due by the end of today."""
         at = timezone.localtime(at or timezone.now())
         end_of_day = at.replace(hour=23, minute=59, second=59, microsecond=999999)
-        return self.open().filter(next_contact_user=user, next_contact_at__lte=end_of_day)
+        return self.open().filter(next_contact_user__isnull=False, next_contact_at__lte=end_of_day)
+
+    def due_for(self, user: Any, at: dt.datetime | None = None) -> TicketQuerySet:
+        """Open tickets whose next contact, with this user, is due by the end of today."""
+        return self.due(at).filter(next_contact_user=user)
 
 
 class Ticket(models.Model):

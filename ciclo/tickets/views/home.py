@@ -1,42 +1,150 @@
+"""Home (Hoje): the contacts due, overdue apart from today's, each list paged.
+
+An agent sees their own; a supervisor (or an admin) may look at the team's, everyone's or
+one user's. An admin also gets the links to the configuration.
+"""
+
 from __future__ import annotations
 
-from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib.auth import get_user_model
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ciclo.accounts.decorators import ciclo_user
+from ciclo.accounts.roles import ROLE_ORDER, Role, is_supervisor, role_of
 from ciclo.tickets.access import visible_tickets
-from ciclo.tickets.models import Ticket
+from ciclo.tickets.models import Ticket, TicketQuerySet
 
-HOME_LIMIT = 100
+User = get_user_model()
+
+PAGE_SIZE = 20
+TEAM = "team"  # the `user` parameter of a supervisor's view of every user's contacts
+
+
+@dataclass
+class DueList:
+    """One of the home's lists (overdue, today): a page of it and the links to its neighbours."""
+
+    key: str  # "overdue" or "today": its page parameter is f"{key}_page"
+    title: str
+    page: Page[Ticket]
+    previous_url: str = ""
+    next_url: str = ""
+
+    @property
+    def tickets(self) -> list[Ticket]:
+        return list(self.page.object_list)
+
+
+def _page_number(raw: str) -> int:
+    """A page number from the query string; anything but a small positive number is the first page."""
+    return int(raw) if raw.isascii() and raw.isdigit() and 0 < len(raw) < 7 and int(raw) > 0 else 1
+
+
+def _url(params: QueryDict, **changes: Any) -> str:
+    """The home's URL with `changes` to its parameters (a list's first page is no parameter)."""
+    query = params.copy()
+    for name, value in changes.items():
+        if value in (None, "") or (name.endswith("_page") and value == 1):
+            query.pop(name, None)
+        else:
+            query[name] = str(value)
+    return "?" + urlencode(sorted(query.items()))
+
+
+def _due_list(key: str, title: str, rows: TicketQuerySet, params: QueryDict) -> DueList:
+    paginator = Paginator(rows, PAGE_SIZE)
+    # Past the last page (a list that shrank since the link was made): the last page.
+    page = paginator.get_page(_page_number(params.get(f"{key}_page", "")))
+    listing = DueList(key, title, page)
+    name = f"{key}_page"
+    if page.has_previous():
+        listing.previous_url = _url(params, **{name: page.previous_page_number()})
+    if page.has_next():
+        listing.next_url = _url(params, **{name: page.next_page_number()})
+    return listing
+
+
+def _team(request: HttpRequest) -> list[tuple[int, str]]:
+    """The users a supervisor may look at: everyone with a Ciclo role, by name."""
+    users = (
+        User.objects.filter(Q(groups__name__in=[r.value for r in ROLE_ORDER]) | Q(is_superuser=True), is_active=True)
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+        .values_list("id", "first_name", "last_name", "username")
+    )
+    return [(pk, f"{first} {last}".strip() or username) for pk, first, last, username in users]
+
+
+def _whose(request: HttpRequest, team: list[tuple[int, str]]) -> tuple[str, int | None]:
+    """Whose contacts the page lists: ("me", None), ("team", None) or ("user", id) for a supervisor's choice."""
+    raw = request.GET.get("user", "")
+    if not is_supervisor(request.user) or not raw:
+        return "me", None
+    if raw == TEAM:
+        return "team", None
+    if raw.isascii() and raw.isdigit() and len(raw) < 19 and int(raw) in dict(team):
+        if int(raw) == request.user.pk:
+            return "me", None
+        return "user", int(raw)
+    return "me", None
 
 
 @ciclo_user
 def home(request: HttpRequest) -> HttpResponse:
-    """The user's tickets whose next contact is due today or overdue, with counts per phase."""
+    """The contacts due by the end of today, overdue and today's in two paged lists, with counts per phase."""
     now = timezone.now()
-    due = visible_tickets(request.user, Ticket.objects.due_for(request.user, at=now))
+    supervisor = is_supervisor(request.user)
+    team = _team(request) if supervisor else []
+    whose, user_id = _whose(request, team)
+    mine = Ticket.objects.due_for(user_id or request.user.pk, at=now)
+    due = visible_tickets(request.user, Ticket.objects.due(at=now) if whose == "team" else mine)
     per_phase = list(
         due.values("cr_id", "cr__code", "cr__description").annotate(n=Count("id")).order_by("cr__code_key")
     )
     phase = request.GET.get("phase", "")
-    rows = due.select_related("person", "service_type", "cr", "company").order_by("next_contact_at", "id")
-    if phase.isdigit():
-        rows = rows.filter(cr_id=int(phase))
+    phase_id = int(phase) if phase.isascii() and phase.isdigit() and len(phase) < 19 else None
+    rows = due.select_related("person", "service_type", "cr", "company", "next_contact_user").order_by(
+        "next_contact_at", "id"
+    )
+    if phase_id is not None:
+        rows = rows.filter(cr_id=phase_id)
+    # A phase's link keeps whose contacts are shown, and starts both lists again at their first page.
+    scope = QueryDict(mutable=True)
+    if whose != "me":
+        scope["user"] = request.GET["user"]
+    for p in per_phase:
+        p["url"] = _url(scope, phase=p["cr_id"])
     start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
-    total = sum(p["n"] for p in per_phase)
-    tickets = list(rows[:HOME_LIMIT])
+    params = request.GET.copy()
+    lists = [
+        _due_list("overdue", _("Overdue"), rows.filter(next_contact_at__lt=start_of_day), params),
+        _due_list("today", _("Due today"), rows.filter(next_contact_at__gte=start_of_day), params),
+    ]
     return render(
         request,
         "tickets/home.html",
         {
             "nav": "home",
             "per_phase": per_phase,
-            "tickets": tickets,
-            "total": total,
-            "shown": len(tickets),
-            "phase": int(phase) if phase.isdigit() else None,
-            "start_of_day": start_of_day,
+            "lists": lists,
+            "total": sum(p["n"] for p in per_phase),
+            "phase": phase_id,
+            "whose": whose,
+            "shown_user": user_id,
+            "team": team,
+            "team_value": TEAM,
+            "show_user_column": whose != "me",
+            "all_phases_url": _url(scope),
+            "is_admin": role_of(request.user) == Role.ADMIN,
+            "today": start_of_day.date(),
         },
     )

@@ -6,7 +6,9 @@ then SECRET_KEY and ALLOWED_HOSTS must come from the environment.
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -37,11 +39,42 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_number(name: str, default: float, *, minimum: float = 0, integer: bool = False) -> float:
+    """A number from the environment, at least `minimum` (a whole number when `integer`)."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    kind = "a whole number" if integer else "a number"
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be {kind} of at least {minimum:g}, got {raw!r}") from None
+    if not math.isfinite(value) or value < minimum:
+        raise ImproperlyConfigured(f"{name} must be {kind} of at least {minimum:g}, got {raw!r}")
+    return value
+
+
 DEBUG = env_bool("DEBUG", True)
+
+
+def _weak_secret_key(key: str) -> str | None:
+    """Why `key` is too weak for production (Django's own rule, check security.W009), or None."""
+    if key.startswith("django-insecure-"):
+        return "must not start with 'django-insecure-'"
+    if len(key) < 50:
+        return f"must be at least 50 characters long (it has {len(key)})"
+    if len(set(key)) < 5:
+        return "must have at least 5 different characters"
+    return None
 
 
 def _secret_key() -> str:
     key = os.environ.get("SECRET_KEY", "")
+    if key and not DEBUG and (weakness := _weak_secret_key(key)):
+        raise ImproperlyConfigured(
+            f"SECRET_KEY is too weak for DEBUG off: it {weakness}; "
+            "generate one with: python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
+        )
     if key:
         return key
     if not DEBUG:
@@ -83,7 +116,11 @@ MIDDLEWARE = [
     # First: a request reads the configuration's version once (ciclo.configurator.cache).
     "ciclo.configurator.middleware.ConfigScopeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Early, so that every response carries the policy (ciclo.security).
+    "ciclo.security.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Inside the session middleware: pushes a logged-in session's idle expiry on.
+    "ciclo.security.SessionIdleMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -101,10 +138,33 @@ AUTHENTICATION_BACKENDS = [
     # Django's ModelBackend, loading a session's user with its role in the same query.
     "ciclo.accounts.backends.RoleBackend",
 ]
-AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
-AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "0.25"))  # hours
+AXES_FAILURE_LIMIT = int(env_number("AXES_FAILURE_LIMIT", 5, minimum=1, integer=True))
+AXES_COOLOFF_TIME = env_number("AXES_COOLOFF_HOURS", 0.25, minimum=0.01)  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# The lock lasts AXES_COOLOFF_HOURS from the failure that set it: attempts while locked,
+# even with the right password, are refused without counting (else anyone could keep
+# anyone locked out for good by trying now and then).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "ciclo.security.client_ip"
+
+
+def _trusted_proxy_header() -> str:
+    """The request.META key of the header the proxy in front of Ciclo puts the client's address in, or ""."""
+    raw = os.environ.get("CICLO_TRUSTED_PROXY_HEADER", "").strip()
+    if not raw:
+        return ""
+    if not re.fullmatch(r"[A-Za-z0-9]+(-[A-Za-z0-9]+)*", raw):
+        raise ImproperlyConfigured(
+            f"CICLO_TRUSTED_PROXY_HEADER must be an HTTP header name such as X-Forwarded-For, got {raw!r}"
+        )
+    return "HTTP_" + raw.upper().replace("-", "_")
+
+
+# Unset: the client's address is the connection's (REMOTE_ADDR), and no header is trusted.
+CICLO_TRUSTED_PROXY_HEADER = _trusted_proxy_header()
+# How many proxies in front of Ciclo add to that header: the client's address is that many from its end.
+CICLO_TRUSTED_PROXY_COUNT = int(env_number("CICLO_TRUSTED_PROXY_COUNT", 1, minimum=1, integer=True))
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
 
@@ -188,6 +248,9 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 SESSION_COOKIE_HTTPONLY = True
+# A session ends after this long without a request (ciclo.security.SessionIdleMiddleware pushes it on).
+SESSION_IDLE_HOURS = env_number("SESSION_IDLE_HOURS", 8, minimum=0.1)
+SESSION_COOKIE_AGE = round(SESSION_IDLE_HOURS * 3600)
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -196,7 +259,7 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_SECONDS = int(env_number("SECURE_HSTS_SECONDS", 31536000, integer=True))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

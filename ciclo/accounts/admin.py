@@ -125,9 +125,11 @@ class UserCompanyAdmin(HistoryMixin):
 
 
 _TOKEN_CREATED = engines["django"].from_string(
-    """{% extends "admin/base_site.html" %}{% block content %}
+    """{% extends "admin/base_site.html" %}{% load static %}
+{% block extrastyle %}{{ block.super }}<link rel="stylesheet" href="{% static 'ciclo/admin.css' %}">{% endblock %}
+{% block content %}
 <p>{{ intro }}</p>
-<p><code style="font-size:1.2em;user-select:all">{{ token }}</code></p>
+<p><code class="ciclo-new-token">{{ token }}</code></p>
 <p>{{ warning }}</p>
 <p><a class="button" href="{{ back }}">{{ back_label }}</a></p>
 {% endblock %}"""

@@ -49,6 +49,8 @@ class ApiToken(models.Model):
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)
 
     objects = ApiTokenQuerySet.as_manager()
+    # The history (ciclo.history) keeps who had which token, never its hash.
+    history_secret_fields = ("key_hash",)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from ciclo.accounts.roles import may_use_admin
 from ciclo.configurator.forms import (
     CrmOptionsForm,
     CycleQuestionForm,
@@ -42,6 +43,8 @@ from ciclo.history.admin import HistoryMixin
 admin.site.site_header = _("Ciclo")
 admin.site.site_title = _("Ciclo")
 admin.site.index_title = _("Configurator")
+# Agents are kept out: the admin's login page answers them, as it does anyone not allowed in.
+admin.site.has_permission = lambda request: request.user.is_active and may_use_admin(request.user)  # type: ignore[method-assign]
 
 
 @admin.register(ResponsibilityCenter)
@@ -293,8 +296,9 @@ class ServiceTypeAdmin(HistoryMixin):
     @admin.display(description=_("colour"), ordering="colour")
     def swatch(self, obj: ServiceType) -> str:
         return format_html(
-            '<span style="display:inline-block;width:1.2em;height:1.2em;vertical-align:middle;'
-            'border:1px solid #888;border-radius:3px;background:{}"></span> {}',
+            # A drawing, not a style attribute: the Content-Security-Policy allows no inline style.
+            '<svg width="16" height="16" viewBox="0 0 16 16" aria-hidden="true">'
+            '<rect x=".5" y=".5" width="15" height="15" rx="3" fill="{}" stroke="#888"/></svg> {}',
             obj.colour,
             obj.colour,
         )

@@ -14,7 +14,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from ciclo.history.models import Change, record_change, snapshot
+from ciclo.history.models import Change, record_change, secret_fields, snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -273,18 +273,19 @@ class ChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("fields"))
     def changed_fields(self, obj: Change) -> str:
-        names = list(obj.changes)
+        names = list(_visible(obj))
         text = ", ".join(names[:6])
         return f"{text}, …" if len(names) > 6 else text
 
     @admin.display(description=_("changes"))
     def changes_table(self, obj: Change) -> str:
-        if not obj.changes:
+        changes = _visible(obj)
+        if not changes:
             return "—"
         rows = format_html_join(
             "",
             "<tr><th>{}</th><td>{}</td><td>{}</td></tr>",
-            ((name, _value(values, 0), _value(values, 1)) for name, values in obj.changes.items()),
+            ((name, _value(values, 0), _value(values, 1)) for name, values in changes.items()),
         )
         return format_html(
             "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
@@ -293,6 +294,13 @@ class ChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             _("after"),
             rows,
         )
+
+
+def _visible(change: Change) -> dict[str, Any]:
+    """The row's changes but its model's secret fields (rows may predate a field's being declared secret)."""
+    hidden = secret_fields(change.content_type.model_class())
+    changes = change.changes if isinstance(change.changes, dict) else {}
+    return {name: values for name, values in changes.items() if name not in hidden}
 
 
 def _value(values: Any, index: int) -> str:

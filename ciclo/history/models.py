@@ -42,10 +42,22 @@ class Change(models.Model):
         return f"{self.get_action_display()} {self.object_repr}"
 
 
+def secret_fields(model: type[models.Model] | None) -> frozenset[str]:
+    """Fields whose values the history never keeps nor shows: a model lists them in `history_secret_fields`.
+
+    Whoever may read the history (supervisors) must not learn a secret from it, not even
+    its hash (an API token's `key_hash`).
+    """
+    return frozenset(getattr(model, "history_secret_fields", ()))
+
+
 def snapshot(obj: models.Model) -> dict[str, Any]:
-    """The concrete field values of obj, as JSON-able text."""
+    """The concrete field values of obj, as JSON-able text, without its secret fields."""
+    hidden = secret_fields(type(obj))
     data: dict[str, Any] = {}
     for field in obj._meta.concrete_fields:
+        if field.name in hidden:
+            continue
         value = field.value_from_object(obj)
         data[field.name] = value if isinstance(value, (bool, int, type(None))) else str(value)
     return data

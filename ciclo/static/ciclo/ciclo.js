@@ -49,3 +49,13 @@ function cicloChoosePerson(button) {
     htmx.ajax("GET", select.dataset.contactsUrl + "?person=" + encodeURIComponent(button.dataset.personId), {target: select, swap: "innerHTML"});
   }
 }
+
+// A select marked data-autosubmit submits its form when changed (the language menu);
+// bound here because the Content-Security-Policy allows no inline handler.
+document.addEventListener("change", function (event) {
+  "use strict";
+  var select = event.target;
+  if (select instanceof HTMLSelectElement && select.hasAttribute("data-autosubmit") && select.form) {
+    select.form.submit();
+  }
+});

@@ -22,6 +22,11 @@ CLEARED = (
     "DATABASE_URL",
     "CSRF_TRUSTED_ORIGINS",
     "TIME_ZONE",
+    "SESSION_IDLE_HOURS",
+    "CICLO_TRUSTED_PROXY_HEADER",
+    "CICLO_TRUSTED_PROXY_COUNT",
+    "AXES_FAILURE_LIMIT",
+    "AXES_COOLOFF_HOURS",
     # tests/conftest.py sets it for the browser tests; `check --deploy` rightly refuses it.
     "DJANGO_ALLOW_ASYNC_UNSAFE",
 )
@@ -79,4 +84,102 @@ def test_the_deployment_check_passes_with_production_settings(tmp_path: Path) ->
     result = _run([str(CICLO), "check", "--deploy", "--fail-level", "WARNING"], tmp_path, **_production_env())
     assert result.returncode == 0, result.stdout + result.stderr
     assert "WARNINGS" not in result.stderr
+    assert "no issues" in result.stdout
+
+
+def _setting(tmp_path: Path, name: str, **env: str) -> str:
+    code = f"import django; django.setup(); from django.conf import settings; print(repr(settings.{name}))"
+    result = _run([sys.executable, "-c", code], tmp_path, **env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+# A SECRET_KEY too weak for production: Django's own rule (check security.W009), refused at start.
+
+
+@pytest.mark.parametrize(
+    ("key", "rule"),
+    [
+        ("short-but-varied-key-0123456789", "at least 50 characters"),
+        ("ab" * 40, "at least 5 different characters"),
+        ("django-insecure-" + secrets.token_urlsafe(50), "must not start with 'django-insecure-'"),
+    ],
+    ids=["too-short", "too-few-characters", "django-insecure"],
+)
+def test_it_refuses_a_weak_secret_key_with_debug_off(tmp_path: Path, key: str, rule: str) -> None:
+    result = _setup(tmp_path, **{**_production_env(), "SECRET_KEY": key})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "SECRET_KEY" in result.stderr
+    assert rule in result.stderr
+    assert key not in result.stderr  # the key itself is never printed
+
+
+def test_a_weak_secret_key_is_fine_for_a_local_run(tmp_path: Path) -> None:
+    assert _setup(tmp_path, SECRET_KEY="local").returncode == 0
+
+
+def test_a_key_of_exactly_50_varied_characters_is_strong_enough(tmp_path: Path) -> None:
+    result = _setup(tmp_path, **{**_production_env(), "SECRET_KEY": secrets.token_hex(25)})
+    assert result.returncode == 0, result.stderr
+
+
+# Sessions and the login lockout
+
+
+def test_sessions_end_after_8_idle_hours_by_default(tmp_path: Path) -> None:
+    assert _setting(tmp_path, "SESSION_COOKIE_AGE") == "28800"
+
+
+def test_the_idle_timeout_comes_from_the_environment(tmp_path: Path) -> None:
+    assert _setting(tmp_path, "SESSION_COOKIE_AGE", SESSION_IDLE_HOURS="1.5") == "5400"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SESSION_IDLE_HOURS", "eight"),
+        ("SESSION_IDLE_HOURS", "0"),
+        ("SESSION_IDLE_HOURS", "nan"),
+        ("SESSION_IDLE_HOURS", "-1"),
+        ("AXES_FAILURE_LIMIT", "0"),
+        ("AXES_FAILURE_LIMIT", "2.5"),
+        ("AXES_COOLOFF_HOURS", "soon"),
+        ("CICLO_TRUSTED_PROXY_COUNT", "0"),
+        ("CICLO_TRUSTED_PROXY_HEADER", "X_Forwarded_For"),
+        ("CICLO_TRUSTED_PROXY_HEADER", "X-Forwarded-For: 1.2.3.4"),
+    ],
+)
+def test_a_bad_security_value_fails_naming_the_variable(tmp_path: Path, name: str, value: str) -> None:
+    result = _setup(tmp_path, **{name: value})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert name in result.stderr
+    assert repr(value) in result.stderr
+
+
+def test_no_proxy_header_is_trusted_unless_configured(tmp_path: Path) -> None:
+    assert _setting(tmp_path, "CICLO_TRUSTED_PROXY_HEADER") == "''"
+
+
+def test_the_trusted_proxy_header_is_named_as_http_sends_it(tmp_path: Path) -> None:
+    value = _setting(tmp_path, "CICLO_TRUSTED_PROXY_HEADER", CICLO_TRUSTED_PROXY_HEADER="X-Real-IP")
+    assert value == "'HTTP_X_REAL_IP'"
+
+
+def test_attempts_while_locked_out_do_not_extend_the_lock(tmp_path: Path) -> None:
+    # django-axes' own default (True) restarts the cool-off on every attempt while locked.
+    assert _setting(tmp_path, "AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT") == "False"
+
+
+def test_the_deployment_check_passes_with_every_security_setting_given(tmp_path: Path) -> None:
+    env = {
+        **_production_env(),
+        "SESSION_IDLE_HOURS": "4",
+        "CICLO_TRUSTED_PROXY_HEADER": "X-Forwarded-For",
+        "CICLO_TRUSTED_PROXY_COUNT": "1",
+        "CSRF_TRUSTED_ORIGINS": "https://ciclo.example.com",
+    }
+    result = _run([str(CICLO), "check", "--deploy", "--fail-level", "WARNING"], tmp_path, **env)
+    assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout

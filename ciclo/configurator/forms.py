@@ -200,9 +200,9 @@ class WorkflowStepForm(forms.ModelForm):
             "active",
         ]
         widgets = {
-            "order": forms.NumberInput(attrs={"style": "width: 5em"}),
-            "next_order": forms.NumberInput(attrs={"style": "width: 5em"}),
-            "target_order": forms.NumberInput(attrs={"style": "width: 5em"}),
+            "order": forms.NumberInput(attrs={"class": "vIntegerField"}),
+            "next_order": forms.NumberInput(attrs={"class": "vIntegerField"}),
+            "target_order": forms.NumberInput(attrs={"class": "vIntegerField"}),
             "question": forms.TextInput(attrs={"size": 24}),
         }
 
@@ -549,7 +549,7 @@ class OptionForm(forms.ModelForm):
     class Meta:
         model = Option
         fields = ["label", "position", "checked_by_default", "asks_complement", "active"]
-        widgets = {"position": forms.NumberInput(attrs={"style": "width: 5em"})}
+        widgets = {"position": forms.NumberInput(attrs={"class": "vIntegerField"})}
 
 
 # Service types

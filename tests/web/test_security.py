@@ -127,10 +127,27 @@ def _string_literals(source: str) -> list[tuple[int, str]]:
     return [(token.start[0], token.string) for token in tokens if token.type in kinds]
 
 
+# A form widget's attributes: attrs={"style": …} or attrs={"onchange": …}.
+WIDGET_ATTRIBUTE = re.compile(r"""attrs\s*=\s*\{[^}]*["'](style|on[a-z]+)["']\s*:""", re.IGNORECASE)
+
+
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(CICLO)))
 def test_no_markup_written_in_python_needs_inline_script_or_style(path):
-    found = [f"{line}: {problem}" for line, text in _string_literals(path.read_text()) for problem in _problems(text)]
+    source = path.read_text()
+    found = [f"{line}: {problem}" for line, text in _string_literals(source) for problem in _problems(text)]
+    found += [
+        f"{source.count(chr(10), 0, m.start()) + 1}: a widget's {m.group(1)} attribute"
+        for m in WIDGET_ATTRIBUTE.finditer(source)
+    ]
     assert found == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["forms.NumberInput(attrs={'style': 'width: 5em'})", 'forms.Select(attrs={"class": "x", "onchange": "go()"})'],
+)
+def test_the_walk_catches_widget_attributes_the_policy_blocks(source):
+    assert WIDGET_ATTRIBUTE.search(source)
 
 
 @pytest.mark.parametrize(

@@ -234,10 +234,13 @@ LANGUAGES = [("pt-br", _("Brazilian Portuguese")), ("en", _("English"))]
 LANGUAGE_CODE = os.environ.get("LANGUAGE_CODE", "pt-br").lower()
 if LANGUAGE_CODE not in dict(LANGUAGES):
     raise ImproperlyConfigured(f"LANGUAGE_CODE must be one of {', '.join(dict(LANGUAGES))}, got {LANGUAGE_CODE!r}")
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# Ciclo's catalog first (`make messages` writes it); then pt-BR for the libraries that ship none (django-axes).
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "locale_vendor"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "America/Sao_Paulo")
 USE_I18N = True
 USE_TZ = True
+# Dates day first and 24-hour times in both languages, shown as they are parsed (ciclo/formats).
+FORMAT_MODULE_PATH = "ciclo.formats"
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -264,9 +267,13 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# A refused request (4xx) is one warning line, without a traceback; a 5xx keeps its traceback.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"client_errors": {"()": "ciclo.log.ClientErrorsWithoutTraceback"}},
+    # On the handler, for django.security.* too (a logger's own filters do not reach its children's records).
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["client_errors"]}},
+    "loggers": {"django.request": {"filters": ["client_errors"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }

@@ -18,7 +18,7 @@ from ninja.parser import Parser
 from ciclo.accounts.roles import role_of
 from ciclo.api import errors
 from ciclo.api.auth import TokenAuth, user_of
-from ciclo.api.schemas import TokenUser, responses
+from ciclo.api.schemas import AUTH, TokenUser, responses
 
 if TYPE_CHECKING:
     from django.urls import URLPattern, URLResolver
@@ -120,6 +120,10 @@ def _shaped(view: Any) -> Any:
 
 
 class CicloAPI(NinjaAPI):
+    def get_openapi_operation_id(self, operation: Any) -> str:
+        """The view's name (`create_ticket`), which is unique across the API: what a generated client calls."""
+        return str(operation.view_func.__name__)
+
     def _get_urls(self) -> list[URLPattern | URLResolver]:
         urls = super()._get_urls()
         for pattern in urls:
@@ -148,7 +152,7 @@ api.add_router("/tickets", "ciclo.api.tickets.router", tags=["tickets"])
 api.add_router("/definitions", "ciclo.api.definitions.router", tags=["definitions"])
 
 
-@api.get("/me", response=responses({200: TokenUser}), tags=["account"], summary="The token's user and role")
+@api.get("/me", response=responses({200: TokenUser}, AUTH), tags=["account"], summary="The token's user and role")
 def me(request: HttpRequest) -> dict[str, Any]:
     user = user_of(request)
     role = role_of(user)

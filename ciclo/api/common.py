@@ -64,10 +64,10 @@ def _constraint_field(obj: models.Model, constraint: Any) -> str:
     return NON_FIELD_ERRORS
 
 
-def find_user(value: int | str, field: str) -> Any:
-    """A user by id (int) or username (str); 422 naming `field` when there is none."""
-    users = get_user_model().objects
-    user = users.filter(pk=value).first() if isinstance(value, int) else users.filter(username=value).first()
+def find_user(username: str, field: str) -> Any:
+    """A user by username (how every request names users); 422 naming `field` when there is none."""
+    user = get_user_model().objects.filter(username=username).first()
+    value = username
     if user is None:
         raise invalid({field: [_("There is no user “%(user)s”.") % {"user": value}]})
     return user

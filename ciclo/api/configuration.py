@@ -30,6 +30,11 @@ from ciclo.api.common import (
 )
 from ciclo.api.errors import ApiError, invalid, not_found
 from ciclo.api.schemas import (
+    AUTH,
+    CREATE,
+    DELETE,
+    READ,
+    WRITE,
     CrIn,
     CrmOptionsIn,
     CrmOptionsOut,
@@ -101,17 +106,17 @@ def _cr_out(cr: ResponsibilityCenter) -> dict[str, Any]:
     }
 
 
-@router.get("/crs", response=responses({200: list[CrOut]}), summary="List responsibility centers")
+@router.get("/crs", response=responses({200: list[CrOut]}, AUTH), summary="List responsibility centers")
 def list_crs(request: HttpRequest) -> list[dict[str, Any]]:
     return [_cr_out(cr) for cr in _crs()]
 
 
-@router.get("/crs/{code}", response=responses({200: CrOut}), summary="A responsibility center")
+@router.get("/crs/{code}", response=responses({200: CrOut}, READ), summary="A responsibility center")
 def get_cr(request: HttpRequest, code: str) -> dict[str, Any]:
     return _cr_out(_get(_crs(), code, _("responsibility center")))
 
 
-def _members(values: list[int | str]) -> list[Any]:
+def _members(values: list[str]) -> list[Any]:
     users = [find_user(value, f"members.{i}") for i, value in enumerate(values)]
     return list({u.pk: u for u in users}.values())
 
@@ -125,7 +130,7 @@ def _check_workflows_using(cr: ResponsibilityCenter) -> None:
         raise invalid({"closes_process": problems})
 
 
-@router.post("/crs", response=responses({201: CrOut}), summary="Create a responsibility center")
+@router.post("/crs", response=responses({201: CrOut}, CREATE), summary="Create a responsibility center")
 def create_cr(request: HttpRequest, payload: CrIn) -> Status:
     user = require_admin(request)
     members = _members(payload.members)
@@ -143,7 +148,7 @@ def create_cr(request: HttpRequest, payload: CrIn) -> Status:
     return Status(201, _cr_out(cr))
 
 
-@router.patch("/crs/{code}", response=responses({200: CrOut}), summary="Change a responsibility center")
+@router.patch("/crs/{code}", response=responses({200: CrOut}, WRITE), summary="Change a responsibility center")
 def update_cr(request: HttpRequest, code: str, payload: CrPatch) -> dict[str, Any]:
     user = require_admin(request)
     cr = _get(_crs(), code, _("responsibility center"))
@@ -165,7 +170,7 @@ def update_cr(request: HttpRequest, code: str, payload: CrPatch) -> dict[str, An
     return _cr_out(_get(_crs(), cr.code, _("responsibility center")))
 
 
-@router.delete("/crs/{code}", response=responses({204: None}), summary="Delete an unused responsibility center")
+@router.delete("/crs/{code}", response=responses({204: None}, DELETE), summary="Delete an unused responsibility center")
 def delete_cr(request: HttpRequest, code: str) -> Status:
     user = require_admin(request)
     cr = _get(ResponsibilityCenter.objects.all(), code, _("responsibility center"))
@@ -213,12 +218,12 @@ def _workflow_out(workflow: Workflow) -> dict[str, Any]:
     }
 
 
-@router.get("/workflows", response=responses({200: list[WorkflowOut]}), summary="List workflows with their steps")
+@router.get("/workflows", response=responses({200: list[WorkflowOut]}, AUTH), summary="List workflows with their steps")
 def list_workflows(request: HttpRequest) -> list[dict[str, Any]]:
     return [_workflow_out(w) for w in _workflows()]
 
 
-@router.get("/workflows/{code}", response=responses({200: WorkflowOut}), summary="A workflow with its steps")
+@router.get("/workflows/{code}", response=responses({200: WorkflowOut}, READ), summary="A workflow with its steps")
 def get_workflow(request: HttpRequest, code: str) -> dict[str, Any]:
     return _workflow_out(_get(_workflows(), code, _("workflow")))
 
@@ -373,13 +378,15 @@ def _write_workflow(workflow: Workflow | None, payload: WorkflowIn, user: Any) -
     return _get(_workflows(), workflow.code, _("workflow"))
 
 
-@router.post("/workflows", response=responses({201: WorkflowOut}), summary="Create a workflow with its steps")
+@router.post("/workflows", response=responses({201: WorkflowOut}, CREATE), summary="Create a workflow with its steps")
 def create_workflow(request: HttpRequest, payload: WorkflowIn) -> Status:
     user = require_admin(request)
     return Status(201, _workflow_out(_write_workflow(None, payload, user)))
 
 
-@router.put("/workflows/{code}", response=responses({200: WorkflowOut}), summary="Replace a workflow and its steps")
+@router.put(
+    "/workflows/{code}", response=responses({200: WorkflowOut}, WRITE), summary="Replace a workflow and its steps"
+)
 def replace_workflow(request: HttpRequest, code: str, payload: WorkflowIn) -> dict[str, Any]:
     """Steps are matched by order: a step left out is deleted, unless tickets have used it (409)."""
     user = require_admin(request)
@@ -396,7 +403,9 @@ def _patch_definition(obj: Any, payload: DefinitionPatch, user: Any) -> None:
         record_changed(obj, user, before)
 
 
-@router.patch("/workflows/{code}", response=responses({200: WorkflowOut}), summary="Rename or (de)activate a workflow")
+@router.patch(
+    "/workflows/{code}", response=responses({200: WorkflowOut}, WRITE), summary="Rename or (de)activate a workflow"
+)
 def update_workflow(request: HttpRequest, code: str, payload: DefinitionPatch) -> dict[str, Any]:
     user = require_admin(request)
     workflow = _get(Workflow.objects.all(), code, _("workflow"))
@@ -404,7 +413,7 @@ def update_workflow(request: HttpRequest, code: str, payload: DefinitionPatch) -
     return _workflow_out(_get(_workflows(), workflow.code, _("workflow")))
 
 
-@router.delete("/workflows/{code}", response=responses({204: None}), summary="Delete an unused workflow")
+@router.delete("/workflows/{code}", response=responses({204: None}, DELETE), summary="Delete an unused workflow")
 def delete_workflow(request: HttpRequest, code: str) -> Status:
     user = require_admin(request)
     workflow = _get(Workflow.objects.all(), code, _("workflow"))
@@ -466,12 +475,14 @@ def _cycle_out(cycle: ServiceCycle) -> dict[str, Any]:
     }
 
 
-@router.get("/cycles", response=responses({200: list[CycleOut]}), summary="List service cycles with their questions")
+@router.get(
+    "/cycles", response=responses({200: list[CycleOut]}, AUTH), summary="List service cycles with their questions"
+)
 def list_cycles(request: HttpRequest) -> list[dict[str, Any]]:
     return [_cycle_out(c) for c in _cycles()]
 
 
-@router.get("/cycles/{code}", response=responses({200: CycleOut}), summary="A service cycle with its questions")
+@router.get("/cycles/{code}", response=responses({200: CycleOut}, READ), summary="A service cycle with its questions")
 def get_cycle(request: HttpRequest, code: str) -> dict[str, Any]:
     return _cycle_out(_get(_cycles(), code, _("service cycle")))
 
@@ -533,13 +544,15 @@ def _write_cycle(cycle: ServiceCycle | None, payload: CycleIn, user: Any) -> Ser
     return _get(_cycles(), cycle.code, _("service cycle"))
 
 
-@router.post("/cycles", response=responses({201: CycleOut}), summary="Create a service cycle with its questions")
+@router.post(
+    "/cycles", response=responses({201: CycleOut}, CREATE), summary="Create a service cycle with its questions"
+)
 def create_cycle(request: HttpRequest, payload: CycleIn) -> Status:
     user = require_admin(request)
     return Status(201, _cycle_out(_write_cycle(None, payload, user)))
 
 
-@router.put("/cycles/{code}", response=responses({200: CycleOut}), summary="Replace a service cycle's questions")
+@router.put("/cycles/{code}", response=responses({200: CycleOut}, WRITE), summary="Replace a service cycle's questions")
 def replace_cycle(request: HttpRequest, code: str, payload: CycleIn) -> dict[str, Any]:
     """Questions are matched by classification: one left out is deleted, unless it has answers (409)."""
     user = require_admin(request)
@@ -547,7 +560,9 @@ def replace_cycle(request: HttpRequest, code: str, payload: CycleIn) -> dict[str
     return _cycle_out(_write_cycle(cycle, payload, user))
 
 
-@router.patch("/cycles/{code}", response=responses({200: CycleOut}), summary="Rename or (de)activate a service cycle")
+@router.patch(
+    "/cycles/{code}", response=responses({200: CycleOut}, WRITE), summary="Rename or (de)activate a service cycle"
+)
 def update_cycle(request: HttpRequest, code: str, payload: DefinitionPatch) -> dict[str, Any]:
     user = require_admin(request)
     cycle = _get(ServiceCycle.objects.all(), code, _("service cycle"))
@@ -555,7 +570,7 @@ def update_cycle(request: HttpRequest, code: str, payload: DefinitionPatch) -> d
     return _cycle_out(_get(_cycles(), cycle.code, _("service cycle")))
 
 
-@router.delete("/cycles/{code}", response=responses({204: None}), summary="Delete an unused service cycle")
+@router.delete("/cycles/{code}", response=responses({204: None}, DELETE), summary="Delete an unused service cycle")
 def delete_cycle(request: HttpRequest, code: str) -> Status:
     user = require_admin(request)
     cycle = _get(ServiceCycle.objects.all(), code, _("service cycle"))
@@ -590,12 +605,12 @@ def _type_out(t: ServiceType) -> dict[str, Any]:
     }
 
 
-@router.get("/service-types", response=responses({200: list[ServiceTypeOut]}), summary="List service types")
+@router.get("/service-types", response=responses({200: list[ServiceTypeOut]}, AUTH), summary="List service types")
 def list_types(request: HttpRequest) -> list[dict[str, Any]]:
     return [_type_out(t) for t in _types()]
 
 
-@router.get("/service-types/{code}", response=responses({200: ServiceTypeOut}), summary="A service type")
+@router.get("/service-types/{code}", response=responses({200: ServiceTypeOut}, READ), summary="A service type")
 def get_type(request: HttpRequest, code: str) -> dict[str, Any]:
     return _type_out(_get(_types(), code, _("service type")))
 
@@ -618,7 +633,7 @@ def _apply_type(service_type: ServiceType, data: dict[str, Any]) -> None:
     clean_model(service_type)
 
 
-@router.post("/service-types", response=responses({201: ServiceTypeOut}), summary="Create a service type")
+@router.post("/service-types", response=responses({201: ServiceTypeOut}, CREATE), summary="Create a service type")
 def create_type(request: HttpRequest, payload: ServiceTypeIn) -> Status:
     user = require_admin(request)
     service_type = ServiceType()
@@ -629,7 +644,9 @@ def create_type(request: HttpRequest, payload: ServiceTypeIn) -> Status:
     return Status(201, _type_out(_get(_types(), service_type.code, _("service type"))))
 
 
-@router.patch("/service-types/{code}", response=responses({200: ServiceTypeOut}), summary="Change a service type")
+@router.patch(
+    "/service-types/{code}", response=responses({200: ServiceTypeOut}, WRITE), summary="Change a service type"
+)
 def update_type(request: HttpRequest, code: str, payload: ServiceTypePatch) -> dict[str, Any]:
     user = require_admin(request)
     service_type = _get(ServiceType.objects.all(), code, _("service type"))
@@ -641,7 +658,9 @@ def update_type(request: HttpRequest, code: str, payload: ServiceTypePatch) -> d
     return _type_out(_get(_types(), service_type.code, _("service type")))
 
 
-@router.delete("/service-types/{code}", response=responses({204: None}), summary="Delete an unused service type")
+@router.delete(
+    "/service-types/{code}", response=responses({204: None}, DELETE), summary="Delete an unused service type"
+)
 def delete_type(request: HttpRequest, code: str) -> Status:
     user = require_admin(request)
     service_type = _get(ServiceType.objects.all(), code, _("service type"))
@@ -668,12 +687,12 @@ def _options_out(o: CrmOptions) -> dict[str, Any]:
     }
 
 
-@router.get("/crm-options", response=responses({200: CrmOptionsOut}), summary="The CRM options")
+@router.get("/crm-options", response=responses({200: CrmOptionsOut}, AUTH), summary="The CRM options")
 def get_options(request: HttpRequest) -> dict[str, Any]:
     return _options_out(CrmOptions.current())
 
 
-@router.put("/crm-options", response=responses({200: CrmOptionsOut}), summary="Change the CRM options")
+@router.put("/crm-options", response=responses({200: CrmOptionsOut}, CREATE), summary="Change the CRM options")
 def update_options(request: HttpRequest, payload: CrmOptionsIn) -> dict[str, Any]:
     """Omitted fields keep their value. Checked by the same form as the admin's (the collection
     types are locked once collections exist; the analytical type sits under the synthetic one)."""

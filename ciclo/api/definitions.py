@@ -18,7 +18,7 @@ from ninja import Query, Router, Schema
 
 from ciclo.api.auth import require_admin
 from ciclo.api.errors import ApiError, invalid
-from ciclo.api.schemas import responses
+from ciclo.api.schemas import LIST, responses
 from ciclo.configurator.definitions import (
     BundleSyntaxError,
     DefinitionsInvalid,
@@ -32,7 +32,11 @@ from ciclo.configurator.definitions import (
 
 router = Router()
 
-YAML_TYPES = {"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"}
+# An import can also be too large (413) or of another media type (415).
+IMPORT = (400, 401, 403, 409, 413, 415, 422)
+
+# A file sent as bytes (application/octet-stream) is read as YAML, of which JSON is a part.
+YAML_TYPES = {"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "application/octet-stream"}
 JSON_TYPES = {"application/json", ""}
 CONTENT_TYPES = {"json": "application/json; charset=utf-8", "yaml": "application/yaml; charset=utf-8"}
 
@@ -61,11 +65,11 @@ class PlanOut(Schema):
 _BUNDLE_BODY = {
     "requestBody": {
         "required": True,
-        "description": "A definitions bundle (`ciclo_definitions: 1`), as JSON or YAML.",
+        "description": "A definitions bundle (`ciclo_definitions: 1`): a JSON object, or a file (JSON or YAML) "
+        "sent as application/octet-stream. YAML is also taken as application/yaml or text/yaml.",
         "content": {
             "application/json": {"schema": {"type": "object"}},
-            "application/yaml": {"schema": {"type": "string"}},
-            "text/yaml": {"schema": {"type": "string"}},
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
         },
     }
 }
@@ -86,7 +90,7 @@ _EXPORT_RESPONSE = {
 
 @router.get(
     "/export",
-    response=responses({200: dict[str, Any]}),
+    response=responses({200: dict[str, Any]}, LIST),
     summary="The whole configuration as a definitions bundle",
     openapi_extra=_EXPORT_RESPONSE,
 )
@@ -107,7 +111,10 @@ def _bundle(request: HttpRequest) -> Any:
         raise ApiError(
             415,
             "unsupported_media_type",
-            _("Send the definitions as application/json, or as YAML (application/yaml or text/yaml)."),
+            _(
+                "Send the definitions as application/json, or as a file (application/octet-stream) "
+                "or YAML (application/yaml or text/yaml)."
+            ),
         )
     try:
         text = request.body.decode("utf-8")
@@ -123,7 +130,7 @@ def _bundle(request: HttpRequest) -> Any:
 
 @router.post(
     "/import",
-    response=responses({200: PlanOut}),
+    response=responses({200: PlanOut}, IMPORT),
     summary="Check a definitions bundle and apply it (or only plan it, with dry_run)",
     openapi_extra=_BUNDLE_BODY,
 )

@@ -3,9 +3,11 @@
     {"error": {"code": "…", "message": "…", "fields": {"field": ["…"]}, …extra}}
 
 `fields` is always present (empty when the error is not about a field). Extra keys
-carry data for programs: `decision` (decision_required), `questions`
+carry data for programs, typed per code in the schema (ciclo.api.schemas.ErrorDetail):
+`decision` (decision_required), `step`/`workflow`/`options` (invalid_choice), `questions`
 (required_unanswered), `conflicts` (answer_conflict), `crs` (phase_locked),
-`current_version` (stale_ticket).
+`current_version` (stale_ticket), `used_by` (in_use). The engine's data speaks of rows by
+id; here it is put in the API's vocabulary (steps by order, questions by code).
 """
 
 from __future__ import annotations
@@ -82,7 +84,10 @@ def field_name(loc: Iterable[Any]) -> str:
     if source == "body" and parts and parts[0] == "payload":
         parts.pop(0)
     kept = [
-        str(p) for p in parts if isinstance(p, int) or (isinstance(p, str) and _NAME.match(p) and p not in _UNION_TAGS)
+        str(p)
+        for p in parts
+        # A capitalised part is the model of a union's member ("ChoiceValueIn"): fields are lower case.
+        if isinstance(p, int) or (isinstance(p, str) and _NAME.match(p) and p not in _UNION_TAGS and not p[0].isupper())
     ]
     return ".".join(kept) or source
 
@@ -107,14 +112,50 @@ _ENGINE_STATUS: list[tuple[type[engine.TicketError], int]] = [
 ]
 
 
+def _decision_step(step_id: int) -> dict[str, Any]:
+    """A decision step as requests name it: its order and its workflow's code, with its options."""
+    from ciclo.configurator.models import WorkflowStep
+
+    step = WorkflowStep.objects.select_related("workflow").get(pk=step_id)
+    return {
+        "step": step.order,
+        "workflow": step.workflow.code,
+        "options": [{"id": o.pk, "label": o.label, "target_order": o.target_order} for o in step.options.all()],
+    }
+
+
+def _conflicts(conflicts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    from ciclo.configurator.models import Question
+
+    types = dict(Question.objects.filter(pk__in=[c["question"] for c in conflicts]).values_list("id", "answer_type"))
+    return [
+        {**{k: v for k, v in c.items() if k not in ("question", "code")}, "question": c["code"]}
+        | {"answer_type": types.get(c["question"], "")}
+        for c in conflicts
+    ]
+
+
+def engine_data(exc: engine.TicketError) -> dict[str, Any]:
+    """The data an engine error carries, as the schema types it for its code."""
+    data = dict(exc.data)
+    if isinstance(exc, engine.DecisionRequired):
+        return {"decision": {**_decision_step(exc.step_id), "question": exc.question}}
+    if isinstance(exc, engine.InvalidChoice):
+        return _decision_step(data["step"]) if "step" in data else {}
+    if isinstance(exc, engine.AnswerConflict):
+        return {"conflicts": _conflicts(exc.conflicts)}
+    if isinstance(exc, engine.RequiredUnanswered):
+        return {"questions": exc.questions}
+    if isinstance(exc, (engine.PhaseLocked, engine.StaleTicket)):
+        return data
+    return {}
+
+
 def engine_error(exc: engine.TicketError) -> HttpResponse:
     status = next((s for cls, s in _ENGINE_STATUS if isinstance(exc, cls)), 409)
     if isinstance(exc, engine.InvalidInput):
         return error_response(status, exc.code, _("Some values are not valid."), exc.errors)
-    extra = dict(exc.data)
-    if isinstance(exc, engine.DecisionRequired):
-        extra = {"decision": extra}
-    return error_response(status, exc.code, exc.message, **extra)
+    return error_response(status, exc.code, exc.message, **engine_data(exc))
 
 
 _HTTP_CODES = {

@@ -16,6 +16,10 @@ from ciclo.api.auth import require_perm
 from ciclo.api.common import clean_model, record_changed, record_created, set_fields
 from ciclo.api.errors import not_found
 from ciclo.api.schemas import (
+    CREATE,
+    LIST,
+    READ_BY_ID,
+    WRITE,
     CompanyIn,
     CompanyOut,
     CompanyPatch,
@@ -68,7 +72,7 @@ def _get_person(pk: int) -> Person:
     return person
 
 
-@router.get("/people", response=responses({200: PersonPage}), summary="Find people", tags=["people"])
+@router.get("/people", response=responses({200: PersonPage}, LIST), summary="Find people", tags=["people"])
 def list_people(
     request: HttpRequest,
     q: Annotated[Text, Field(max_length=200)] = "",
@@ -92,7 +96,7 @@ def list_people(
     return {"items": [person_out(p) for p in rows], "next_cursor": next_cursor}
 
 
-@router.get("/people/{id}", response=responses({200: PersonDetailOut}), summary="A person", tags=["people"])
+@router.get("/people/{id}", response=responses({200: PersonDetailOut}, READ_BY_ID), summary="A person", tags=["people"])
 def get_person(request: HttpRequest, id: Id) -> dict[str, Any]:
     require_perm(request, "people.view_person")
     return _person_detail(_get_person(id))
@@ -107,7 +111,7 @@ def _kind_for(document: str) -> str:
     return Person.Kind.LEGAL if len(digits(document)) == 14 else Person.Kind.INDIVIDUAL
 
 
-@router.post("/people", response=responses({201: PersonDetailOut}), summary="Add a person", tags=["people"])
+@router.post("/people", response=responses({201: PersonDetailOut}, CREATE), summary="Add a person", tags=["people"])
 def create_person(request: HttpRequest, payload: PersonIn) -> Status:
     user = require_perm(request, "people.add_person")
     data = payload.dict()
@@ -121,7 +125,9 @@ def create_person(request: HttpRequest, payload: PersonIn) -> Status:
     return Status(201, _person_detail(_get_person(person.pk)))
 
 
-@router.patch("/people/{id}", response=responses({200: PersonDetailOut}), summary="Change a person", tags=["people"])
+@router.patch(
+    "/people/{id}", response=responses({200: PersonDetailOut}, WRITE), summary="Change a person", tags=["people"]
+)
 def update_person(request: HttpRequest, id: Id, payload: PersonPatch) -> dict[str, Any]:
     user = require_perm(request, "people.change_person")
     person = _get_person(id)
@@ -152,7 +158,9 @@ def _get_company(pk: int) -> Company:
     return company
 
 
-@router.get("/companies", response=responses({200: list[CompanyOut]}), summary="List companies", tags=["companies"])
+@router.get(
+    "/companies", response=responses({200: list[CompanyOut]}, LIST), summary="List companies", tags=["companies"]
+)
 def list_companies(
     request: HttpRequest, q: Annotated[Text, Field(max_length=200)] = "", active: bool | None = None
 ) -> list[dict[str, Any]]:
@@ -166,13 +174,15 @@ def list_companies(
     return [_company_out(c) for c in companies]
 
 
-@router.get("/companies/{id}", response=responses({200: CompanyOut}), summary="A company", tags=["companies"])
+@router.get(
+    "/companies/{id}", response=responses({200: CompanyOut}, READ_BY_ID), summary="A company", tags=["companies"]
+)
 def get_company(request: HttpRequest, id: Id) -> dict[str, Any]:
     require_perm(request, "people.view_company")
     return _company_out(_get_company(id))
 
 
-@router.post("/companies", response=responses({201: CompanyOut}), summary="Add a company", tags=["companies"])
+@router.post("/companies", response=responses({201: CompanyOut}, CREATE), summary="Add a company", tags=["companies"])
 def create_company(request: HttpRequest, payload: CompanyIn) -> Status:
     user = require_perm(request, "people.add_company")
     company = Company(**payload.dict())
@@ -184,7 +194,9 @@ def create_company(request: HttpRequest, payload: CompanyIn) -> Status:
     return Status(201, _company_out(company))
 
 
-@router.patch("/companies/{id}", response=responses({200: CompanyOut}), summary="Change a company", tags=["companies"])
+@router.patch(
+    "/companies/{id}", response=responses({200: CompanyOut}, WRITE), summary="Change a company", tags=["companies"]
+)
 def update_company(request: HttpRequest, id: Id, payload: CompanyPatch) -> dict[str, Any]:
     user = require_perm(request, "people.change_company")
     company = _get_company(id)

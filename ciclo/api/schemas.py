@@ -1,22 +1,31 @@
-"""The API's request and response bodies.
+"""The API's request and response bodies: the OpenAPI schema is generated from them.
 
 Input types are bounded so that no value can reach the database in a shape it
 cannot hold (ids within 64 bits, texts without NUL characters, dates within years
-1900 to 9000): what does not fit is a 422, never a 500.
+1900 to 9000): what does not fit is a 422, never a 500. Request bodies are strict:
+unknown fields are refused, a boolean is `true` or `false` (not 0 or 1), a number
+is a JSON number (not text), and null only where the schema says nullable.
+
+Vocabulary (the same in every operation): configuration is named by its code (a CR's
+or service type's classification, a workflow's, cycle's or question's code), a workflow
+step by its order within the workflow, and records by id (tickets, people, companies,
+contact persons, options); users by username.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
+from django.db import models
 from ninja import Schema
-from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
 from ciclo.configurator.models import AnswerType, CrmOptions, ServiceType, WorkflowStep
-from ciclo.people.models import Person
-from ciclo.tickets.models import Channel, Ticket
+from ciclo.people.models import Person, Phone
+from ciclo.tickets.models import Channel, Note, PhaseMove, Ticket
 
 MAX_ID = 2**63 - 1
 MAX_INT = 2**31 - 1  # PositiveIntegerField on PostgreSQL
@@ -33,6 +42,13 @@ def _clean_text(value: str) -> str:
     return value
 
 
+def _as_text(value: Any) -> Any:
+    """Dates and times come as text (ISO 8601), never as a number of seconds."""
+    if not isinstance(value, (str, dt.date)):
+        raise ValueError("give the date as text, such as 2026-12-31")
+    return value
+
+
 def _sane_datetime(value: dt.datetime) -> dt.datetime:
     if not 1900 <= value.year <= 9000:
         raise ValueError("use a year from 1900 to 9000")
@@ -45,12 +61,17 @@ def _sane_date(value: dt.date) -> dt.date:
     return value
 
 
+# Path and query parameters arrive as text: these read "12" as 12.
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Int = Annotated[int, Field(ge=0, le=MAX_INT)]
-SmallInt = Annotated[int, Field(ge=0, le=MAX_SMALL)]
+# In a JSON body, a number is a JSON number and a flag a JSON boolean.
+BodyId = Annotated[int, Strict(), Field(ge=1, le=MAX_ID)]
+BodyInt = Annotated[int, Strict(), Field(ge=0, le=MAX_INT)]
+BodySmallInt = Annotated[int, Strict(), Field(ge=0, le=MAX_SMALL)]
+Flag = Annotated[bool, Strict()]
 Text = Annotated[str, AfterValidator(_clean_text)]
-When = Annotated[AwareDatetime, AfterValidator(_sane_datetime)]
-Day = Annotated[dt.date, AfterValidator(_sane_date)]
+When = Annotated[AwareDatetime, BeforeValidator(_as_text), AfterValidator(_sane_datetime)]
+Day = Annotated[dt.date, BeforeValidator(_as_text), AfterValidator(_sane_date)]
 
 
 def bounded(max_length: int, min_length: int = 0) -> Any:
@@ -60,90 +81,286 @@ def bounded(max_length: int, min_length: int = 0) -> Any:
 Code = Annotated[str, Field(min_length=1, max_length=40), AfterValidator(_clean_text)]
 # CPF/CNPJ as typed: digits, optionally formatted (only ASCII digits: "²".isdigit() is true in Python).
 Document = Annotated[
-    str, Field(max_length=30, pattern=r"^[0-9./\- ]*$", description="CPF/CNPJ, digits only or formatted.")
+    str,
+    Field(
+        max_length=30,
+        description="CPF (11 digits) or CNPJ (12 letters or digits and 2 check digits), with or without the mask; "
+        "checked by its check digits and stored upper-case without the mask.",
+    ),
 ]
-Username = Annotated[str, Field(min_length=1, max_length=150), AfterValidator(_clean_text)]
-IdOrCode = Annotated[Id | Code, Field(description="An integer is an id; a string is a code/classification.")]
-IdOrUsername = Annotated[Id | Username, Field(description="An integer is a user id; a string is a username.")]
+Username = Annotated[str, Field(min_length=1, max_length=150, description="A username."), AfterValidator(_clean_text)]
+StepOrder = Annotated[int, Strict(), Field(ge=0, le=MAX_INT, description="A step's order number within its workflow.")]
 
-# The models' choices are the API's enumerations (pydantic reads Django's TextChoices by value).
-ChannelName = Channel
-AnswerTypeName = AnswerType
-StepKind = WorkflowStep.Kind
-TypeKind = ServiceType.Kind
-TypeCategory = ServiceType.Category
-PersonKind = Person.Kind
-TicketStatus = Ticket.Status
-Grouping = CrmOptions.CollectionGrouping
+
+def _named(name: str, choices: type[models.TextChoices], doc: str) -> type[StrEnum]:
+    """The model's choices under a name of the API's own: Django calls several of them `Kind`,
+    and one OpenAPI schema needs one name per enumeration."""
+    enum = StrEnum(name, [(member.name, member.value) for member in choices], module=__name__)  # type: ignore[misc]
+    enum.__doc__ = doc
+    return enum
+
+
+# The models' choices are the API's enumerations, each under its own name.
+if TYPE_CHECKING:
+    PersonKind = Person.Kind
+    PhoneKind = Phone.Kind
+    StepKind = WorkflowStep.Kind
+    ServiceTypeKind = ServiceType.Kind
+    ServiceTypeCategory = ServiceType.Category
+    CollectionGrouping = CrmOptions.CollectionGrouping
+    TicketStatus = Ticket.Status
+    NoteKind = Note.Kind
+    MoveKind = PhaseMove.Kind
+    ChannelName = Channel
+    AnswerTypeName = AnswerType
+else:
+    PersonKind = _named("PersonKind", Person.Kind, "A person's kind: individual (CPF) or legal entity (CNPJ).")
+    PhoneKind = _named("PhoneKind", Phone.Kind, "A phone number's kind.")
+    StepKind = _named("StepKind", WorkflowStep.Kind, "A workflow step's kind: a CR, a decision or a jump.")
+    ServiceTypeKind = _named(
+        "ServiceTypeKind", ServiceType.Kind, "Synthetic (a group) or analytical (used on tickets)."
+    )
+    ServiceTypeCategory = _named("ServiceTypeCategory", ServiceType.Category, "What a service type is for.")
+    CollectionGrouping = _named(
+        "CollectionGrouping", CrmOptions.CollectionGrouping, "One collection per person, or per person and company."
+    )
+    TicketStatus = _named("TicketStatus", Ticket.Status, "Open, or closed (its phase closes the process).")
+    NoteKind = _named("NoteKind", Note.Kind, "How a note was written.")
+    MoveKind = _named("MoveKind", PhaseMove.Kind, "open: the opening; move: a note moving on; jump: a supervisor's.")
+    ChannelName = _named("Channel", Channel, "The channel of a contact.")
+    AnswerTypeName = _named("AnswerType", AnswerType, "A question's answer type: what its value is.")
+TypeKind = ServiceTypeKind
+TypeCategory = ServiceTypeCategory
+Grouping = CollectionGrouping
+
+
+class In(BaseModel):
+    """A request body: unknown fields are refused, and it is never read from attributes
+    (a list or a number is not an empty object)."""
+
+    model_config = ConfigDict(extra="forbid", use_enum_values=True)
+
+    def dict(self, **kw: Any) -> dict[str, Any]:
+        return self.model_dump(**kw)
+
+
+class Out(Schema):
+    """A response body."""
 
 
 # ---- errors ---------------------------------------------------------------------------------
 
 
-class ErrorDetail(Schema):
-    model_config = ConfigDict(extra="allow")
-
-    code: str = Field(description="A stable code for programs, e.g. invalid, not_found, decision_required.")
+class _Error(Out):
     message: str = Field(description="A message for people, in the request's language.")
     fields: dict[str, list[str]] = Field(
-        default_factory=dict, description="Per field (dotted path into the body or the parameter name), its messages."
+        default_factory=dict,
+        description="Per field, its messages: a dotted path into the body (`steps.2.cr`), a parameter's name, or "
+        "the code by which the request named a question (`1.01`). Empty when the error is not about a field.",
     )
 
 
-class ErrorOut(Schema):
+class GeneralError(_Error):
+    """An error that carries nothing but its message and `fields`."""
+
+    code: Literal[
+        "invalid",
+        "bad_request",
+        "malformed_json",
+        "malformed_yaml",
+        "not_authenticated",
+        "forbidden",
+        "not_allowed",
+        "not_found",
+        "method_not_allowed",
+        "conflict",
+        "ticket_closed",
+        "unsupported_media_type",
+        "too_large",
+        "throttled",
+        "ticket_error",
+        "error",
+        "server_error",
+    ] = Field(description="A stable code for programs.")
+
+
+class DecisionOptionRef(Out):
+    id: int
+    label: str
+    target_order: int = Field(description="The order of the step this option leads to.")
+
+
+class DecisionAsked(Out):
+    step: int = Field(description="The decision step's order within `workflow`.")
+    workflow: str = Field(description="The code of the workflow the decision step is in.")
+    question: str
+    options: list[DecisionOptionRef]
+
+
+class DecisionRequiredError(_Error):
+    """The route meets a decision: send its option in `choices` (step = decision.step)."""
+
+    code: Literal["decision_required"]
+    decision: DecisionAsked
+
+
+class InvalidChoiceError(_Error):
+    """A choice that is not one of the decision's options, or a route the workflow cannot follow."""
+
+    code: Literal["invalid_choice"]
+    step: int | None = Field(default=None, description="The decision step's order, when the error is about one.")
+    workflow: str | None = Field(default=None, description="The code of that step's workflow.")
+    options: list[DecisionOptionRef] = Field(default_factory=list, description="The decision's options.")
+
+
+class QuestionMention(Out):
+    id: int
+    code: str
+    text: str
+
+
+class RequiredUnansweredError(_Error):
+    """Required questions of the current phase have no saved answer (a supervisor may pass override_reason)."""
+
+    code: Literal["required_unanswered"]
+    questions: list[QuestionMention]
+
+
+class ChosenOption(Out):
+    option: int = Field(description="The option's id.")
+    label: str
+    complement: str
+
+
+AnswerValue = Annotated[
+    str | list[ChosenOption] | None,
+    Field(
+        description="By the question's answer_type: short_text and long_text a text; number and money a decimal "
+        'as text ("1234.5", money with two decimals); date "YYYY-MM-DD"; time "HH:MM"; single_choice and '
+        "multiple_choice a list of chosen options. Null: no answer."
+    ),
+]
+
+
+class ConflictOut(Out):
+    question: str = Field(description="The question's code.")
+    text: str
+    answer_type: AnswerTypeName
+    your_version: int
+    current_version: int
+    current_value: AnswerValue
+    current_display: str
+    changed_by: str | None = Field(description="The username of who saved the current value.")
+    changed_at: dt.datetime | None
+
+
+class AnswerConflictError(_Error):
+    """Answers changed since they were read; nothing of the save was written."""
+
+    code: Literal["answer_conflict"]
+    conflicts: list[ConflictOut]
+
+
+class CrRef(Out):
+    id: int
+    code: str
+    description: str
+
+
+class PhaseLockedError(_Error):
+    """Answers of an earlier phase: unlock it first (POST /tickets/{id}/unlock)."""
+
+    code: Literal["phase_locked"]
+    crs: list[CrRef]
+
+
+class StaleTicketError(_Error):
+    """The ticket changed since `expected_version`."""
+
+    code: Literal["stale_ticket"]
+    current_version: int
+
+
+class InUseError(_Error):
+    """A definition in use is never deleted: deactivate it instead."""
+
+    code: Literal["in_use"]
+    used_by: list[str] = Field(description="What uses it (names of kinds of records).")
+
+
+ErrorDetail = Annotated[
+    GeneralError
+    | DecisionRequiredError
+    | InvalidChoiceError
+    | RequiredUnansweredError
+    | AnswerConflictError
+    | PhaseLockedError
+    | StaleTicketError
+    | InUseError,
+    Field(discriminator="code"),
+]
+
+
+class ErrorOut(Out):
+    """Every error: `code` tells which, and the data each code carries."""
+
     error: ErrorDetail
 
 
-ERRORS: dict[int, type[ErrorOut]] = {code: ErrorOut for code in (400, 401, 403, 404, 409, 422, 500)}
+# What an operation can answer besides its success, by kind of operation.
+AUTH = (401, 403)
+LIST = (*AUTH, 422)
+READ = (*AUTH, 404)
+READ_BY_ID = (*AUTH, 404, 422)
+CREATE = (400, *AUTH, 409, 422)
+WRITE = (400, *AUTH, 404, 409, 422)
+DELETE = (*AUTH, 404, 409)
 
 
-def responses(ok: dict[int, Any]) -> dict[int, Any]:
-    """An operation's responses: its success bodies and the documented error shape."""
-    return {**ok, **ERRORS}
+def responses(ok: dict[int, Any], errors: tuple[int, ...] = WRITE) -> dict[int, Any]:
+    """An operation's responses: its success bodies and the errors it can answer, each an ErrorOut."""
+    return {**ok, **dict.fromkeys(sorted(errors), ErrorOut)}
 
 
 # ---- references -----------------------------------------------------------------------------
 
 
-class UserRef(Schema):
+class UserRef(Out):
     id: int
     username: str
 
 
-class CrRef(Schema):
+class TypeRef(Out):
     id: int
     code: str
     description: str
 
 
-class TypeRef(Schema):
-    id: int
-    code: str
-    description: str
-
-
-class CompanyRef(Schema):
+class CompanyRef(Out):
     id: int
     code: str
     name: str
 
 
-class PersonRef(Schema):
+class PersonRef(Out):
     id: int
     name: str
     document: str
 
 
-class StepRef(Schema):
+class StepRef(Out):
     id: int
     order: int
-    kind: str
+    kind: StepKind
 
 
 # ---- configuration --------------------------------------------------------------------------
 
+# A PATCH field: omitted keeps the value; null only where the schema says nullable.
+KEEP: Any = None
 
-class CrOut(Schema):
+
+class CrOut(Out):
     id: int
     code: str
     description: str
@@ -152,33 +369,33 @@ class CrOut(Schema):
     members: list[str] = Field(description="Usernames; empty: any agent works this CR.")
 
 
-class CrIn(Schema):
-    code: Code
+class CrIn(In):
+    code: Code = Field(description="The CR's classification.")
     description: bounded(200, 1)  # type: ignore[valid-type]
-    closes_process: bool = False
-    active: bool = True
-    members: list[IdOrUsername] = Field(default_factory=list, max_length=1000)
+    closes_process: Flag = False
+    active: Flag = True
+    members: list[Username] = Field(default_factory=list, max_length=1000, description="Usernames.")
 
 
-class CrPatch(Schema):
-    code: Code | None = None
-    description: bounded(200, 1) | None = None  # type: ignore[valid-type]
-    closes_process: bool | None = None
-    active: bool | None = None
-    members: list[IdOrUsername] | None = Field(default=None, max_length=1000)
+class CrPatch(In):
+    code: Code = Field(default=KEEP, description="The CR's classification.")
+    description: bounded(200, 1) = KEEP  # type: ignore[valid-type]
+    closes_process: Flag = KEEP
+    active: Flag = KEEP
+    members: list[Username] = Field(default=KEEP, max_length=1000, description="Usernames; replaces the members.")
 
 
-class DecisionOptionOut(Schema):
+class DecisionOptionOut(Out):
     id: int
     label: str
-    target_order: int
+    target_order: int = Field(description="The order of the step it leads to.")
     position: int
 
 
-class StepOut(Schema):
+class StepOut(Out):
     id: int
-    order: int
-    kind: str
+    order: int = Field(description="The step's order number: how requests name it.")
+    kind: StepKind
     cr: str | None = Field(description="The CR's classification (kind cr).")
     closes_process: bool
     next_order: int | None
@@ -189,7 +406,7 @@ class StepOut(Schema):
     active: bool
 
 
-class WorkflowOut(Schema):
+class WorkflowOut(Out):
     id: int
     code: str
     description: str
@@ -197,52 +414,54 @@ class WorkflowOut(Schema):
     steps: list[StepOut]
 
 
-class DecisionOptionIn(Schema):
-    id: Id | None = Field(default=None, description="Keep an existing option (renaming it); else matched by label.")
+class DecisionOptionIn(In):
+    id: BodyId | None = Field(default=None, description="Keep an existing option (renaming it); else matched by label.")
     label: bounded(200, 1)  # type: ignore[valid-type]
-    target_order: Int
+    target_order: StepOrder
 
 
-class StepIn(Schema):
-    order: Int
+class StepIn(In):
+    order: StepOrder
     kind: StepKind = StepKind.CR
     cr: Code | None = Field(default=None, description="The CR's classification (kind cr).")
-    next_order: Int | None = None
+    next_order: StepOrder | None = None
     question: bounded(300) = ""  # type: ignore[valid-type]
     options: list[DecisionOptionIn] = Field(default_factory=list, max_length=100)
     target_workflow: Code | None = Field(default=None, description="The target workflow's code (kind workflow).")
-    target_order: Int | None = None
-    active: bool = True
+    target_order: StepOrder | None = None
+    active: Flag = True
 
 
-class WorkflowIn(Schema):
+class WorkflowIn(In):
     code: Code
     description: bounded(200, 1)  # type: ignore[valid-type]
-    active: bool = True
+    active: Flag = True
     steps: list[StepIn] = Field(max_length=500)
 
 
-class DefinitionPatch(Schema):
-    description: bounded(200, 1) | None = None  # type: ignore[valid-type]
-    active: bool | None = None
+class DefinitionPatch(In):
+    description: bounded(200, 1) = KEEP  # type: ignore[valid-type]
+    active: Flag = KEEP
 
 
-class QuestionOptionOut(Schema):
+class QuestionOptionOut(Out):
     id: int
     label: str
     position: int
-    checked_by_default: bool
+    checked_by_default: bool = Field(
+        description="A suggestion to offer pre-selected: it is an answer only once a client saves it."
+    )
     asks_complement: bool
     active: bool
 
 
-class QuestionOut(Schema):
+class QuestionOut(Out):
     id: int
-    code: str
+    code: str = Field(description="The question's classification: how requests name it.")
     cr: str = Field(description="The classification of the CR the question is asked in.")
     text: str
     help_text: str
-    answer_type: str
+    answer_type: AnswerTypeName
     required: bool
     min_value: str | None
     max_value: str | None
@@ -250,7 +469,7 @@ class QuestionOut(Schema):
     options: list[QuestionOptionOut]
 
 
-class CycleOut(Schema):
+class CycleOut(Out):
     id: int
     code: str
     description: str
@@ -258,43 +477,46 @@ class CycleOut(Schema):
     questions: list[QuestionOut]
 
 
-class QuestionOptionIn(Schema):
-    id: Id | None = Field(default=None, description="Keep an existing option (renaming it); else matched by label.")
+class QuestionOptionIn(In):
+    id: BodyId | None = Field(default=None, description="Keep an existing option (renaming it); else matched by label.")
     label: bounded(200, 1)  # type: ignore[valid-type]
-    checked_by_default: bool = False
-    asks_complement: bool = False
-    active: bool = True
+    checked_by_default: Flag = False
+    asks_complement: Flag = False
+    active: Flag = True
 
 
 Limit = Annotated[Decimal, Field(max_digits=18, decimal_places=4, allow_inf_nan=False)]
 
 
-class QuestionIn(Schema):
+class QuestionIn(In):
     code: Code
     cr: Code = Field(description="The classification of the CR the question is asked in.")
     text: bounded(300, 1)  # type: ignore[valid-type]
     help_text: bounded(300) = ""  # type: ignore[valid-type]
     answer_type: AnswerTypeName
-    required: bool = False
+    required: Flag = False
     min_value: Limit | None = None
     max_value: Limit | None = None
-    active: bool = True
+    active: Flag = True
     options: list[QuestionOptionIn] = Field(default_factory=list, max_length=200)
 
 
-class CycleIn(Schema):
+class CycleIn(In):
     code: Code
     description: bounded(200, 1)  # type: ignore[valid-type]
-    active: bool = True
+    active: Flag = True
     questions: list[QuestionIn] = Field(default_factory=list, max_length=1000)
 
 
-class ServiceTypeOut(Schema):
+Priority = Annotated[int, Strict(), Field(ge=1, le=5, description="1 (highest) to 5.")]
+
+
+class ServiceTypeOut(Out):
     id: int
     code: str
     description: str
-    kind: str
-    category: str
+    kind: ServiceTypeKind
+    category: ServiceTypeCategory
     parent: str | None = Field(description="The classification of the synthetic type it sits under.")
     priority: int
     days_to_next_contact: int
@@ -305,68 +527,68 @@ class ServiceTypeOut(Schema):
     active: bool
 
 
-class ServiceTypeIn(Schema):
-    code: Code
+class ServiceTypeIn(In):
+    code: Code = Field(description="The type's classification (1, 1.1, …).")
     description: bounded(200, 1)  # type: ignore[valid-type]
-    kind: TypeKind = TypeKind.ANALYTICAL
-    category: TypeCategory = TypeCategory.SERVICE
-    priority: Annotated[int, Field(ge=1, le=5)] = 3
-    days_to_next_contact: SmallInt = 1
+    kind: ServiceTypeKind = ServiceTypeKind.ANALYTICAL
+    category: ServiceTypeCategory = ServiceTypeCategory.SERVICE
+    priority: Priority = 3
+    days_to_next_contact: BodySmallInt = 1
     colour: bounded(7) = "#0d6efd"  # type: ignore[valid-type]
     active_from: Day | None = None
     workflow: Code | None = Field(default=None, description="The workflow's code.")
     cycle: Code | None = Field(default=None, description="The service cycle's code.")
-    active: bool = True
+    active: Flag = True
 
 
-class ServiceTypePatch(Schema):
-    code: Code | None = None
-    description: bounded(200, 1) | None = None  # type: ignore[valid-type]
-    kind: TypeKind | None = None
-    category: TypeCategory | None = None
-    priority: Annotated[int, Field(ge=1, le=5)] | None = None
-    days_to_next_contact: SmallInt | None = None
-    colour: bounded(7) | None = None  # type: ignore[valid-type]
-    active_from: Day | None = None
-    workflow: Code | None = None
-    cycle: Code | None = None
-    active: bool | None = None
+class ServiceTypePatch(In):
+    code: Code = Field(default=KEEP, description="The type's classification.")
+    description: bounded(200, 1) = KEEP  # type: ignore[valid-type]
+    kind: ServiceTypeKind = KEEP
+    category: ServiceTypeCategory = KEEP
+    priority: Priority = KEEP
+    days_to_next_contact: BodySmallInt = KEEP
+    colour: bounded(7) = KEEP  # type: ignore[valid-type]
+    active_from: Day | None = Field(default=KEEP, description="Null: active from any day.")
+    workflow: Code | None = Field(default=KEEP, description="The workflow's code; null: none.")
+    cycle: Code | None = Field(default=KEEP, description="The service cycle's code; null: none.")
+    active: Flag = KEEP
 
 
-class CrmOptionsOut(Schema):
+class CrmOptionsOut(Out):
     use_cycle_in_followup: bool
     collection_synthetic_type: str | None = Field(description="A service type's classification.")
     collection_analytical_type: str | None = Field(description="A service type's classification.")
     collection_delegate_user: str | None = Field(description="A username.")
     automatic_note_user: str | None = Field(description="A username.")
     collection_days_overdue: int
-    collection_grouping: str
+    collection_grouping: CollectionGrouping
     access_control_user_company: bool
     email_debtor_on_collection: bool
 
 
-class CrmOptionsIn(Schema):
+class CrmOptionsIn(In):
     """Omitted fields keep their value; null clears an optional reference."""
 
-    use_cycle_in_followup: bool | None = None
-    collection_synthetic_type: Code | None = None
-    collection_analytical_type: Code | None = None
-    collection_delegate_user: IdOrUsername | None = None
-    automatic_note_user: IdOrUsername | None = None
-    collection_days_overdue: SmallInt | None = None
-    collection_grouping: Grouping | None = None
-    access_control_user_company: bool | None = None
-    email_debtor_on_collection: bool | None = None
+    use_cycle_in_followup: Flag = KEEP
+    collection_synthetic_type: Code | None = Field(default=KEEP, description="A service type's classification.")
+    collection_analytical_type: Code | None = Field(default=KEEP, description="A service type's classification.")
+    collection_delegate_user: Username | None = KEEP
+    automatic_note_user: Username | None = KEEP
+    collection_days_overdue: BodySmallInt = KEEP
+    collection_grouping: CollectionGrouping = KEEP
+    access_control_user_company: Flag = KEEP
+    email_debtor_on_collection: Flag = KEEP
 
 
 # ---- people and companies -------------------------------------------------------------------
 
 
-class PersonOut(Schema):
+class PersonOut(Out):
     id: int
     name: str
-    kind: str
-    document: str = Field(description="CPF/CNPJ digits.")
+    kind: PersonKind
+    document: str = Field(description="CPF/CNPJ without the mask, upper-case (a CNPJ may hold letters).")
     document_display: str = Field(description="CPF/CNPJ formatted.")
     trade_name: str
     city: str
@@ -376,7 +598,7 @@ class PersonOut(Schema):
     created_at: dt.datetime
 
 
-class ContactOut(Schema):
+class ContactOut(Out):
     id: int
     name: str
     role: str
@@ -384,13 +606,13 @@ class ContactOut(Schema):
     phone: str
 
 
-class PhoneOut(Schema):
+class PhoneOut(Out):
     id: int
-    kind: str
+    kind: PhoneKind
     number: str
 
 
-class EmailOut(Schema):
+class EmailOut(Out):
     id: int
     address: str
     label: str
@@ -402,34 +624,36 @@ class PersonDetailOut(PersonOut):
     emails: list[EmailOut]
 
 
-class PersonIn(Schema):
+class PersonIn(In):
     name: bounded(200, 1)  # type: ignore[valid-type]
-    kind: PersonKind | None = Field(default=None, description="Omitted: from the document (11 digits CPF, 14 CNPJ).")
+    kind: PersonKind | None = Field(
+        default=None, description="Omitted or null: from the document (11 digits CPF, 14 CNPJ)."
+    )
     document: Document = ""
     trade_name: bounded(200) = ""  # type: ignore[valid-type]
     city: bounded(100) = ""  # type: ignore[valid-type]
     state: bounded(2) = ""  # type: ignore[valid-type]
     notes: bounded(20000) = ""  # type: ignore[valid-type]
-    active: bool = True
+    active: Flag = True
 
 
-class PersonPatch(Schema):
-    name: bounded(200, 1) | None = None  # type: ignore[valid-type]
-    kind: PersonKind | None = None
-    document: Document | None = None
-    trade_name: bounded(200) | None = None  # type: ignore[valid-type]
-    city: bounded(100) | None = None  # type: ignore[valid-type]
-    state: bounded(2) | None = None  # type: ignore[valid-type]
-    notes: bounded(20000) | None = None  # type: ignore[valid-type]
-    active: bool | None = None
+class PersonPatch(In):
+    name: bounded(200, 1) = KEEP  # type: ignore[valid-type]
+    kind: PersonKind = KEEP
+    document: Document = KEEP
+    trade_name: bounded(200) = KEEP  # type: ignore[valid-type]
+    city: bounded(100) = KEEP  # type: ignore[valid-type]
+    state: bounded(2) = KEEP  # type: ignore[valid-type]
+    notes: bounded(20000) = KEEP  # type: ignore[valid-type]
+    active: Flag = KEEP
 
 
-class PersonPage(Schema):
+class PersonPage(Out):
     items: list[PersonOut]
-    next_cursor: str | None
+    next_cursor: str | None = Field(description="Give it as `cursor` for the next page; null on the last page.")
 
 
-class CompanyOut(Schema):
+class CompanyOut(Out):
     id: int
     code: str
     name: str
@@ -437,34 +661,34 @@ class CompanyOut(Schema):
     active: bool
 
 
-class CompanyIn(Schema):
+class CompanyIn(In):
     code: bounded(20, 1)  # type: ignore[valid-type]
     name: bounded(200, 1)  # type: ignore[valid-type]
     cnpj: Document = ""
-    active: bool = True
+    active: Flag = True
 
 
-class CompanyPatch(Schema):
-    code: bounded(20, 1) | None = None  # type: ignore[valid-type]
-    name: bounded(200, 1) | None = None  # type: ignore[valid-type]
-    cnpj: Document | None = None
-    active: bool | None = None
+class CompanyPatch(In):
+    code: bounded(20, 1) = KEEP  # type: ignore[valid-type]
+    name: bounded(200, 1) = KEEP  # type: ignore[valid-type]
+    cnpj: Document = KEEP
+    active: Flag = KEEP
 
 
 # ---- tickets --------------------------------------------------------------------------------
 
 
-class ContactRef(Schema):
+class ContactRef(Out):
     id: int
     name: str
 
 
-class TicketListItem(Schema):
+class TicketListItem(Out):
     id: int
     subject: str
-    status: str
+    status: TicketStatus
     priority: int
-    channel: str
+    channel: ChannelName
     person: PersonRef
     service_type: TypeRef
     cr: CrRef
@@ -473,7 +697,7 @@ class TicketListItem(Schema):
     next_contact_user: UserRef | None
     opened_at: dt.datetime
     closed_at: dt.datetime | None
-    version: int
+    version: int = Field(description="Give it back as `expected_version` to write only if nobody changed it since.")
 
 
 class TicketOut(TicketListItem):
@@ -484,74 +708,96 @@ class TicketOut(TicketListItem):
     opened_by: UserRef
 
 
-class TicketPage(Schema):
+class TicketPage(Out):
     items: list[TicketListItem]
     next_cursor: str | None = Field(description="Give it as `cursor` for the next page; null on the last page.")
 
 
-class ChoiceIn(Schema):
-    step: Id = Field(description="The decision step's id.")
-    option: Id = Field(description="The chosen option's id.")
+class ChoiceIn(In):
+    """The option chosen at a decision on the route (the 422 decision_required names the decision)."""
+
+    step: StepOrder = Field(description="The decision step's order within `workflow`.")
+    workflow: Code | None = Field(
+        default=None,
+        description="The code of the decision's workflow; omitted: the ticket's (when opening, the type's). "
+        "Needed only for a decision in a workflow the route jumps into.",
+    )
+    option: BodyId = Field(description="The chosen option's id (as the workflow lists it).")
 
 
-class TicketIn(Schema):
-    person: Id
-    service_type: IdOrCode
+class TicketIn(In):
+    person: BodyId = Field(description="The person's id.")
+    service_type: Code = Field(description="The service type's classification (an analytical type).")
     subject: bounded(200, 1)  # type: ignore[valid-type]
-    company: IdOrCode
+    company: BodyId = Field(description="The company's id.")
     channel: ChannelName = ChannelName.PHONE
-    contact_person: Id | None = None
+    contact_person: BodyId | None = Field(default=None, description="The id of one of the person's contacts.")
     next_contact_at: When | None = Field(default=None, description="Omitted: the type's days to the next contact.")
-    next_contact_user: IdOrUsername | None = Field(default=None, description="Omitted: the user opening it.")
+    next_contact_user: Username | None = Field(default=None, description="A username; omitted: the user opening it.")
     text: bounded(20000) = Field(default="", description="The opening note.")  # type: ignore[valid-type]
     choices: list[ChoiceIn] = Field(default_factory=list, max_length=100)
 
 
-class NoteIn(Schema):
+class NoteIn(In):
     text: bounded(20000, 1)  # type: ignore[valid-type]
     channel: ChannelName = ChannelName.PHONE
     next_contact_at: When | None = None
-    next_contact_user: IdOrUsername | None = None
-    move_on: bool = False
+    next_contact_user: Username | None = Field(default=None, description="A username.")
+    move_on: Flag = False
     choices: list[ChoiceIn] = Field(default_factory=list, max_length=100)
     override_reason: bounded(2000) = ""  # type: ignore[valid-type]
-    expected_version: Int | None = Field(default=None, description="The ticket's version when read: 409 if changed.")
+    expected_version: BodyInt | None = Field(
+        default=None, description="The ticket's version when read: 409 stale_ticket if it changed."
+    )
 
 
-class MoveIn(Schema):
-    step: Int = Field(description="The order of the step to move to, in the ticket's workflow.")
+class MoveIn(In):
+    step: StepOrder = Field(description="The order of the step to move to, in the ticket's workflow.")
     reason: bounded(2000, 1)  # type: ignore[valid-type]
     choices: list[ChoiceIn] = Field(default_factory=list, max_length=100)
-    expected_version: Int | None = None
+    expected_version: BodyInt | None = Field(
+        default=None, description="The ticket's version when read: 409 stale_ticket if it changed."
+    )
 
 
-class DecisionTakenOut(Schema):
-    step: int
+class DecisionTakenOut(Out):
+    step: int = Field(description="The decision step's order.")
     question: str
-    option: int
+    option: int = Field(description="The chosen option's id.")
     label: str
 
 
-class MoveOut(Schema):
+class RouteHop(Out):
+    """A step the move passed on its way: a decision (question, option) or a jump (workflow, to)."""
+
+    order: int
+    kind: StepKind
+    question: str | None = None
+    option: str | None = Field(default=None, description="The chosen option's label.")
+    workflow: str | None = Field(default=None, description="The code of the workflow jumped into.")
+    to: int | None = Field(default=None, description="The order jumped to.")
+
+
+class MoveOut(Out):
     id: int
-    kind: str
+    kind: MoveKind
     from_step: int | None = Field(description="The order of the step left.")
     to_step: int = Field(description="The order of the step reached.")
     from_cr: CrRef | None
     to_cr: CrRef
-    route: list[dict[str, Any]]
+    route: list[RouteHop]
     decisions: list[DecisionTakenOut]
     reason: str
-    overrode_required: list[dict[str, Any]]
+    overrode_required: list[QuestionMention]
     by: UserRef
     at: dt.datetime
 
 
-class NoteOut(Schema):
+class NoteOut(Out):
     id: int
-    kind: str
+    kind: NoteKind
     text: str
-    channel: str
+    channel: ChannelName
     author: UserRef
     created_at: dt.datetime
     next_contact_at: dt.datetime | None
@@ -559,36 +805,38 @@ class NoteOut(Schema):
     move: MoveOut | None
 
 
-class NoteResultOut(Schema):
+class NoteResultOut(Out):
     note: NoteOut
-    ticket: TicketOut
+    ticket: TicketOut = Field(description="The ticket as this note left it (a later change is not in it).")
 
 
-class MoveResultOut(Schema):
+class MoveResultOut(Out):
     move: MoveOut
-    ticket: TicketOut
+    ticket: TicketOut = Field(description="The ticket as this move left it.")
 
 
-class UnlockOut(Schema):
+class UnlockOut(Out):
     id: int
     cr: CrRef
     reason: str
     by: UserRef
     at: dt.datetime
+    relocked_by: UserRef | None = Field(description="Who locked the phase again; null while it is unlocked.")
+    relocked_at: dt.datetime | None = Field(description="When the phase was locked again; null while it is unlocked.")
 
 
-class RevisionOut(Schema):
+class RevisionOut(Out):
     id: int
-    question: int
-    question_code: str
+    question: str = Field(description="The question's code when it was answered.")
+    answer_type: AnswerTypeName
     version: int
-    old_value: Any
-    new_value: Any
+    old_value: AnswerValue
+    new_value: AnswerValue
     by: UserRef
     at: dt.datetime
 
 
-class HistoryOut(Schema):
+class HistoryOut(Out):
     notes: list[NoteOut] = Field(description="Every note, oldest first, each with the move it made.")
     unlocks: list[UnlockOut]
     answer_revisions: list[RevisionOut] | None = Field(
@@ -596,8 +844,9 @@ class HistoryOut(Schema):
     )
 
 
-class AnswerOut(Schema):
-    value: Any = Field(description="text; number/money as a string; date YYYY-MM-DD; time HH:MM; or choices.")
+class AnswerOut(Out):
+    answer_type: AnswerTypeName = Field(description="The type the value is of.")
+    value: AnswerValue
     display: str
     version: int
     is_empty: bool
@@ -605,61 +854,81 @@ class AnswerOut(Schema):
     answered_at: dt.datetime
 
 
-class CycleQuestionOut(Schema):
+class CycleQuestionOut(Out):
     id: int
-    code: str
+    code: str = Field(description="The question's classification: how requests name it.")
     text: str
     help_text: str
-    answer_type: str
+    answer_type: AnswerTypeName
     required: bool
     active: bool
     min_value: str | None
     max_value: str | None
-    options: list[QuestionOptionOut]
+    options: list[QuestionOptionOut] = Field(
+        description="checked_by_default marks a suggestion to offer pre-selected; it is not an answer until saved."
+    )
     version: int = Field(description="Give it back when saving: the answer's version, 0 when unanswered.")
-    answer: AnswerOut | None
+    answer: AnswerOut | None = Field(description="The saved answer; null: unanswered (a default is not an answer).")
 
 
-class PhaseOut(Schema):
+class PhaseOut(Out):
     cr: CrRef
     state: Literal["current", "unlocked", "locked", "ahead"]
     questions: list[CycleQuestionOut]
 
 
-class TicketCycleOut(Schema):
+class TicketCycleOut(Out):
     ticket: int
     ticket_version: int
     phases: list[PhaseOut]
 
 
-class AnswerIn(Schema):
-    question: IdOrCode = Field(description="The question's id, or its classification in the ticket's cycle.")
-    value: Any = Field(
-        default=None,
-        description="text; number; date YYYY-MM-DD or dd/mm/yyyy; time HH:MM; option ids or "
-        '{option, complement} objects. Empty (null, "", []) clears the answer.',
-    )
-    version: Int = Field(default=0, description="The answer's version when read (0: unanswered).")
+class ChoiceValueIn(In):
+    option: BodyId = Field(description="The option's id.")
+    complement: bounded(1000) = Field(default="", description="For an option that asks a complement.")  # type: ignore[valid-type]
 
 
-class AnswerResultOut(Schema):
-    question: int
-    code: str
+AnswerValueIn = Annotated[
+    Annotated[int, Strict()] | Annotated[float, Strict()] | Text | list[BodyId | ChoiceValueIn] | None,
+    Field(
+        description="By the question's answer_type: short_text and long_text a text; number and money a number or "
+        'a text ("1234.56", "1.234,56"); date "YYYY-MM-DD" or "dd/mm/yyyy"; time "HH:MM"; single_choice and '
+        "multiple_choice a list of option ids or {option, complement} objects. "
+        'Empty (null, "", []) clears the answer.'
+    ),
+]
+
+
+class AnswerIn(In):
+    question: Code = Field(description="The question's code in the ticket's cycle.")
+    value: AnswerValueIn = None
+    version: BodyInt = Field(default=0, description="The answer's version when read (0: unanswered).")
+
+
+class AnswerResultOut(Out):
+    question: str = Field(description="The question's code.")
+    answer_type: AnswerTypeName
     status: Literal["saved", "cleared", "unchanged"]
     version: int
-    value: Any
+    value: AnswerValue
 
 
-class AnswersResultOut(Schema):
+class AnswersResultOut(Out):
     results: list[AnswerResultOut]
 
 
-class UnlockIn(Schema):
-    cr: IdOrCode = Field(description="The CR's classification (or id).")
-    reason: bounded(2000) = ""  # type: ignore[valid-type]
+class UnlockIn(In):
+    cr: Code = Field(description="The CR's classification.")
+    reason: bounded(2000) = Field(  # type: ignore[valid-type]
+        "", description="Why the phase is unlocked: required, unless it is unlocked already (its unlock is returned)."
+    )
 
 
-class TokenUser(Schema):
+class RelockIn(In):
+    cr: Code = Field(description="The CR's classification.")
+
+
+class TokenUser(Out):
     id: int
     username: str
-    role: str | None
+    role: Literal["admin", "supervisor", "agent"] | None

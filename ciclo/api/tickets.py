@@ -8,6 +8,7 @@ the user may not see is a 404; one they see but may not work (a CR with members)
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal
 
@@ -24,6 +25,10 @@ from ciclo.api.common import find_user
 from ciclo.api.configuration import question_out
 from ciclo.api.errors import invalid
 from ciclo.api.schemas import (
+    CREATE,
+    LIST,
+    READ_BY_ID,
+    WRITE,
     AnswerIn,
     AnswersResultOut,
     ChoiceIn,
@@ -35,6 +40,7 @@ from ciclo.api.schemas import (
     MoveResultOut,
     NoteIn,
     NoteResultOut,
+    RelockIn,
     TicketCycleOut,
     TicketIn,
     TicketOut,
@@ -48,11 +54,12 @@ from ciclo.api.schemas import (
 )
 from ciclo.configurator.cache import config
 from ciclo.configurator.classification import is_under
-from ciclo.configurator.models import Question, ResponsibilityCenter, ServiceType, WorkflowStep
+from ciclo.configurator.models import Question, ResponsibilityCenter, ServiceType, Workflow, WorkflowStep
 from ciclo.people.models import Company, ContactPerson, Person
 from ciclo.tickets import query
 from ciclo.tickets.access import ticket_for
-from ciclo.tickets.answering import AnswerInput, answer_json, cycle_of, save_answers, unlock_phase
+from ciclo.tickets.answering import AnswerInput, answer_json, cycle_of, relock_phase, save_answers, unlock_phase
+from ciclo.tickets.errors import InvalidInput
 from ciclo.tickets.models import Answer, AnswerRevision, CrUnlock, MoveDecision, Note, PhaseMove, Ticket
 from ciclo.tickets.opening import open_ticket
 from ciclo.tickets.routing import move_to_step, record_note
@@ -150,6 +157,13 @@ def ticket_out(t: Ticket) -> dict[str, Any]:
     }
 
 
+def _route(hops: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The hops a move stored, their jumps' workflows named by code."""
+    ids = {h["workflow"] for h in hops if h.get("workflow") is not None}
+    codes = dict(Workflow.objects.filter(pk__in=ids).values_list("id", "code")) if ids else {}
+    return [{**h, "workflow": codes.get(h["workflow"])} if "workflow" in h else h for h in hops]
+
+
 def _move_out(move: PhaseMove, decisions: Iterable[MoveDecision]) -> dict[str, Any]:
     return {
         "id": move.pk,
@@ -158,9 +172,9 @@ def _move_out(move: PhaseMove, decisions: Iterable[MoveDecision]) -> dict[str, A
         "to_step": move.to_step.order,
         "from_cr": _cr(move.from_cr),
         "to_cr": _cr(move.to_cr),
-        "route": move.route,
+        "route": _route(move.route),
         "decisions": [
-            {"step": d.step_id, "question": d.question, "option": d.option_id, "label": d.label} for d in decisions
+            {"step": d.step.order, "question": d.question, "option": d.option_id, "label": d.label} for d in decisions
         ],
         "reason": move.reason,
         "overrode_required": move.overrode_required,
@@ -185,7 +199,7 @@ def _note_out(note: Note, move: dict[str, Any] | None) -> dict[str, Any]:
 
 def _moves() -> QuerySet[PhaseMove]:
     return PhaseMove.objects.select_related("from_step", "to_step", "from_cr", "to_cr", "by").prefetch_related(
-        Prefetch("decisions", queryset=MoveDecision.objects.order_by("id"))
+        Prefetch("decisions", queryset=MoveDecision.objects.select_related("step").order_by("id"))
     )
 
 
@@ -204,18 +218,14 @@ _CLASSIFICATION = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 
 class TicketFilters(Schema):
     service_type: Code | None = Field(None, description="A type's classification; a group includes its types.")
-    service_type_id: Id | None = None
     cr: Code | None = Field(None, description="The phase's classification.")
-    cr_id: Id | None = None
     status: TicketStatus | None = None
-    person: bounded(200, 1) | None = Field(  # type: ignore[valid-type]
-        None, description="The start of the person's name (3 letters at least, accents ignored) or CPF/CNPJ."
+    person: Id | None = Field(None, description="The person's id.")
+    person_search: bounded(200, 1) | None = Field(  # type: ignore[valid-type]
+        None, description="Words of the person's name (3 letters at least, accents ignored) or a CPF/CNPJ."
     )
-    person_id: Id | None = None
-    company: bounded(20, 1) | None = Field(None, description="The company's code.")  # type: ignore[valid-type]
-    company_id: Id | None = None
+    company: Id | None = Field(None, description="The company's id.")
     next_contact_user: Username | None = Field(None, description="A username.")
-    next_contact_user_id: Id | None = None
     next_contact_from: Day | None = Field(None, description="Next contact on or after this day.")
     next_contact_to: Day | None = Field(None, description="Next contact on or before this day.")
     opened_from: Day | None = Field(None, description="Opened on or after this day.")
@@ -227,20 +237,14 @@ class TicketFilters(Schema):
     cursor: bounded(500, 1) | None = Field(None, description="The previous page's next_cursor.")  # type: ignore[valid-type]
 
 
-def _one_id(by_code: int | None, by_id: int | None, name: str, fields: dict[str, list[str]]) -> int | None:
-    if by_code is not None and by_id is not None and by_code != by_id:
-        fields[f"{name}_id"] = [_("Give %(name)s or %(name)s_id, not two different ones.") % {"name": name}]
-    return by_code if by_code is not None else by_id
-
-
 def ticket_filter(f: TicketFilters) -> query.TicketFilter:
-    """The API's parameters (codes or ids) as the shared ticket query's filter, checked by its rules.
+    """The API's parameters (codes, ids, a username) as the shared ticket query's filter, checked by its rules.
 
     Codes of service types and CRs are read from the configuration's copy (configurator.cache),
-    without a query; companies and users are not configuration and are looked up.
+    without a query; users are not configuration and are looked up.
     """
     fields: dict[str, list[str]] = {}
-    service_types = [f.service_type_id] if f.service_type_id is not None else []
+    service_types: list[int] = []
     cfg = config()  # inside a request: the version its token's query read, no query
     if f.service_type is not None:
         code = f.service_type
@@ -249,31 +253,24 @@ def ticket_filter(f: TicketFilters) -> query.TicketFilter:
         if not found:
             fields["service_type"] = [_("There is no service type “%(code)s”.") % {"code": code}]
         service_types += found
-    crs = [f.cr_id] if f.cr_id is not None else []
+    crs: list[int] = []
     if f.cr is not None:
         cr_id = cfg.cr_ids.get(f.cr)
         if cr_id is None:
             fields["cr"] = [_("There is no responsibility center “%(code)s”.") % {"code": f.cr}]
         else:
             crs.append(cr_id)
-    company_id = None
-    if f.company is not None:
-        company_id = Company.objects.filter(code=f.company).values_list("id", flat=True).first()
-        if company_id is None:
-            fields["company"] = [_("There is no company “%(code)s”.") % {"code": f.company}]
     user_id = None
     if f.next_contact_user is not None:
         user_id = get_user_model().objects.filter(username=f.next_contact_user).values_list("id", flat=True).first()
         if user_id is None:
             fields["next_contact_user"] = [_("There is no user “%(user)s”.") % {"user": f.next_contact_user}]
-    company_id = _one_id(company_id, f.company_id, "company", fields)
-    user_id = _one_id(user_id, f.next_contact_user_id, "next_contact_user", fields)
     params: dict[str, Any] = {
         "service_types": [str(pk) for pk in service_types],
         "crs": [str(pk) for pk in crs],
         "status": f.status or "",
-        "person": f.person or "",
-        "company": "" if company_id is None else str(company_id),
+        "person": f.person_search or "",
+        "company": "" if f.company is None else str(f.company),
         "next_contact_user": "" if user_id is None else str(user_id),
         "text": f.text or "",
         "sort": ("-" if f.order == "desc" else "") + f.sort,
@@ -282,7 +279,7 @@ def ticket_filter(f: TicketFilters) -> query.TicketFilter:
         day = getattr(f, name)
         params[name] = day.isoformat() if day else ""
     parsed, errors = query.parse_filter(params)
-    renamed = {"service_types": "service_type", "crs": "cr"}
+    renamed = {"service_types": "service_type", "crs": "cr", "person": "person_search"}
     for name, messages in errors.items():
         fields.setdefault(renamed.get(name, name), []).extend(messages)
     if fields:
@@ -317,20 +314,20 @@ def _as_documented(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
     return api.create_response(request, body, status=200)
 
 
-@router.get("", response=responses({200: TicketPage}), summary="Find tickets (Consulta de Atendimentos)")
+@router.get("", response=responses({200: TicketPage}, LIST), summary="Find tickets (Consulta de Atendimentos)")
 def list_tickets(request: HttpRequest, filters: Query[TicketFilters]) -> HttpResponse:
     """Filtered (ciclo.tickets.query, as on the web page), sorted, and paged by cursor: pass
     `next_cursor` back as `cursor` until it is null. Every order ends by id, so pages never
     repeat or skip a ticket."""
     tf = ticket_filter(filters)
     try:
-        found = list_page(user_of(request), tf, filters.cursor, filters.limit, filters.person_id)
+        found = list_page(user_of(request), tf, filters.cursor, filters.limit, filters.person)
     except query.BadCursor:
         raise keyset.refused() from None
     return _as_documented(request, {"items": [_item(v) for v in found.rows], "next_cursor": found.next_cursor})
 
 
-@router.get("/{id}", response=responses({200: TicketOut}), summary="A ticket")
+@router.get("/{id}", response=responses({200: TicketOut}, READ_BY_ID), summary="A ticket")
 def get_ticket(request: HttpRequest, id: Id) -> dict[str, Any]:
     return ticket_out(_get_ticket(request, id))
 
@@ -338,28 +335,68 @@ def get_ticket(request: HttpRequest, id: Id) -> dict[str, Any]:
 # ---- opening, notes, moves ------------------------------------------------------------------
 
 
-def _by_id_or_code(model: Any, value: int | str, field: str, code_field: str = "code") -> Any:
-    found = model.objects.filter(**({"pk": value} if isinstance(value, int) else {code_field: value})).first()
+def _found(model: Any, field: str, message: str, **lookup: Any) -> Any:
+    found = model.objects.filter(**lookup).first()
     if found is None:
-        raise invalid({field: [_("“%(value)s” was not found.") % {"value": value}]})
+        raise invalid({field: [message]})
     return found
 
 
-def _choices(choices: list[ChoiceIn]) -> dict[int, int]:
-    return {c.step: c.option for c in choices}
+def _choices(choices: list[ChoiceIn], workflow_id: int | None) -> dict[int, int]:
+    """The request's choices (a decision by its order, in the ticket's workflow or the one named) as the
+    engine takes them (decision step id → option id); 422 naming the choice that names no decision or option."""
+    if not choices:
+        return {}
+    codes = {c.workflow for c in choices if c.workflow is not None}
+    workflows = dict(Workflow.objects.filter(code__in=codes).values_list("code", "id")) if codes else {}
+    steps = {
+        (s.workflow_id, s.order): s
+        for s in WorkflowStep.objects.filter(
+            workflow_id__in={workflow_id, *workflows.values()}, kind=WorkflowStep.Kind.DECISION
+        ).prefetch_related("options")
+    }
+    fields: dict[str, list[str]] = {}
+    taken: dict[int, int] = {}
+    for i, c in enumerate(choices):
+        if c.workflow is not None and c.workflow not in workflows:
+            fields[f"choices.{i}.workflow"] = [_("There is no workflow “%(code)s”.") % {"code": c.workflow}]
+            continue
+        step = steps.get((workflows[c.workflow] if c.workflow is not None else workflow_id, c.step))
+        if step is None:
+            fields[f"choices.{i}.step"] = [_("The workflow has no decision at step %(order)s.") % {"order": c.step}]
+        elif c.option not in {o.pk for o in step.options.all()}:
+            fields[f"choices.{i}.option"] = [
+                _("Option %(option)s is not an option of the decision “%(question)s”.")
+                % {"option": c.option, "question": step.question}
+            ]
+        else:
+            taken[step.pk] = c.option
+    if fields:
+        raise invalid(fields)
+    return taken
 
 
-@router.post("", response=responses({201: TicketOut}), summary="Open a ticket")
+@router.post("", response=responses({201: TicketOut}, CREATE), summary="Open a ticket")
 def create_ticket(request: HttpRequest, payload: TicketIn) -> Status:
     """At the first phase of the type's workflow, with the opening note. A decision before the
     first phase needs its option in `choices` (422 decision_required says which)."""
     user = user_of(request)
-    person = _by_id_or_code(Person, payload.person, "person", "pk")
-    service_type = _by_id_or_code(ServiceType, payload.service_type, "service_type")
-    company = _by_id_or_code(Company, payload.company, "company")
+    person = _found(Person, "person", _("There is no person %(id)s.") % {"id": payload.person}, pk=payload.person)
+    service_type = _found(
+        ServiceType,
+        "service_type",
+        _("There is no service type “%(code)s”.") % {"code": payload.service_type},
+        code=payload.service_type,
+    )
+    company = _found(Company, "company", _("There is no company %(id)s.") % {"id": payload.company}, pk=payload.company)
     contact = None
     if payload.contact_person is not None:
-        contact = _by_id_or_code(ContactPerson, payload.contact_person, "contact_person", "pk")
+        contact = _found(
+            ContactPerson,
+            "contact_person",
+            _("There is no contact person %(id)s.") % {"id": payload.contact_person},
+            pk=payload.contact_person,
+        )
     next_user = None
     if payload.next_contact_user is not None:
         next_user = find_user(payload.next_contact_user, "next_contact_user")
@@ -374,16 +411,17 @@ def create_ticket(request: HttpRequest, payload: TicketIn) -> Status:
         next_contact_at=payload.next_contact_at,
         next_contact_user=next_user,
         text=payload.text,
-        choices=_choices(payload.choices),
+        choices=_choices(payload.choices, service_type.workflow_id),
     )
     return Status(201, ticket_out(_get_ticket(request, ticket.pk)))
 
 
-@router.post("/{id}/notes", response=responses({201: NoteResultOut}), summary="Record a note (parecer)")
+@router.post("/{id}/notes", response=responses({201: NoteResultOut}, WRITE), summary="Record a note (parecer)")
 def add_note(request: HttpRequest, id: Id, payload: NoteIn) -> Status:
     """With `move_on`, the ticket follows its route to the next phase. 422 decision_required
     names the decision to answer in `choices`; 422 required_unanswered lists the questions
-    (a supervisor may pass `override_reason`); 409 ticket_closed or stale_ticket."""
+    (a supervisor may pass `override_reason`); 409 ticket_closed or stale_ticket.
+    The ticket in the answer is as this note left it, even if someone changed it right after."""
     user = user_of(request)
     ticket = _get_ticket(request, id)
     next_user = None
@@ -397,7 +435,7 @@ def add_note(request: HttpRequest, id: Id, payload: NoteIn) -> Status:
         next_contact_at=payload.next_contact_at,
         next_contact_user=next_user,
         move_on=payload.move_on,
-        choices=_choices(payload.choices),
+        choices=_choices(payload.choices, ticket.workflow_id),
         override_reason=payload.override_reason,
         expected_version=payload.expected_version,
     )
@@ -406,10 +444,10 @@ def add_note(request: HttpRequest, id: Id, payload: NoteIn) -> Status:
         saved = _moves().get(pk=result.move.pk)
         move = _move_out(saved, saved.decisions.all())
     note = Note.objects.select_related("author", "next_contact_user").get(pk=result.note.pk)
-    return Status(201, {"note": _note_out(note, move), "ticket": ticket_out(_get_ticket(request, id))})
+    return Status(201, {"note": _note_out(note, move), "ticket": ticket_out(result.ticket)})
 
 
-@router.post("/{id}/move", response=responses({200: MoveResultOut}), summary="Move to any step (supervisor)")
+@router.post("/{id}/move", response=responses({200: MoveResultOut}, WRITE), summary="Move to any step (supervisor)")
 def move_ticket(request: HttpRequest, id: Id, payload: MoveIn) -> dict[str, Any]:
     """`step` is the order of a step of the ticket's workflow; a reason is required."""
     user = user_of(request)
@@ -422,17 +460,17 @@ def move_ticket(request: HttpRequest, id: Id, payload: MoveIn) -> dict[str, Any]
         step,
         by=user,
         reason=payload.reason,
-        choices=_choices(payload.choices),
+        choices=_choices(payload.choices, ticket.workflow_id),
         expected_version=payload.expected_version,
     )
     saved = _moves().get(pk=move.pk)
-    return {"move": _move_out(saved, saved.decisions.all()), "ticket": ticket_out(_get_ticket(request, id))}
+    return {"move": _move_out(saved, saved.decisions.all()), "ticket": ticket_out(ticket)}
 
 
 # ---- history --------------------------------------------------------------------------------
 
 
-@router.get("/{id}/history", response=responses({200: HistoryOut}), summary="A ticket's history")
+@router.get("/{id}/history", response=responses({200: HistoryOut}, READ_BY_ID), summary="A ticket's history")
 def ticket_history(request: HttpRequest, id: Id) -> dict[str, Any]:
     """Notes with the moves they made (and the decisions taken), unlocks, and, for supervisors,
     every change of an answer."""
@@ -442,14 +480,14 @@ def ticket_history(request: HttpRequest, id: Id) -> dict[str, Any]:
     notes = (
         Note.objects.filter(ticket=ticket).select_related("author", "next_contact_user").order_by("created_at", "id")
     )
-    unlocks = CrUnlock.objects.filter(ticket=ticket).select_related("cr", "by").order_by("at", "id")
+    unlocks = CrUnlock.objects.filter(ticket=ticket).select_related("cr", "by", "relocked_by").order_by("at", "id")
     revisions = None
     if user.has_perm("tickets.view_answerrevision"):
         revisions = [
             {
                 "id": r.pk,
-                "question": r.question_id,
-                "question_code": r.answer.question_code,
+                "question": r.answer.question_code,
+                "answer_type": r.answer.answer_type,
                 "version": r.version,
                 "old_value": r.old_value,
                 "new_value": r.new_value,
@@ -462,7 +500,7 @@ def ticket_history(request: HttpRequest, id: Id) -> dict[str, Any]:
         "notes": [
             _note_out(n, _move_out(moves[n.pk], moves[n.pk].decisions.all()) if n.pk in moves else None) for n in notes
         ],
-        "unlocks": [{"id": u.pk, "cr": _cr(u.cr), "reason": u.reason, "by": _user(u.by), "at": u.at} for u in unlocks],
+        "unlocks": [_unlock_out(u) for u in unlocks],
         "answer_revisions": revisions,
     }
 
@@ -474,6 +512,7 @@ def _answer_out(answer: Answer | None, users: dict[int, Any]) -> dict[str, Any] 
     if answer is None:
         return None
     return {
+        "answer_type": answer.answer_type,
         "value": answer_json(answer),
         "display": "" if answer.is_empty else answer.display(),
         "version": answer.version,
@@ -483,10 +522,14 @@ def _answer_out(answer: Answer | None, users: dict[int, Any]) -> dict[str, Any] 
     }
 
 
-@router.get("/{id}/cycle", response=responses({200: TicketCycleOut}), summary="A ticket's cycle and answers")
+@router.get(
+    "/{id}/cycle", response=responses({200: TicketCycleOut}, READ_BY_ID), summary="A ticket's cycle and answers"
+)
 def ticket_cycle(request: HttpRequest, id: Id) -> dict[str, Any]:
     """Per CR, in the order the workflow meets them: questions, answers, and the phase's state
-    (current; locked: an earlier phase, unlock it to change its answers; unlocked; ahead: not reached)."""
+    (current; locked: an earlier phase, unlock it to change its answers; unlocked; ahead: not reached).
+    An option `checked_by_default` is a suggestion to offer pre-selected: it is no answer until it is
+    saved, and a required question is satisfied only by a saved answer."""
     ticket = _get_ticket(request, id)
     phases = cycle_of(ticket)
     user_ids = {a.answered_by_id for p in phases for _q, a in p.items if a is not None}
@@ -512,34 +555,37 @@ def ticket_cycle(request: HttpRequest, id: Id) -> dict[str, Any]:
     }
 
 
-@router.post("/{id}/answers", response=responses({200: AnswersResultOut}), summary="Save answers (Gravar)")
+@router.post("/{id}/answers", response=responses({200: AnswersResultOut}, WRITE), summary="Save answers (Gravar)")
 def save_ticket_answers(request: HttpRequest, id: Id, payload: list[AnswerIn]) -> dict[str, Any]:
-    """All or nothing. Each answer carries the `version` it was read at: 409 answer_conflict lists
-    those changed since, with their current value. 422 names each bad value by question id.
+    """All or nothing; only the answers given are saved (a default option nobody sent is not).
+    Each answer carries the `version` it was read at: 409 answer_conflict lists those changed since,
+    with their current value. 422 names each bad value by the question's code, as the request named it.
     Answers of an earlier phase need it unlocked first: 409 phase_locked (423 is WebDAV's)."""
     user = user_of(request)
     ticket = _get_ticket(request, id)
     cycle_id = ticket.service_type.cycle_id
-    codes = {a.question for a in payload if isinstance(a.question, str)}
+    codes = {a.question for a in payload}
     by_code = dict(
         Question.objects.filter(cycle_id=cycle_id, code__in=codes).values_list("code", "id") if codes else []
     )
-    fields = {
-        f"{i}.question": [_("The ticket's cycle has no question %(code)s.") % {"code": a.question}]
-        for i, a in enumerate(payload)
-        if isinstance(a.question, str) and a.question not in by_code
-    }
+    fields: dict[str, list[str]] = {}
+    given = Counter(a.question for a in payload)
+    for code, times in given.items():
+        if code not in by_code:
+            fields[code] = [_("The ticket's cycle has no question %(code)s.") % {"code": code}]
+        elif times > 1:
+            fields[code] = [_("This question is given twice in one save.")]
     if fields:
         raise invalid(fields)
+    code_of = {qid: code for code, qid in by_code.items()}
     inputs = [
-        AnswerInput(
-            question_id=by_code[a.question] if isinstance(a.question, str) else a.question,
-            value=a.value,
-            version=a.version,
-        )
-        for a in payload
+        AnswerInput(question_id=by_code[a.question], value=a.model_dump()["value"], version=a.version) for a in payload
     ]
-    result = save_answers(ticket, inputs, by=user)
+    try:
+        result = save_answers(ticket, inputs, by=user)
+    except InvalidInput as exc:
+        # The engine names questions by id; the request named them by code.
+        raise invalid({code_of.get(int(k), k) if k.isdigit() else k: v for k, v in exc.errors.items()}) from None
     status = {
         **{a.question_id: "saved" for a in result.saved},
         **dict.fromkeys(result.cleared, "cleared"),
@@ -549,12 +595,12 @@ def save_ticket_answers(request: HttpRequest, id: Id, payload: list[AnswerIn]) -
         a.question_id: a
         for a in Answer.objects.filter(ticket=ticket, question_id__in=status).prefetch_related("choices")
     }
-    codes_by_id = dict(Question.objects.filter(pk__in=status).values_list("id", "code"))
+    types = dict(Question.objects.filter(pk__in=status).values_list("id", "answer_type"))
     return {
         "results": [
             {
-                "question": qid,
-                "code": codes_by_id.get(qid, ""),
+                "question": code_of[qid],
+                "answer_type": types[qid],
                 "status": state,
                 "version": answers[qid].version if qid in answers else 0,
                 "value": answer_json(answers.get(qid)),
@@ -564,12 +610,46 @@ def save_ticket_answers(request: HttpRequest, id: Id, payload: list[AnswerIn]) -
     }
 
 
-@router.post("/{id}/unlock", response=responses({200: UnlockOut}), summary="Unlock an earlier phase (Desbloquear)")
+@router.post(
+    "/{id}/unlock", response=responses({200: UnlockOut}, WRITE), summary="Unlock an earlier phase (Desbloquear)"
+)
 def unlock(request: HttpRequest, id: Id, payload: UnlockIn) -> dict[str, Any]:
     """Lets that phase's answers be changed; recorded once (unlocking again returns the record)."""
     user = user_of(request)
     ticket = _get_ticket(request, id)
-    cr = _by_id_or_code(ResponsibilityCenter, payload.cr, "cr")
+    cr = _found(
+        ResponsibilityCenter,
+        "cr",
+        _("There is no responsibility center “%(code)s”.") % {"code": payload.cr},
+        code=payload.cr,
+    )
     record = unlock_phase(ticket, cr, by=user, reason=payload.reason)
-    record = CrUnlock.objects.select_related("cr", "by").get(pk=record.pk)
-    return {"id": record.pk, "cr": _cr(record.cr), "reason": record.reason, "by": _user(record.by), "at": record.at}
+    return _unlock_out(CrUnlock.objects.select_related("cr", "by", "relocked_by").get(pk=record.pk))
+
+
+@router.post("/{id}/relock", response=responses({200: UnlockOut}, WRITE), summary="Lock an unlocked phase again")
+def relock(request: HttpRequest, id: Id, payload: RelockIn) -> dict[str, Any]:
+    """Locks that phase's answers again, recording who and when on its unlock (a phase already locked again
+    returns its last unlock; one never unlocked: 409 phase_not_unlocked)."""
+    user = user_of(request)
+    ticket = _get_ticket(request, id)
+    cr = _found(
+        ResponsibilityCenter,
+        "cr",
+        _("There is no responsibility center “%(code)s”.") % {"code": payload.cr},
+        code=payload.cr,
+    )
+    record = relock_phase(ticket, cr, by=user)
+    return _unlock_out(CrUnlock.objects.select_related("cr", "by", "relocked_by").get(pk=record.pk))
+
+
+def _unlock_out(u: CrUnlock) -> dict[str, Any]:
+    return {
+        "id": u.pk,
+        "cr": _cr(u.cr),
+        "reason": u.reason,
+        "by": _user(u.by),
+        "at": u.at,
+        "relocked_by": _user(u.relocked_by),
+        "relocked_at": u.relocked_at,
+    }

@@ -334,18 +334,35 @@ class AnswerRevision(models.Model):
 
 
 class CrUnlock(models.Model):
-    """A user unlocking an earlier CR's answers of a ticket (Desbloquear)."""
+    """A user unlocking an earlier CR's answers of a ticket (Desbloquear), with why; and locking them again.
+
+    The phase stays unlocked until `relocked_at`; a phase has at most one unlock open at a time.
+    """
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="unlocks", verbose_name=_("ticket"))
     cr = models.ForeignKey(ResponsibilityCenter, on_delete=models.PROTECT, related_name="+", verbose_name=_("phase"))
-    reason = models.TextField(_("reason"), blank=True)
+    reason = models.TextField(_("reason"))
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by"))
     at = models.DateTimeField(_("at"), default=timezone.now)
+    relocked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("locked again by"),
+    )
+    relocked_at = models.DateTimeField(_("locked again at"), null=True, blank=True)
 
     class Meta:
         ordering = ["at", "id"]
         verbose_name = _("unlocked phase")
         verbose_name_plural = _("unlocked phases")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket", "cr"], condition=Q(relocked_at__isnull=True), name="crunlock_one_open_per_phase"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.ticket_id} · {self.cr}"

@@ -169,6 +169,7 @@ def _clean_note(text: str, next_contact_user: Any, next_contact_at: dt.datetime 
 class NoteResult:
     note: Note
     move: PhaseMove | None
+    ticket: Ticket  # as this note left it: a change made after it is not in it
 
 
 def record_note(
@@ -253,7 +254,7 @@ def record_note(
         locked.version += 1
         rows.update(locked, fields)
     _refresh(ticket, locked)
-    return NoteResult(note=note, move=move)
+    return NoteResult(note=note, move=move, ticket=ticket)
 
 
 def move_to_step(

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from django.db.models import TextChoices
+from django.utils import formats
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 
 from ciclo.configurator.models import AnswerType, Option, Question
 
@@ -79,27 +83,162 @@ def _is_blank(raw: Any) -> bool:
     return raw is None or (isinstance(raw, str) and not raw.strip()) or (isinstance(raw, (list, tuple)) and not raw)
 
 
+class NumberRule(TextChoices):
+    """Why a typed number was refused."""
+
+    FORMAT = "format", _l("not a number")
+    EXPONENT = "exponent", _l("an exponent")
+    NOT_FINITE = "not_finite", _l("not a finite number")
+    GROUPING = "grouping", _l("thousands separators out of place")
+    AMBIGUOUS = "ambiguous", _l("could be read two ways")
+
+
+class NumberRefused(ValueError):
+    """A number that `parse_decimal` refuses, with the rule it broke and the text given."""
+
+    def __init__(self, rule: NumberRule, text: str = "", parts: tuple[str, str] = ("", "")) -> None:
+        super().__init__(rule.value)
+        self.rule = rule
+        self.text = text
+        self.parts = parts  # (signed whole part, fraction) of an ambiguous number
+
+
+_MARKS = re.compile(r"[0-9.,]+")
+_EXPONENT = re.compile(r"[0-9.,]e[+-]?[0-9]", re.IGNORECASE)
+_NOT_FINITE = {"nan", "snan", "inf", "infinity"}
+_GROUPED = {mark: re.compile(r"[0-9]{1,3}(?:" + re.escape(mark) + r"[0-9]{3})*") for mark in ".,"}
+# One dot between 1-3 digits and exactly three: 1234 to a Brazilian, 1.234 to a machine or an English reader.
+_DOT_THOUSANDS_OR_DECIMAL = re.compile(r"[1-9][0-9]{0,2}\.[0-9]{3}")
+
+
 def parse_decimal(raw: Any) -> Decimal:
-    """A number given as int, Decimal or text: "1234.5", "1234,5" or pt-BR "1.234,50"."""
+    """A number as Ciclo reads it everywhere (web forms in any language, the API, imports).
+
+    JSON numbers (int, float) and Decimals are taken as they are. Text:
+    - an ``R$`` prefix, spaces around it and a leading sign are allowed;
+    - where both ``.`` and ``,`` appear, the last is the decimal mark and the other
+      groups thousands: ``1.234,56`` and ``1,234.56`` are both 1234.56;
+    - a mark that appears once alone is the decimal mark: ``1234,56``, ``1234.56``,
+      ``1,5``, ``12.5``; a mark that appears more than once groups thousands:
+      ``1.234.567`` is 1234567;
+    - thousands groups are well formed: 1 to 3 digits, then groups of exactly three;
+    - a single dot with 1 to 3 digits before it and exactly three after (``1.234``)
+      could be 1234 or 1.234: refused (type ``1234`` or ``1,234``);
+    - nothing else: no exponent (``1e5``), NaN, infinity, letters or spaces inside.
+    Raises NumberRefused naming the rule broken.
+    """
     if isinstance(raw, bool):
-        raise ValueError
-    if isinstance(raw, (int, Decimal, float)):
-        value = Decimal(str(raw)) if isinstance(raw, float) else Decimal(raw)
+        raise NumberRefused(NumberRule.FORMAT, str(raw))
+    if isinstance(raw, (int, float, Decimal)):
+        if isinstance(raw, float):
+            if not math.isfinite(raw):
+                raise NumberRefused(NumberRule.NOT_FINITE, repr(raw))
+            return Decimal(repr(raw))
+        value = Decimal(raw)
         if not value.is_finite():
-            raise ValueError
+            raise NumberRefused(NumberRule.NOT_FINITE, str(raw))
         return value
     if not isinstance(raw, str):
-        raise ValueError
-    text = raw.strip().replace(" ", "").removeprefix("R$")
-    if "," in text:
-        text = text.replace(".", "").replace(",", ".")
-    try:
-        value = Decimal(text)
-    except InvalidOperation as exc:
-        raise ValueError from exc
-    if not value.is_finite():
-        raise ValueError
-    return value
+        raise NumberRefused(NumberRule.FORMAT)
+    text = raw.replace("\xa0", " ").strip()
+    sign = ""
+    if text[:1] in ("-", "+"):
+        sign, text = text[0], text[1:].lstrip()
+    if text[:2].upper() == "R$":
+        text = text[2:].lstrip()
+        if not sign and text[:1] in ("-", "+"):
+            sign, text = text[0], text[1:]
+    if not _MARKS.fullmatch(text):
+        if text.lower() in _NOT_FINITE:
+            raise NumberRefused(NumberRule.NOT_FINITE, raw)
+        if _EXPONENT.search(text):
+            raise NumberRefused(NumberRule.EXPONENT, raw)
+        raise NumberRefused(NumberRule.FORMAT, raw)
+    whole, fraction, group = text, "", ""
+    dots, commas = text.count("."), text.count(",")
+    if dots and commas:
+        mark = "." if text.rfind(".") > text.rfind(",") else ","
+        group = "," if mark == "." else "."
+        if text.count(mark) > 1:
+            raise NumberRefused(NumberRule.GROUPING, raw)
+        whole, fraction = text.split(mark)
+    elif dots == 1 or commas == 1:
+        mark = "." if dots else ","
+        whole, fraction = text.split(mark)
+        if mark == "." and _DOT_THOUSANDS_OR_DECIMAL.fullmatch(text):
+            raise NumberRefused(NumberRule.AMBIGUOUS, raw, (sign.replace("+", "") + whole, fraction))
+        if not fraction:
+            raise NumberRefused(NumberRule.FORMAT, raw)
+    elif dots or commas:
+        group = "." if dots else ","
+    if group and not _GROUPED[group].fullmatch(whole):
+        raise NumberRefused(NumberRule.GROUPING, raw)
+    digits = whole.replace(group, "") if group else whole
+    if not digits and not fraction:
+        raise NumberRefused(NumberRule.FORMAT, raw)
+    return Decimal(f"{sign}{digits or '0'}.{fraction}" if fraction else f"{sign}{digits}")
+
+
+def separators() -> tuple[str, str]:
+    """The active language's decimal mark and thousands separator."""
+    return str(formats.get_format("DECIMAL_SEPARATOR")), str(formats.get_format("THOUSAND_SEPARATOR"))
+
+
+def format_number(value: Decimal, answer_type: str = AnswerType.NUMBER, *, currency: bool = False) -> str:
+    """A stored number as the user reads it, in the active language; `parse_decimal` reads it back.
+
+    Money has two decimals and groups thousands (1.234,56 in pt-BR, 1,234.56 in English),
+    with "R$ " before it when `currency`; other numbers keep their decimals and do not group.
+    """
+    decimal_mark, group = separators()
+    if answer_type == AnswerType.MONEY:
+        quantized = value.quantize(Decimal("0.01"))
+        whole, _dot, cents = f"{abs(quantized):f}".partition(".")
+        grouped = f"{int(whole):,}".replace(",", group)
+        text = f"{'-' if quantized < 0 else ''}{grouped}{decimal_mark}{cents}"
+        return f"R$ {text}" if currency else text
+    text = f"{value.normalize():f}"
+    if "." in text:
+        whole, fraction = text.split(".")
+        if decimal_mark == "." and _DOT_THOUSANDS_OR_DECIMAL.fullmatch(f"{whole.lstrip('-')}.{fraction}"):
+            fraction += "0"  # "1.2340": not to be read as one thousand two hundred thirty-four
+        text = f"{whole}{decimal_mark}{fraction}"
+    return text
+
+
+def number_examples(answer_type: str) -> dict[str, str]:
+    """What to type, in the active language: {"plain": "1234,56", "grouped": "1.234,56"}."""
+    decimal_mark, group = separators()
+    cents = "56" if answer_type == AnswerType.MONEY else "5"
+    return {"plain": f"1234{decimal_mark}{cents}", "grouped": f"1{group}234{decimal_mark}{cents}"}
+
+
+def number_message(refused: NumberRefused, answer_type: str) -> str:
+    """The refusal in the user's language, showing what to type."""
+    examples = number_examples(answer_type)
+    if refused.rule == NumberRule.AMBIGUOUS:
+        whole, fraction = refused.parts
+        decimal_mark, _group = separators()
+        return _(
+            "“%(text)s” can be read two ways: type %(whole)s for the whole number, or %(fraction)s for the decimal one."
+        ) % {
+            "text": refused.text.strip(),
+            "whole": whole + fraction,
+            "fraction": f"{whole}{decimal_mark}{fraction}{'0' if decimal_mark == '.' else ''}",
+        }
+    if refused.rule == NumberRule.EXPONENT:
+        message = _("Write the number in full, without an exponent: type %(plain)s or %(grouped)s.")
+    elif refused.rule == NumberRule.NOT_FINITE:
+        message = _("Give a real number: type %(plain)s or %(grouped)s.")
+    elif refused.rule == NumberRule.GROUPING:
+        message = _(
+            "The thousands separators are out of place (groups of three digits): type %(plain)s or %(grouped)s."
+        )
+    elif answer_type == AnswerType.MONEY:
+        message = _("Give an amount in reais: type %(plain)s or %(grouped)s.")
+    else:
+        message = _("Give a number: type %(plain)s or %(grouped)s.")
+    return message % examples
 
 
 def parse_date(raw: Any) -> dt.date:
@@ -140,23 +279,23 @@ def check_value(question: Question, raw: Any, options: dict[int, Option]) -> tup
     if t in (AnswerType.NUMBER, AnswerType.MONEY):
         try:
             number = parse_decimal(raw)
-        except ValueError:
-            if t == AnswerType.MONEY:
-                return None, [_("Give an amount in reais, such as 1.234,56.")]
-            return None, [_("Give a number, such as 12 or 3,5.")]
+        except NumberRefused as refused:
+            return None, [number_message(refused, t)]
         if abs(number) >= _NUMBER_LIMIT:
-            return None, [_("The number is too large.")]
+            return None, [_("The number is too large: at most 14 digits before the decimal mark.")]
         exponent = number.normalize().as_tuple().exponent
         decimals = -exponent if isinstance(exponent, int) and exponent < 0 else 0
         if t == AnswerType.MONEY and decimals > 2:
-            return None, [_("An amount of money has at most two decimals.")]
+            return None, [
+                _("An amount of money has at most two decimals: type %(plain)s or %(grouped)s.") % number_examples(t)
+            ]
         if t == AnswerType.NUMBER and decimals > 4:
             return None, [_("A number has at most four decimals.")]
         errors = []
         if question.min_value is not None and number < question.min_value:
-            errors.append(_("The smallest value allowed is %(min)s.") % {"min": _plain(question.min_value)})
+            errors.append(_("The smallest value allowed is %(min)s.") % {"min": format_number(question.min_value, t)})
         if question.max_value is not None and number > question.max_value:
-            errors.append(_("The largest value allowed is %(max)s.") % {"max": _plain(question.max_value)})
+            errors.append(_("The largest value allowed is %(max)s.") % {"max": format_number(question.max_value, t)})
         if errors:
             return None, errors
         if t == AnswerType.MONEY:

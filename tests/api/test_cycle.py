@@ -46,17 +46,17 @@ def test_the_cycle_lists_questions_per_phase_with_their_state(api_as, agent, tic
 def test_answers_are_saved_with_versions_and_revisions(api_as, agent, sales, ticket):
     api = api_as(agent)
     body = [
-        {"question": sales.q_text.pk, "value": "Maria", "version": 0},
+        {"question": sales.q_text.code, "value": "Maria", "version": 0},
         {"question": "1.04", "value": "1.234,50", "version": 0},  # by classification, pt-BR money
-        {"question": sales.q_multi.pk, "value": [sales.o_erp.pk, {"option": sales.o_other.pk, "complement": "BI"}]},
-        {"question": sales.q_date.pk, "value": "05/03/2026"},
+        {"question": sales.q_multi.code, "value": [sales.o_erp.pk, {"option": sales.o_other.pk, "complement": "BI"}]},
+        {"question": sales.q_date.code, "value": "05/03/2026"},
     ]
     response = api.post(f"/tickets/{ticket.pk}/answers", body)
     assert response.status_code == 200, response.body
-    results = {r["code"]: r for r in response.body["results"]}
+    results = {r["question"]: r for r in response.body["results"]}
     assert results["1.01"] == {
-        "question": sales.q_text.pk,
-        "code": "1.01",
+        "question": "1.01",
+        "answer_type": "short_text",
         "status": "saved",
         "version": 1,
         "value": "Maria",
@@ -69,21 +69,22 @@ def test_answers_are_saved_with_versions_and_revisions(api_as, agent, sales, tic
     text = next(q for q in phase(cycle, "1")["questions"] if q["code"] == "1.01")
     assert text["version"] == 1 and text["answer"]["value"] == "Maria"
     assert text["answer"]["answered_by"]["username"] == "agent_t"
-    response = api.post(f"/tickets/{ticket.pk}/answers", [{"question": sales.q_text.pk, "value": "", "version": 1}])
+    response = api.post(f"/tickets/{ticket.pk}/answers", [{"question": sales.q_text.code, "value": "", "version": 1}])
     assert response.body["results"][0]["status"] == "cleared"
     response = api.post(f"/tickets/{ticket.pk}/answers", [{"question": "1.04", "value": "1234.5", "version": 1}])
     assert response.body["results"][0]["status"] == "unchanged"
 
 
 def test_a_conflicting_save_is_409_with_the_current_value_and_saves_nothing(api_as, agent, supervisor, sales, ticket):
-    api_as(supervisor).post(f"/tickets/{ticket.pk}/answers", [{"question": sales.q_text.pk, "value": "Ana"}])
+    api_as(supervisor).post(f"/tickets/{ticket.pk}/answers", [{"question": sales.q_text.code, "value": "Ana"}])
     body = [
-        {"question": sales.q_text.pk, "value": "Maria", "version": 0},
-        {"question": sales.q_memo.pk, "value": "Precisa de ERP", "version": 0},
+        {"question": sales.q_text.code, "value": "Maria", "version": 0},
+        {"question": sales.q_memo.code, "value": "Precisa de ERP", "version": 0},
     ]
     error = assert_error(api_as(agent).post(f"/tickets/{ticket.pk}/answers", body), 409, "answer_conflict")
     [conflict] = error["conflicts"]
-    assert conflict["question"] == sales.q_text.pk and conflict["current_value"] == "Ana"
+    assert conflict["question"] == sales.q_text.code and conflict["current_value"] == "Ana"
+    assert conflict["answer_type"] == "short_text"
     assert conflict["current_version"] == 1 and conflict["changed_by"] == "supervisor_t"
     assert not Answer.objects.filter(question=sales.q_memo).exists()
 
@@ -98,25 +99,32 @@ def test_a_conflicting_save_is_409_with_the_current_value_and_saves_nothing(api_
         ("q_date", "31/02/2026"),
         ("q_time", "25:00"),
         ("q_single", [1, 2, 3]),
-        ("q_multi", ["erp"]),
+        ("q_multi", [999999]),  # not one of its options
         ("q_proposal", "100"),  # a phase not reached
     ],
 )
-def test_a_bad_value_is_422_by_question_and_nothing_is_saved(api_as, agent, sales, ticket, question, value):
+def test_a_bad_value_is_422_keyed_by_the_question_code_and_nothing_is_saved(
+    api_as, agent, sales, ticket, question, value
+):
     q = getattr(sales, question)
-    body = [{"question": sales.q_memo.pk, "value": "ok"}, {"question": q.pk, "value": value}]
-    error = assert_error(api_as(agent).post(f"/tickets/{ticket.pk}/answers", body), 422, "invalid", str(q.pk))
-    assert error["fields"][str(q.pk)]
+    body = [{"question": sales.q_memo.code, "value": "ok"}, {"question": q.code, "value": value}]
+    error = assert_error(api_as(agent).post(f"/tickets/{ticket.pk}/answers", body), 422, "invalid", q.code)
+    assert set(error["fields"]) == {q.code}
     assert not Answer.objects.filter(ticket=ticket).exists()
 
 
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ([{"question": "8.88", "value": "x"}], "0.question"),
+        ([{"question": "8.88", "value": "x"}], "8.88"),
+        ([{"question": "1.01", "value": "x"}, {"question": "1.01", "value": "y"}], "1.01"),
         ([{"value": "x"}], "0.question"),
-        ([{"question": 1, "value": "x", "version": -1}], "0.version"),
-        ({"question": 1}, "body"),
+        ([{"question": 1, "value": "x"}], "0.question"),  # a question by its code, never its id
+        ([{"question": "1.01", "value": "x", "version": -1}], "0.version"),
+        ([{"question": "1.01", "value": "x", "version": "1"}], "0.version"),
+        ([{"question": "1.01", "value": True}], "0.value"),
+        ([{"question": "1.01", "value": "x", "extra": 1}], "0.extra"),
+        ({"question": "1.01"}, "body"),
     ],
 )
 def test_a_malformed_save_names_the_field(api_as, agent, ticket, body, field):
@@ -125,11 +133,11 @@ def test_a_malformed_save_names_the_field(api_as, agent, ticket, body, field):
 
 def test_an_earlier_phase_is_locked_until_unlocked(api_as, agent, sales, ticket):
     api = api_as(agent)
-    api.post(f"/tickets/{ticket.pk}/answers", [{"question": sales.q_single.pk, "value": [sales.o_site.pk]}])
+    api.post(f"/tickets/{ticket.pk}/answers", [{"question": sales.q_single.code, "value": [sales.o_site.pk]}])
     api.post(f"/tickets/{ticket.pk}/notes", {"text": "Proposta", "move_on": True})
     cycle = api.get(f"/tickets/{ticket.pk}/cycle").body
     assert phase(cycle, "1")["state"] == "locked" and phase(cycle, "2")["state"] == "current"
-    body = [{"question": sales.q_text.pk, "value": "Depois"}]
+    body = [{"question": sales.q_text.code, "value": "Depois"}]
     error = assert_error(api.post(f"/tickets/{ticket.pk}/answers", body), 409, "phase_locked")
     assert error["crs"][0]["code"] == "1"
     response = api.post(f"/tickets/{ticket.pk}/unlock", {"cr": "1", "reason": "Corrigir o contato"})
@@ -151,7 +159,7 @@ def test_unlocking_what_is_not_locked_is_422(api_as, agent, ticket, cr, field):
 
 
 def test_the_cycle_needs_a_token_access_and_membership(api_as, anonymous, agent, outsider, sales, ticket):
-    save = [{"question": sales.q_text.pk, "value": "X"}]
+    save = [{"question": sales.q_text.code, "value": "X"}]
     for method, path, body in [
         ("GET", "cycle", None),
         ("POST", "answers", save),

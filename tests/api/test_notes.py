@@ -70,7 +70,8 @@ def test_moving_on_through_a_decision(api_as, agent, sales, ticket):
         api.post(f"/tickets/{ticket.pk}/notes", {"text": "Fechou?", "move_on": True}), 422, "decision_required"
     )
     decision = error["decision"]
-    assert decision["step"] == sales.decision.pk and decision["question"] == "Fechou negócio?"
+    assert decision["step"] == sales.decision.order and decision["question"] == "Fechou negócio?"
+    assert decision["workflow"] == sales.workflow.code
     assert {o["label"]: o["id"] for o in decision["options"]} == {"Sim": sales.yes.pk, "Não": sales.no.pk}
     assert counts(ticket) == (2, 2)
     body = {"text": "Fechou!", "move_on": True, "choices": [{"step": decision["step"], "option": sales.yes.pk}]}
@@ -78,7 +79,7 @@ def test_moving_on_through_a_decision(api_as, agent, sales, ticket):
     assert response.status_code == 201, response.body
     assert response.body["ticket"]["status"] == "closed" and response.body["ticket"]["closes_process"] is True
     assert response.body["note"]["move"]["decisions"] == [
-        {"step": sales.decision.pk, "question": "Fechou negócio?", "option": sales.yes.pk, "label": "Sim"}
+        {"step": sales.decision.order, "question": "Fechou negócio?", "option": sales.yes.pk, "label": "Sim"}
     ]
     assert MoveDecision.objects.filter(move__ticket=ticket).count() == 1
     assert_error(api.post(f"/tickets/{ticket.pk}/notes", {"text": "De novo", "move_on": True}), 409, "ticket_closed")
@@ -90,8 +91,14 @@ def test_a_wrong_option_is_422(api_as, agent, sales, ticket):
     answer_required(sales, ticket, agent)
     api = api_as(agent)
     api.post(f"/tickets/{ticket.pk}/notes", {"text": "Proposta", "move_on": True})
-    body = {"text": "X", "move_on": True, "choices": [{"step": sales.decision.pk, "option": 999999}]}
-    assert_error(api.post(f"/tickets/{ticket.pk}/notes", body), 422, "invalid_choice")
+    body = {"text": "X", "move_on": True, "choices": [{"step": sales.decision.order, "option": 999999}]}
+    assert_error(api.post(f"/tickets/{ticket.pk}/notes", body), 422, "invalid", "choices.0.option")
+    body["choices"] = [{"step": 5, "option": sales.yes.pk}]  # step 5 is a CR, not a decision
+    assert_error(api.post(f"/tickets/{ticket.pk}/notes", body), 422, "invalid", "choices.0.step")
+    body["choices"] = [{"step": sales.decision.order, "workflow": "nenhum", "option": sales.yes.pk}]
+    assert_error(api.post(f"/tickets/{ticket.pk}/notes", body), 422, "invalid", "choices.0.workflow")
+    body["choices"] = [{"step": sales.decision.pk, "option": sales.yes.pk}]  # an id is not an order
+    assert_error(api.post(f"/tickets/{ticket.pk}/notes", body), 422, "invalid", "choices.0.step")
 
 
 def test_a_stale_version_is_409(api_as, agent, ticket):
@@ -158,8 +165,8 @@ def test_a_supervisor_moves_a_ticket_to_any_step(api_as, supervisor, agent, sale
 def test_a_move_onto_a_decision_asks_for_it(api_as, supervisor, sales, ticket):
     api = api_as(supervisor)
     error = assert_error(api.post(f"/tickets/{ticket.pk}/move", {"step": 10, "reason": "X"}), 422, "decision_required")
-    assert error["decision"]["step"] == sales.decision.pk
-    body = {"step": 10, "reason": "Fechar", "choices": [{"step": sales.decision.pk, "option": sales.yes.pk}]}
+    assert error["decision"]["step"] == sales.decision.order
+    body = {"step": 10, "reason": "Fechar", "choices": [{"step": sales.decision.order, "option": sales.yes.pk}]}
     response = api.post(f"/tickets/{ticket.pk}/move", body)
     assert response.status_code == 200 and response.body["ticket"]["status"] == "closed"
 
@@ -203,7 +210,7 @@ def test_the_history_lists_notes_moves_and_decisions(api_as, agent, supervisor, 
     answer_required(sales, ticket, agent)
     api = api_as(agent)
     api.post(f"/tickets/{ticket.pk}/notes", {"text": "Proposta", "move_on": True})
-    choice = [{"step": sales.decision.pk, "option": sales.no.pk}]
+    choice = [{"step": sales.decision.order, "option": sales.no.pk}]
     api.post(f"/tickets/{ticket.pk}/notes", {"text": "Negociar", "move_on": True, "choices": choice})
     body = api.get(f"/tickets/{ticket.pk}/history").body
     assert [n["kind"] for n in body["notes"]] == ["opening", "contact", "contact"]
@@ -212,7 +219,7 @@ def test_the_history_lists_notes_moves_and_decisions(api_as, agent, supervisor, 
     assert body["notes"][2]["move"]["route"][0]["question"] == "Fechou negócio?"
     assert body["answer_revisions"] is None  # agents do not see answer revisions
     revisions = api_as(supervisor).get(f"/tickets/{ticket.pk}/history").body["answer_revisions"]
-    assert [(r["question_code"], r["version"], r["old_value"]) for r in revisions] == [("1.07", 1, None)]
+    assert [(r["question"], r["version"], r["old_value"]) for r in revisions] == [("1.07", 1, None)]
 
 
 def test_the_history_needs_a_token_and_a_visible_ticket(api_as, anonymous, agent, ticket):

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from ciclo.accounts.models import UserCompany
 from ciclo.configurator.models import CrmOptions, DecisionOption, ServiceType, Workflow, WorkflowStep
+from ciclo.people.models import Company
 from ciclo.tickets.models import Note, PhaseMove, Ticket
 from ciclo.tickets.routing import record_note
 from tests.api.helpers import assert_error
@@ -32,12 +33,12 @@ def restrict_companies(*grants: tuple[Any, Any]) -> None:
 # ---- opening ----------------------------------------------------------------------------------
 
 
-def test_an_agent_opens_a_ticket_referring_by_codes(api_as, agent, sales):
+def test_an_agent_opens_a_ticket_naming_configuration_by_code_and_records_by_id(api_as, agent, sales):
     person = make_person(name="Cliente Um")
     body = {
         "person": person.pk,
         "service_type": "1.1",
-        "company": sales.company.code,
+        "company": sales.company.pk,
         "subject": "Quer um ERP",
         "channel": "whatsapp",
         "next_contact_user": "agent_t",
@@ -55,23 +56,31 @@ def test_an_agent_opens_a_ticket_referring_by_codes(api_as, agent, sales):
     assert move.kind == PhaseMove.Kind.OPEN and move.to_cr == sales.cr_prospect and move.by == agent
 
 
-def test_ids_work_as_well_as_codes(api_as, agent, sales):
-    person = make_person()
-    body = {"person": person.pk, "service_type": sales.type.pk, "company": sales.company.pk, "subject": "Por id"}
-    response = api_as(agent).post("/tickets", body)
-    assert response.status_code == 201, response.body
-    assert response.body["service_type"]["code"] == "1.1"
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"service_type": 10}, "service_type"),  # a type by its code, never its id
+        ({"company": "EMP"}, "company"),  # a company by its id, never its code
+        ({"person": "1"}, "person"),
+        ({"next_contact_user": 1}, "next_contact_user"),  # a user by username
+        ({"extra": 1}, "extra"),
+    ],
+)
+def test_each_field_takes_one_kind_of_reference(api_as, agent, sales, change, field):
+    body = {"person": make_person().pk, "service_type": "1.1", "company": sales.company.pk, "subject": "X"} | change
+    assert_error(api_as(agent).post("/tickets", body), 422, "invalid", field)
+    assert not Ticket.objects.exists()
 
 
 def test_opening_needs_a_token(anonymous, sales):
-    body = {"person": make_person().pk, "service_type": "1.1", "company": sales.company.code, "subject": "X"}
+    body = {"person": make_person().pk, "service_type": "1.1", "company": sales.company.pk, "subject": "X"}
     assert_error(anonymous.post("/tickets", body), 401)
     assert not Ticket.objects.exists()
 
 
 def test_opening_in_a_cr_with_other_members_is_403(api_as, agent, outsider, sales):
     sales.cr_prospect.members.add(agent)
-    body = {"person": make_person().pk, "service_type": "1.1", "company": sales.company.code, "subject": "X"}
+    body = {"person": make_person().pk, "service_type": "1.1", "company": sales.company.pk, "subject": "X"}
     assert_error(api_as(outsider).post("/tickets", body), 403, "not_allowed")
     assert not Ticket.objects.exists()
 
@@ -82,7 +91,7 @@ def test_opening_in_a_cr_with_other_members_is_403(api_as, agent, outsider, sale
         ({"subject": "   "}, "subject"),
         ({"service_type": "1"}, "service_type"),  # a group
         ({"service_type": "7.7"}, "service_type"),
-        ({"company": "nope"}, "company"),
+        ({"company": 999999}, "company"),
         ({"person": 999999}, "person"),
         ({"next_contact_user": "ghost"}, "next_contact_user"),
         ({"next_contact_at": "2026-03-05T10:00:00"}, "next_contact_at"),  # no time zone
@@ -92,7 +101,7 @@ def test_opening_in_a_cr_with_other_members_is_403(api_as, agent, outsider, sale
     ],
 )
 def test_a_bad_ticket_is_422_naming_the_field_and_nothing_is_written(api_as, agent, sales, change, field):
-    body = {"person": make_person().pk, "service_type": "1.1", "company": sales.company.code, "subject": "X"}
+    body = {"person": make_person().pk, "service_type": "1.1", "company": sales.company.pk, "subject": "X"}
     body.update(change)
     assert_error(api_as(agent).post("/tickets", body), 422, None, field)
     assert not Ticket.objects.exists() and not Note.objects.exists()
@@ -106,12 +115,13 @@ def test_a_decision_before_the_first_phase_is_asked_for(api_as, agent, sales):
     WorkflowStep.objects.create(workflow=workflow, order=5, kind="cr", cr=sales.cr_prospect, next_order=10)
     WorkflowStep.objects.create(workflow=workflow, order=10, kind="cr", cr=sales.cr_closed)
     ServiceType.objects.create(code="1.5", description="Triagem", workflow=workflow)
-    body = {"person": make_person().pk, "service_type": "1.5", "company": sales.company.code, "subject": "X"}
+    body = {"person": make_person().pk, "service_type": "1.5", "company": sales.company.pk, "subject": "X"}
     error = assert_error(api_as(agent).post("/tickets", body), 422, "decision_required")
-    assert error["decision"]["step"] == decision.pk and error["decision"]["question"] == "Venda ou suporte?"
+    assert error["decision"]["step"] == 0 and error["decision"]["question"] == "Venda ou suporte?"
+    assert error["decision"]["workflow"] == "triagem"
     assert [o["label"] for o in error["decision"]["options"]] == ["Venda", "Suporte"]
     assert not Ticket.objects.exists()
-    body["choices"] = [{"step": decision.pk, "option": to_sales.pk}]
+    body["choices"] = [{"step": 0, "option": to_sales.pk}]  # the step by its order in the type's workflow
     response = api_as(agent).post("/tickets", body)
     assert response.status_code == 201 and response.body["cr"]["code"] == "1"
 
@@ -190,9 +200,9 @@ def ids(response: Any) -> list[int]:
         ({"cr": "9"}, ["t4"]),
         ({"status": "open"}, ["t3", "t2", "t1"]),
         ({"status": "closed"}, ["t4"]),
-        ({"person": "mari"}, ["t2", "t1"]),
-        ({"person": "jose"}, ["t4", "t3"]),
-        ({"company": "FIL"}, ["t4", "t2"]),
+        ({"person_search": "mari"}, ["t2", "t1"]),
+        ({"person_search": "jose"}, ["t4", "t3"]),
+        ({"company": "FIL"}, ["t4", "t2"]),  # the company's id (looked up below)
         ({"next_contact_user": "supervisor_t"}, ["t4", "t2"]),
         ({"next_contact_from": "2026-03-07", "next_contact_to": "2026-03-10"}, ["t3", "t2"]),
         ({"opened_from": "2026-03-04", "opened_to": "2026-03-06"}, ["t3", "t2"]),
@@ -204,18 +214,16 @@ def ids(response: Any) -> list[int]:
     ],
 )
 def test_every_filter_of_the_ticket_query(api_as, agent, population, params, expected):
+    if "company" in params:
+        params = params | {"company": Company.objects.get(code=params["company"]).pk}
     assert ids(api_as(agent).get("/tickets", **params)) == [population[k].pk for k in expected]
 
 
-def test_filters_by_id_match_filters_by_code(api_as, agent, sales, population):
+def test_a_person_is_filtered_by_id_and_searched_by_name(api_as, agent, population):
     api = api_as(agent)
-    assert ids(api.get("/tickets", cr_id=sales.cr_closed.pk)) == ids(api.get("/tickets", cr="9"))
-    assert ids(api.get("/tickets", service_type_id=sales.type.pk)) == ids(api.get("/tickets", service_type="1.1"))
     t1 = population["t1"]
-    assert ids(api.get("/tickets", person_id=t1.person_id)) == ids(api.get("/tickets", person="maria"))
-    assert ids(api.get("/tickets", company_id=t1.company_id)) == ids(api.get("/tickets", company=t1.company.code))
-    by_user = ids(api.get("/tickets", next_contact_user="agent_t"))
-    assert ids(api.get("/tickets", next_contact_user_id=agent.pk)) == by_user
+    assert ids(api.get("/tickets", person=t1.person_id)) == ids(api.get("/tickets", person_search="maria"))
+    assert_error(api.get("/tickets", person="maria"), 422, "invalid", "person")
 
 
 @pytest.mark.parametrize(
@@ -223,11 +231,11 @@ def test_filters_by_id_match_filters_by_code(api_as, agent, sales, population):
     [
         ({"cr": "77"}, "cr"),
         ({"service_type": "8"}, "service_type"),
-        ({"company": "nope"}, "company"),
+        ({"company": "nope"}, "company"),  # an id
         ({"next_contact_user": "ghost"}, "next_contact_user"),
         ({"opened_from": "2026-03-05", "opened_to": "2026-03-01"}, "opened_to"),
         ({"opened_from": "05/03/2026"}, "opened_from"),
-        ({"person": "ma"}, "person"),  # too short to search by
+        ({"person_search": "ma"}, "person_search"),  # too short to search by
         ({"sort": "subject"}, "sort"),
         ({"order": "up"}, "order"),
         ({"limit": 201}, "limit"),
@@ -339,7 +347,7 @@ def test_the_list_makes_the_same_queries_for_5_or_50_tickets_and_any_page_size(a
     large = [list_queries(api, limit=20), list_queries(api, limit=200)]
     assert small == large == [small[0], small[0]]
     assert small[0] == 2  # the token with its user, role and configuration version; the page
-    with_filters = {"cr": "1", "service_type": "1.1", "company": sales.company.code, "next_contact_user": "agent_t"}
+    with_filters = {"cr": "1", "service_type": "1.1", "company": sales.company.pk, "next_contact_user": "agent_t"}
     assert list_queries(api, limit=20, **with_filters) == list_queries(api, limit=200, **with_filters)
 
 

@@ -32,21 +32,34 @@ def test_answer_every_type_save_and_move_through_a_decision_to_close(page, live_
     expect(page.locator(f"#count-{s.q_text.pk}")).to_have_text("21/100")
     page.fill(f"#in-{s.q_memo.pk}", "Quer integrar o ERP\ncom o banco")
     page.fill(f"#in-{s.q_number.pk}", "45")
-    page.fill(f"#in-{s.q_money.pk}", "12.500,75")
+    money = page.locator(f"#in-{s.q_money.pk}")
+    money.press_sequentially("1234.5")  # formatted as typed: the dot typed is the decimal mark
+    expect(money).to_have_value("1.234,5")
+    money.press("Home")
+    money.press_sequentially("1")  # typing inside keeps the caret after the digit typed
+    expect(money).to_have_value("11.234,5")
+    money.press("End")
+    money.press_sequentially("67")  # two decimals at most
+    expect(money).to_have_value("11.234,56")
+    money.fill("")
+    money.press_sequentially("12500,75")
+    expect(money).to_have_value("12.500,75")
     page.fill(f"#in-{s.q_date.pk}", "2026-12-15")
     page.fill(f"#in-{s.q_time.pk}", "14:30")
     page.check(f"#opt-{s.o_referral.pk}")
     page.fill(f"#c-{s.q_single.pk}-{s.o_referral.pk}", "Indicado pela Ana")
-    expect(page.locator(f"#opt-{s.o_erp.pk}")).to_be_checked()  # checked by default
+    expect(page.locator(f"#opt-{s.o_erp.pk}")).to_be_checked()  # checked by default, as a suggestion
+    expect(page.get_by_test_id(f"suggested-{s.o_erp.pk}")).to_be_visible()
     page.check(f"#opt-{s.o_other.pk}")
     page.fill(f"#c-{s.q_multi.pk}-{s.o_other.pk}", "BI")
     shot(page, "cycle-filled")
     page.get_by_test_id("save-answers").click()
     expect(page.get_by_test_id("cycle-success")).to_be_visible()
     assert Answer.objects.filter(ticket=ticket).count() == 8
-    money = Answer.objects.get(ticket=ticket, question=s.q_money)
-    assert str(money.value_number) == "12500.7500"
+    assert str(Answer.objects.get(ticket=ticket, question=s.q_money).value_number) == "12500.7500"
     expect(page.locator(f"#in-{s.q_money.pk}")).to_have_value("12.500,75")
+    expect(page.locator(f"#q-{s.q_money.pk} .input-group")).to_have_text(re.compile(r"R\$"))
+    expect(page.get_by_test_id(f"suggested-{s.o_erp.pk}")).to_have_count(0)  # an answer now
 
     # move on to the proposal phase
     page.fill("#note-text", "Enviada a proposta por e-mail")
@@ -97,6 +110,9 @@ def test_a_conflict_from_a_second_browser_is_reported(browser, live_server, agen
     expect(conflict).to_contain_text("Resposta do supervisor")
     shot(first, "conflict")
     assert Answer.objects.get(ticket=ticket, question=sales.q_text).value_text == "Resposta do supervisor"
+    expect(first.locator(f"#mine-{sales.q_text.pk}")).not_to_be_checked()  # no side chosen for the user
+    first.get_by_test_id("save-answers").click()
+    expect(first.get_by_test_id(f"error-{sales.q_text.pk}")).to_be_visible()
     first.check(f"#mine-{sales.q_text.pk}")
     first.get_by_test_id("save-answers").click()
     expect(first.get_by_test_id("cycle-success")).to_be_visible()

@@ -16,7 +16,8 @@ from ciclo.tickets import cycle_form
 from ciclo.tickets.access import can_work_cr, ticket_for
 from ciclo.tickets.answering import cycle_of, save_answers, unlock_phase
 from ciclo.tickets.errors import AnswerConflict, InvalidInput, NotAllowed, PhaseLocked
-from ciclo.tickets.models import Ticket
+from ciclo.tickets.models import Answer, Ticket
+from ciclo.tickets.values import separators
 
 
 def _ticket(request: HttpRequest, pk: int) -> Ticket:
@@ -26,10 +27,13 @@ def _ticket(request: HttpRequest, pk: int) -> Ticket:
 def cycle_context(
     request: HttpRequest, ticket: Ticket, forms: list[cycle_form.PhaseForm] | None = None, **extra: Any
 ) -> dict[str, Any]:
+    decimal_mark, thousands_mark = separators()
     return {
         "ticket": ticket,
         "phase_forms": forms if forms is not None else cycle_form.build(cycle_of(ticket)),
         "can_answer": can_work_cr(request.user, ticket.cr),
+        "decimal_mark": decimal_mark,
+        "thousands_mark": thousands_mark,
         **extra,
     }
 
@@ -51,7 +55,15 @@ def answers(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     rows = {row.question.pk: row for form in forms for row in form.rows}
     status = 200
     extra: dict[str, Any] = {}
-    if not inputs:
+    if unsettled := cycle_form.unsettled(forms):
+        # A conflict is never settled by default: the user picks a side for each one.
+        extra["error"] = _(
+            "Nothing was saved: for each answer someone else changed, choose “Keep theirs” or “Use mine”: "
+            "%(questions)s."
+        ) % {"questions": ", ".join(row.label for row in unsettled)}
+        status = 422
+    elif not inputs:
+        forms = cycle_form.build(cycle_of(ticket))
         extra["notice"] = _("Nothing changed: there was nothing to save.")
     else:
         try:
@@ -63,10 +75,19 @@ def answers(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             extra["error"] = _("Nothing was saved: correct the answers marked below.")
             status = 422
         except AnswerConflict as err:
+            # Their answers as they are now: what "Use mine" will replace.
+            current = {
+                a.question_id: a
+                for a in Answer.objects.filter(ticket=ticket, question_id__in=[c["question"] for c in err.conflicts])
+                .order_by()
+                .select_related("answered_by")
+                .prefetch_related("choices")
+            }
             for conflict in err.conflicts:
                 row = rows[conflict["question"]]
-                row.conflict = conflict
-                row.version = conflict["current_version"]
+                answer = current.get(conflict["question"])
+                row.conflict = cycle_form.conflict_of(answer)
+                row.version = answer.version if answer else conflict["current_version"]
             extra["error"] = _(
                 "Nothing was saved: someone else changed answers since you opened the page. "
                 "For each one marked below, keep their answer or use yours, then save again."
@@ -81,9 +102,9 @@ def answers(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             for form in forms:
                 for row in form.rows:
                     row.saved = row.question.pk in saved
-            names = [row.question.code for form in forms for row in form.rows if row.saved]
+            names = [row.label for form in forms for row in form.rows if row.saved]
             extra["success"] = (
-                _("Saved: %(questions)s.") % {"questions": ", ".join(names)}
+                _("Saved: %(questions)s.") % {"questions": "; ".join(names)}
                 if names
                 else _("Nothing changed: the answers were already so.")
             )

@@ -826,7 +826,7 @@ def test_command_refuses_an_invalid_file_listing_each_error(sales, admin_user, t
     with pytest.raises(CommandError) as caught:
         call_command("definitions", "import", str(path), stdout=io.StringIO(), stderr=err)
     assert caught.value.returncode == 1
-    assert "2 error(s); nothing was changed" in str(caught.value)
+    assert "2 errors; nothing was changed" in str(caught.value)
     assert "workflows[0].steps[3]: Step 15: the next order 99 does not exist." in err.getvalue()
     assert "cycles[0].questions[0].answer_type: “colour” is not one of" in err.getvalue()
     assert counts() == before and Change.objects.count() == history

@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from ciclo.configurator.definitions import (
     FORMATS,
@@ -106,8 +107,14 @@ class Command(BaseCommand):
         if not plan.is_valid:
             for problem in plan.errors:
                 self.stderr.write(str(problem))
+            count = len(plan.errors)
             raise CommandError(
-                _("%(path)s has %(count)s error(s); nothing was changed.") % {"path": name, "count": len(plan.errors)}
+                ngettext(
+                    "%(path)s has %(count)s error; nothing was changed.",
+                    "%(path)s has %(count)s errors; nothing was changed.",
+                    count,
+                )
+                % {"path": name, "count": count}
             )
         self._print(plan)
         counts = plan.counts()

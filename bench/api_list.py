@@ -154,8 +154,6 @@ def cases(world: World, caller: Caller) -> tuple[list[Case], dict[str, Any]]:
         "order": "asc",
         "limit": 20,
     }
-    by_id = {**by_code, "cr_id": cr.pk, "service_type_id": st.pk}
-    del by_id["cr"], by_id["service_type"]
     lo = timezone.make_aware(dt.datetime.combine(start, dt.time.min))
     hi = timezone.make_aware(dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min))
     f, errors = query.parse_filter(
@@ -187,7 +185,6 @@ def cases(world: World, caller: Caller) -> tuple[list[Case], dict[str, Any]]:
     deep_params = [cr.pk, st.pk, ops.adapt_datetimefield_value(hi), ops.adapt_datetimefield_value(value), pk]
     return [
         Case("first", "filtered first page (CR + type by code, next-contact range)", by_code, first_sql, first_params),
-        Case("first_ids", "same, CR and type by id", by_id, first_sql, first_params),
         Case(
             "first_200",
             "same, 200 rows",

@@ -116,6 +116,14 @@ def is_supervisor(user: AbstractBaseUser | AnonymousUser) -> bool:
     return role_of(user) in {Role.ADMIN, Role.SUPERVISOR}
 
 
+def may_use_admin(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """The admin site (the configurator) is for staff supervisors and administrators; agents work in Ciclo's pages.
+
+    Agents are staff (set_role) and hold people permissions, which alone would let them in.
+    """
+    return bool(getattr(user, "is_staff", False)) and is_supervisor(user)
+
+
 def set_role(user: Any, role: Role) -> None:
     groups = Group.objects.filter(name__in=[r.value for r in ROLE_ORDER])
     user.groups.remove(*groups)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest
@@ -14,7 +15,7 @@ from pydantic import Field
 from ciclo.api import cursor as keyset
 from ciclo.api.auth import require_perm
 from ciclo.api.common import clean_model, record_changed, record_created, set_fields
-from ciclo.api.errors import not_found
+from ciclo.api.errors import invalid, not_found
 from ciclo.api.schemas import (
     CREATE,
     LIST,
@@ -32,8 +33,10 @@ from ciclo.api.schemas import (
     responses,
 )
 from ciclo.history.models import snapshot
-from ciclo.people.documents import digits
+from ciclo.people import changes
+from ciclo.people.documents import normalize_document
 from ciclo.people.models import Company, Person
+from ciclo.people.text import SearchTooShort
 
 router = Router()
 
@@ -80,9 +83,13 @@ def list_people(
     limit: Annotated[int, Field(ge=1, le=200)] = 20,
     cursor: Annotated[Text, Field(min_length=1, max_length=500)] | None = None,
 ) -> dict[str, Any]:
-    """By name prefix (accents and case ignored) or CPF/CNPJ digits; in name order."""
+    """Every word of `q` anywhere in the name or trade name (accents and case ignored), or the CPF/CNPJ
+    with or without its mask, partial too; at least 3 characters in one word. In name order."""
     require_perm(request, "people.view_person")
-    people = Person.objects.search(q) if q.strip() else Person.objects.all()
+    try:
+        people = Person.objects.search(q)
+    except SearchTooShort as err:
+        raise invalid({"q": [err.message]}) from err
     if active is not None:
         people = people.filter(active=active)
     if cursor is not None:
@@ -103,25 +110,17 @@ def get_person(request: HttpRequest, id: Id) -> dict[str, Any]:
 
 
 def _document(value: str) -> str:
-    """Digits only, so a formatted CNPJ fits its column; junk is kept for the validator to refuse."""
-    return digits(value) or value.strip()
-
-
-def _kind_for(document: str) -> str:
-    return Person.Kind.LEGAL if len(digits(document)) == 14 else Person.Kind.INDIVIDUAL
+    """Without the mask and upper-case, so a formatted CNPJ fits its column; junk is kept for the validator."""
+    return normalize_document(value)
 
 
 @router.post("/people", response=responses({201: PersonDetailOut}, CREATE), summary="Add a person", tags=["people"])
 def create_person(request: HttpRequest, payload: PersonIn) -> Status:
     user = require_perm(request, "people.add_person")
-    data = payload.dict()
-    data["kind"] = data["kind"] or _kind_for(data["document"])
-    person = Person(**data)
-    person.document = _document(person.document)
-    clean_model(person)
-    with transaction.atomic():
-        person.save()
-        record_created(person, user)
+    try:
+        person = changes.create_person(by=user, **payload.dict())
+    except ValidationError as err:
+        raise invalid({name: [str(m) for m in msgs] for name, msgs in err.message_dict.items()}) from err
     return Status(201, _person_detail(_get_person(person.pk)))
 
 
@@ -134,7 +133,7 @@ def update_person(request: HttpRequest, id: Id, payload: PersonPatch) -> dict[st
     before = snapshot(person)
     data = payload.dict(exclude_unset=True)
     if data.get("document") is not None and "kind" not in data:
-        data["kind"] = _kind_for(data["document"])
+        data["kind"] = changes.kind_for(data["document"])
     set_fields(person, data)
     person.document = _document(person.document)
     clean_model(person)

@@ -6,15 +6,16 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from ciclo.configurator.forms import ProtectedInlineFormSet
 from ciclo.history.admin import HistoryMixin
-from ciclo.people.documents import digits, format_document
+from ciclo.people.changes import add_person
+from ciclo.people.documents import format_document, normalize_document
 from ciclo.people.models import Company, ContactPerson, Email, Person, Phone
-from ciclo.people.text import fold
+from ciclo.people.text import SearchTooShort
 
 
 class PersonForm(forms.ModelForm):
@@ -36,7 +37,7 @@ class PersonForm(forms.ModelForm):
             self.initial["document"] = format_document(self.instance.document)
 
     def clean_document(self) -> str:
-        return digits(self.cleaned_data.get("document") or "")
+        return normalize_document(self.cleaned_data.get("document") or "")
 
 
 class CompanyForm(forms.ModelForm):
@@ -52,7 +53,7 @@ class CompanyForm(forms.ModelForm):
             self.initial["cnpj"] = format_document(self.instance.cnpj)
 
     def clean_cnpj(self) -> str:
-        return digits(self.cleaned_data.get("cnpj") or "")
+        return normalize_document(self.cleaned_data.get("cnpj") or "")
 
 
 @admin.register(Company)
@@ -62,7 +63,7 @@ class CompanyAdmin(HistoryMixin):
     list_display_links = ("code", "name")
     list_filter = ("active",)
     search_fields = ("code", "name", "cnpj")
-    search_help_text = _("Code, name or CNPJ digits.")
+    search_help_text = _("Code, name or CNPJ, with or without the mask.")
 
     @admin.display(description=_("CNPJ"), ordering="cnpj")
     def cnpj_display(self, obj: Company) -> str:
@@ -72,7 +73,7 @@ class CompanyAdmin(HistoryMixin):
         self, request: HttpRequest, queryset: QuerySet[Company], search_term: str
     ) -> tuple[QuerySet[Company], bool]:
         queryset, duplicates = super().get_search_results(request, queryset, search_term)
-        number = digits(search_term)
+        number = normalize_document(search_term)
         if number and number != search_term.strip():
             queryset |= self.get_queryset(request).filter(cnpj__startswith=number)
         return queryset, duplicates
@@ -105,7 +106,7 @@ class PersonAdmin(HistoryMixin):
     list_display = ("name", "document_display", "kind", "city", "state", "active")
     list_filter = ("kind", "active", "state")
     search_fields = ("name", "document")
-    search_help_text = _("Name (accents and case ignored) or CPF/CNPJ digits.")
+    search_help_text = _("Any words of the name (accents and case ignored) or the CPF/CNPJ, with or without the mask.")
     readonly_fields = ("created_at",)
     inlines = [ContactPersonInline, PhoneInline, EmailInline]
     fieldsets = (
@@ -121,10 +122,16 @@ class PersonAdmin(HistoryMixin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Person], search_term: str
     ) -> tuple[QuerySet[Person], bool]:
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        if all(ch.isdigit() or ch in ".-/ " for ch in term):
-            return queryset.filter(document__startswith=digits(term)), False
-        folded = fold(term)
-        return queryset.filter(Q(search_name__contains=folded) | Q(trade_name__icontains=term)), False
+        try:
+            return queryset.search(search_term), False  # type: ignore[attr-defined]
+        except SearchTooShort as err:
+            self.message_user(request, err.message, level="warning")
+            return queryset.none(), False
+
+    def save_model(self, request: HttpRequest, obj: Person, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        # A new person goes through the same function as the new-ticket page and the API.
+        add_person(obj, by=request.user)
+        form._ciclo_history = (None, {}, False)  # the history row is written: save_related adds no other

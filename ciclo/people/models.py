@@ -1,12 +1,21 @@
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
-from ciclo.people.documents import digits, format_document, validate_cnpj, validate_document
-from ciclo.people.text import fold
+from ciclo.people.documents import (
+    digits,
+    document_kind_matches,
+    format_document,
+    normalize_document,
+    validate_cnpj,
+    validate_document,
+)
+from ciclo.people.text import check_search, contains_all, fold, fold_all
 
 
 class Company(models.Model):
@@ -25,17 +34,23 @@ class Company(models.Model):
     def __str__(self) -> str:
         return f"{self.code} · {self.name}"
 
+    def clean_fields(self, exclude: Collection[str] | None = None) -> None:
+        self.cnpj = normalize_document(self.cnpj)  # before the length check: a masked CNPJ has 18 characters
+        super().clean_fields(exclude=exclude)
+
     def clean(self) -> None:
-        self.cnpj = digits(self.cnpj)
+        self.cnpj = normalize_document(self.cnpj)
 
 
 class PersonQuerySet(models.QuerySet["Person"]):
-    def search(self, term: str) -> PersonQuerySet:
-        """By name prefix (accents and case ignored) or by CPF/CNPJ digits."""
-        term = term.strip()
-        if term and all(ch.isdigit() or ch in ".-/ " for ch in term):
-            return self.filter(document__startswith=digits(term))
-        return self.filter(search_name__startswith=fold(term))
+    def search(self, query: str) -> PersonQuerySet:
+        """Every word of `query` somewhere in the name, trade name or CPF/CNPJ (accents, case and mask ignored).
+
+        The rule is ciclo.people.text's; raises SearchTooShort when no word has 3 characters.
+        An empty query finds everyone.
+        """
+        terms = check_search(query)
+        return self.filter(contains_all("search_key", terms)) if terms else self
 
 
 class Person(models.Model):
@@ -47,6 +62,8 @@ class Person(models.Model):
 
     name = models.CharField(_("name"), max_length=200)
     search_name = models.CharField(_("search key"), max_length=200, editable=False, db_index=True)
+    # Name, trade name and document folded into one text: what search() reads (a trigram index on PostgreSQL).
+    search_key = models.TextField(_("search text"), default="", db_default="", editable=False)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.INDIVIDUAL)
     document = models.CharField(
         _("CPF/CNPJ"),
@@ -74,6 +91,7 @@ class Person(models.Model):
                 condition=~models.Q(document=""),
                 name="person_document_unique",
                 violation_error_message=_("Another person already has this CPF/CNPJ."),
+                violation_error_code="unique",  # reported under the document field
             ),
         ]
         indexes = [models.Index(Lower("name"), name="person_lower_name")]
@@ -87,24 +105,37 @@ class Person(models.Model):
     def document_display(self) -> str:
         return format_document(self.document)
 
+    def clean_fields(self, exclude: Collection[str] | None = None) -> None:
+        self.document = normalize_document(self.document)  # before the length check: a masked CNPJ has 18
+        super().clean_fields(exclude=exclude)
+
     def clean(self) -> None:
-        self.document = digits(self.document)
-        if self.document:
-            expected = self.Kind.INDIVIDUAL if len(self.document) == 11 else self.Kind.LEGAL
-            if self.kind != expected:
-                raise ValidationError(
-                    {
-                        "document": _("An individual carries a CPF (11 digits); a legal entity a CNPJ (14 digits)."),
-                    }
-                )
+        self.document = normalize_document(self.document)
+        if self.document and not document_kind_matches(self.document, legal=self.kind == self.Kind.LEGAL):
+            raise ValidationError(
+                {
+                    "document": _(
+                        "An individual carries a CPF (11 digits); a legal entity a CNPJ (14 letters or digits)."
+                    ),
+                }
+            )
+
+    def refresh_search_key(self) -> None:
+        self.search_name = fold(self.name)
+        self.search_key = search_key(self.name, self.trade_name, self.document)
 
     def save(self, *args: object, **kwargs: object) -> None:
-        self.document = digits(self.document)
-        self.search_name = fold(self.name)
+        self.document = normalize_document(self.document)
+        self.refresh_search_key()
         update_fields = kwargs.get("update_fields")
-        if update_fields is not None and "name" in update_fields:  # type: ignore[operator]
-            kwargs["update_fields"] = {*update_fields, "search_name"}  # type: ignore[misc]
+        if update_fields is not None and {"name", "trade_name", "document"} & set(update_fields):  # type: ignore[call-overload]
+            kwargs["update_fields"] = {*update_fields, "search_name", "search_key"}  # type: ignore[misc]
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def search_key(name: str, trade_name: str, document: str) -> str:
+    """What a person is found by: name, trade name and the bare CPF/CNPJ, folded."""
+    return fold_all(name, trade_name, normalize_document(document))
 
 
 class ContactPerson(models.Model):

@@ -99,6 +99,9 @@ class Ticket(models.Model):
     )
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     version = models.PositiveIntegerField(_("version"), default=1)
+    # The subject and every note's text, folded (ciclo.people.text): what the text filter reads.
+    # The engine appends to it with each note; a trigram index serves it on PostgreSQL.
+    search_text = models.TextField(_("search text"), default="", db_default="", editable=False)
 
     objects = TicketQuerySet.as_manager()
 

@@ -15,6 +15,7 @@ from ciclo.accounts.roles import role_of
 from ciclo.configurator.cache import config
 from ciclo.configurator.models import ServiceType
 from ciclo.people.models import Company, ContactPerson, Person
+from ciclo.people.text import fold_all
 from ciclo.tickets.access import can_work_cr, company_restricted
 from ciclo.tickets.errors import InvalidInput, NotAllowed
 from ciclo.tickets.models import Channel, Note, Ticket
@@ -98,6 +99,7 @@ def open_ticket(
             next_contact_user=next_contact_user or by,
             opened_at=at,
             opened_by=by,
+            search_text=fold_all(subject, text or ""),
         )
         # The route decides the first step; the ticket row needs it before the move row.
         ticket.step = route.target

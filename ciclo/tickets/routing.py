@@ -15,6 +15,7 @@ from ciclo import rows
 from ciclo.accounts.roles import is_supervisor
 from ciclo.configurator.cache import Config, config, version_sql
 from ciclo.configurator.models import DecisionOption, Question, Workflow, WorkflowStep
+from ciclo.people.text import append_folded
 from ciclo.tickets.access import check_can_work
 from ciclo.tickets.errors import (
     DecisionRequired,
@@ -251,6 +252,8 @@ def record_note(
                 overridden=overridden,
             )
             fields += ["workflow", "step", "cr", "status", "closed_at"]
+        locked.search_text = append_folded(locked.search_text, text)
+        fields.append("search_text")
         locked.version += 1
         rows.update(locked, fields)
     _refresh(ticket, locked)
@@ -290,8 +293,9 @@ def move_to_step(
         note = Note(ticket=locked, kind=Note.Kind.MOVE, text=reason, channel=Channel.SYSTEM, author=by, created_at=at)
         rows.insert([note])
         move = _apply_route(locked, route, by=by, at=at, note=note, kind=PhaseMove.Kind.JUMP, reason=reason)
+        locked.search_text = append_folded(locked.search_text, reason)
         locked.version += 1
-        rows.update(locked, ["workflow", "step", "cr", "status", "closed_at", "version"])
+        rows.update(locked, ["workflow", "step", "cr", "status", "closed_at", "version", "search_text"])
     _refresh(ticket, locked)
     return move
 
@@ -353,6 +357,7 @@ def _refresh(stale: Ticket, fresh: Ticket) -> None:
         "version",
         "next_contact_at",
         "next_contact_user_id",
+        "search_text",
     ):
         setattr(stale, name, getattr(fresh, name))
     for relation in ("step", "cr"):

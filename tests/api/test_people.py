@@ -8,10 +8,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from ciclo.history.models import Change
-from ciclo.people.documents import format_document
+from ciclo.people.documents import cnpj_check_digits, format_document
 from ciclo.people.models import Company, ContactPerson, Person
 from tests.api.helpers import assert_error, history_is_empty
 from tests.factory import make_cnpj, make_company, make_cpf, make_person
+
+ALNUM_CNPJ = cnpj_check_digits("12ABC34501DE")  # 12ABC34501DE35, the Receita's example
 
 
 def person_changes(action: str) -> list[Change]:
@@ -117,6 +119,21 @@ def test_people_are_found_by_name_prefix_or_document_and_paged_by_cursor(api_as,
     assert_error(api.get("/people", cursor="garbage"), 422, "invalid", "cursor")
 
 
+def test_the_api_people_list_finds_any_word_and_refuses_short_queries(api_as, agent, db):
+    make_person(name="Distribuidora Vale Verde Ltda", kind=Person.Kind.LEGAL, document=ALNUM_CNPJ)
+    make_person(name="Ana Sílvia Souza", document="52998224725")
+    make_person(name="Daniela Carvalho")
+    api = api_as(agent)
+    body = api.get("/people", q="vale verde").body
+    assert [p["name"] for p in body["items"]] == ["Distribuidora Vale Verde Ltda"]
+    assert body["items"][0]["document"] == ALNUM_CNPJ
+    assert body["items"][0]["document_display"] == "12.ABC.345/01DE-35"
+    assert [p["name"] for p in api.get("/people", q="529.982.247-25").body["items"]] == ["Ana Sílvia Souza"]
+    response = api.get("/people", q="an")
+    assert response.status_code == 422 and "q" in response.body["error"]["fields"]
+    assert "3 characters" in response.body["error"]["fields"]["q"][0]
+
+
 def test_the_people_list_makes_the_same_queries_for_any_page_size(api_as, agent):
     api = api_as(agent)
     for _i in range(30):
@@ -168,3 +185,48 @@ def test_a_duplicated_company_code_is_422(api_as, admin_user):
 def test_companies_need_a_token_and_unknown_ones_are_404(api_as, anonymous, agent):
     assert_error(anonymous.get("/companies"), 401)
     assert_error(api_as(agent).get("/companies/999"), 404)
+
+
+# ---- alphanumeric CNPJ ------------------------------------------------------------------------
+
+
+def test_an_alphanumeric_cnpj_is_accepted_stored_bare_and_shown_masked(api_as, agent):
+    assert ALNUM_CNPJ == "12ABC34501DE35"
+    response = api_as(agent).post("/people", {"name": "Nova Ltda", "document": "12.abc.345/01de-35"})
+    assert response.status_code == 201, response.body
+    assert response.body["document"] == ALNUM_CNPJ and response.body["kind"] == "legal"
+    assert response.body["document_display"] == "12.ABC.345/01DE-35"
+    assert Person.objects.get().document == ALNUM_CNPJ
+    patched = api_as(agent).patch(f"/people/{response.body['id']}", {"document": "12ABC34501DE35"})
+    assert patched.status_code == 200 and patched.body["document"] == ALNUM_CNPJ
+
+
+def test_a_wrong_alphanumeric_cnpj_is_refused_in_the_users_words_naming_the_document(api_as, agent):
+    error = assert_error(
+        api_as(agent).post("/people", {"name": "Nova Ltda", "document": "12.ABC.345/01DE-36"}),
+        422,
+        "invalid",
+        "document",
+    )
+    assert "The CNPJ check digits are wrong" in error["fields"]["document"][0]
+    assert "pattern" not in str(error) and not Person.objects.exists() and history_is_empty()
+
+
+def test_the_schema_allows_letters_in_a_document(db):
+    from ciclo.api.api import api
+
+    schema = api.get_openapi_schema(path_prefix="/api/v1")
+    document = schema["components"]["schemas"]["PersonIn"]["properties"]["document"]
+    assert "pattern" not in document
+
+
+def test_adding_a_person_with_phone_and_email_writes_their_history(api_as, agent):
+    from ciclo.people import changes
+
+    person = changes.create_person(by=agent, name="Ana", document=make_cpf(), phone="(11) 98765-4321", email="a@b.co")
+    assert person.phones.get().number == "(11) 98765-4321" and person.emails.get().address == "a@b.co"
+    assert {c.content_type.model for c in Change.objects.filter(action=Change.Action.CREATED)} == {
+        "person",
+        "phone",
+        "email",
+    }

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 
+from ciclo.history.models import Change
+from ciclo.people.documents import cnpj_check_digits
+from ciclo.people.models import Person
 from ciclo.tickets.models import Ticket
-from tests.factory import make_person
+from tests.factory import make_cpf, make_person
 
 
 def test_person_search_by_name_and_document(client, agent, db):
@@ -11,7 +15,8 @@ def test_person_search_by_name_and_document(client, agent, db):
     make_person(name="Bruno Lima")
     client.force_login(agent)
     html = client.get(reverse("person_search"), {"q": "silv"}).content.decode()
-    assert "Ana Sílvia Souza" not in html  # "silv" is not a prefix of "ana silvia"
+    assert "Ana Sílvia Souza" in html and "Bruno" not in html  # anywhere in the name, not only its start
+    assert "onclick" not in html  # behaviour is bound from new_ticket.js
     html = client.get(reverse("person_search"), {"q": "ana s"}).content.decode()
     assert "Ana Sílvia Souza" in html and "Bruno" not in html
     html = client.get(reverse("person_search"), {"q": ana.document[:5]}).content.decode()
@@ -72,3 +77,96 @@ def test_contacts_of_the_chosen_person(client, agent, db):
     person.contacts.create(name="Diretor Financeiro")
     client.force_login(agent)
     assert "Diretor Financeiro" in client.get(reverse("person_contacts"), {"person": person.pk}).content.decode()
+
+
+# ---- adding a person on the new-ticket page -----------------------------------------------------
+
+
+def new_person(client, **fields):
+    data = {f"new_person-{k}": v for k, v in fields.items()}
+    return client.post(reverse("person_create"), data, HTTP_HX_REQUEST="true")
+
+
+def test_the_new_ticket_page_offers_to_add_a_person(client, agent, db):
+    client.force_login(agent)
+    html = client.get(reverse("ticket_new")).content.decode()
+    assert 'name="new_person-name"' in html and reverse("person_create") in html
+    assert "ciclo/new_ticket.js" in html and "onclick" not in html
+
+
+def test_an_agent_adds_a_person_who_is_then_chosen(client, agent, db):
+    client.force_login(agent)
+    cnpj = cnpj_check_digits("12ABC34501DE")
+    response = new_person(
+        client,
+        name="Distribuidora Vale Verde Ltda",
+        document="12.abc.345/01de-35",
+        phone="(11) 3333-4444",
+        email="compras@valeverde.com.br",
+    )
+    assert response.status_code == 200
+    person = Person.objects.get()
+    assert person.document == cnpj and person.kind == Person.Kind.LEGAL and person.search_key
+    assert person.phones.get().number == "(11) 3333-4444" and person.emails.get().address == "compras@valeverde.com.br"
+    html = response.content.decode()
+    assert f'data-person-created data-person-id="{person.pk}"' in html and "12.ABC.345/01DE-35" in html
+    [change] = Change.objects.filter(content_type=ContentType.objects.get_for_model(Person))
+    assert change.action == Change.Action.CREATED and change.by == agent and change.object_id == str(person.pk)
+
+
+def test_a_bad_person_is_shown_with_its_errors_and_nothing_is_added(client, agent, db):
+    client.force_login(agent)
+    response = new_person(client, name="Fulano", document="529.982.247-24", phone="12", email="not-an-email")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "The CPF check digits are wrong" in html and "is-invalid" in html
+    assert "8 to 13 digits" in html and "e-mail" in html.lower()
+    assert not Person.objects.exists() and not Change.objects.exists()
+    taken = make_person(document=make_cpf())
+    html = new_person(client, name="Outro", document=taken.document).content.decode()
+    assert "Another person already has this CPF/CNPJ." in html and Person.objects.count() == 1
+    html = new_person(client, name="Fulano", kind="individual", document=cnpj_check_digits("12ABC34501DE")).content
+    assert "An individual carries a CPF" in html.decode()
+
+
+def test_adding_a_person_needs_a_post_and_a_ciclo_user(client, agent, db):
+    from django.contrib.auth.models import User
+
+    assert client.post(reverse("person_create"), {"new_person-name": "X"}).status_code == 302  # to the login
+    client.force_login(User.objects.create_user("norole"))
+    assert client.post(reverse("person_create"), {"new_person-name": "X"}).status_code == 403
+    client.force_login(agent)
+    assert client.get(reverse("person_create")).status_code == 405
+    assert not Person.objects.exists()
+
+
+def test_agents_are_kept_out_of_the_admin(client, agent, supervisor, admin_user):
+    client.force_login(agent)
+    for path in (reverse("admin:index"), reverse("admin:people_person_add"), reverse("admin:people_person_changelist")):
+        response = client.get(path)
+        assert response.status_code == 302 and reverse("admin:login") in response["Location"], path
+    client.force_login(supervisor)
+    assert client.get(reverse("admin:index")).status_code == 200
+    client.force_login(admin_user)
+    assert client.get(reverse("admin:people_person_add")).status_code == 200
+
+
+def test_the_admin_adds_a_person_through_the_same_rules(client, admin_user):
+    client.force_login(admin_user)
+    data = {
+        "name": "Nova Ltda",
+        "kind": "legal",
+        "document": "12.ABC.345/01DE-35",
+        "active": "on",
+        "contacts-TOTAL_FORMS": "0",
+        "contacts-INITIAL_FORMS": "0",
+        "phones-TOTAL_FORMS": "0",
+        "phones-INITIAL_FORMS": "0",
+        "emails-TOTAL_FORMS": "0",
+        "emails-INITIAL_FORMS": "0",
+    }
+    response = client.post(reverse("admin:people_person_add"), data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    person = Person.objects.get()
+    assert person.document == "12ABC34501DE35" and "nova ltda" in person.search_key
+    assert Change.objects.filter(action=Change.Action.CREATED, object_id=str(person.pk)).count() == 1

@@ -1,4 +1,4 @@
-"""Opening a ticket from the web: find the person as you type, pick an analytical type, go."""
+"""Opening a ticket from the web: find the person as you type (or add them there), pick an analytical type, go."""
 
 from __future__ import annotations
 
@@ -7,17 +7,21 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ciclo.accounts.decorators import ciclo_user
 from ciclo.configurator.models import ServiceType
-from ciclo.people.models import Company, ContactPerson, Person
+from ciclo.http import get_id, parse_id
+from ciclo.people.changes import create_person
+from ciclo.people.models import Company, ContactPerson, Person, Phone
+from ciclo.people.text import SearchTooShort
 from ciclo.tickets.errors import DecisionRequired, InvalidInput, NotAllowed
 from ciclo.tickets.models import Channel
 from ciclo.tickets.opening import open_ticket
@@ -64,11 +68,11 @@ class NewTicketForm(forms.Form):
             .exclude(active_from__gt=today)
             .order_by("code_key")
         )
-        person_id = self.data.get("person") or self.initial.get("person")
-        if person_id and str(person_id).isdigit():
+        person_id = parse_id(str(self.data.get("person") or self.initial.get("person") or ""))
+        if person_id is not None:
             contact_person = self.fields["contact_person"]
             assert isinstance(contact_person, forms.ModelChoiceField)
-            contact_person.queryset = ContactPerson.objects.filter(person_id=int(person_id))
+            contact_person.queryset = ContactPerson.objects.filter(person_id=person_id)
         for field in self.fields.values():
             if not isinstance(field.widget, forms.HiddenInput):
                 css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
@@ -82,13 +86,13 @@ def new_ticket(request: HttpRequest) -> HttpResponse:
     companies = Company.objects.filter(active=True)
     if companies.count() == 1:
         initial["company"] = companies.first()
-    if request.GET.get("person", "").isdigit():
-        initial["person"] = int(request.GET["person"])
+    if (chosen := get_id(request.GET, "person")) is not None:
+        initial["person"] = chosen
     form = NewTicketForm(request.POST or None, initial=initial)
     person = None
-    person_id = form.data.get("person") if request.method == "POST" else initial.get("person")
-    if person_id and str(person_id).isdigit():
-        person = Person.objects.filter(pk=int(person_id)).first()
+    person_id = get_id(form.data, "person") if request.method == "POST" else initial.get("person")
+    if person_id is not None:
+        person = Person.objects.filter(pk=person_id).first()
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -119,32 +123,95 @@ def new_ticket(request: HttpRequest) -> HttpResponse:
             widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
             widget.attrs["aria-invalid"] = "true"
     status = 422 if request.method == "POST" else 200
-    return render(request, "tickets/new.html", {"form": form, "person": person, "nav": "new"}, status=status)
+    context = {"form": form, "person": person, "person_form": NewPersonForm(), "nav": "new"}
+    return render(request, "tickets/new.html", context, status=status)
 
 
 @require_GET
 @ciclo_user
 def person_search(request: HttpRequest) -> HttpResponse:
-    """As you type: people by name (3+ letters, accents ignored) or CPF/CNPJ digits."""
-    term = request.GET.get("q", "").strip()
+    """As you type: every word anywhere in the name (accents ignored), or the CPF/CNPJ with or without its mask."""
+    term = request.GET.get("q", "").strip()[:200]
     people: list[Person] = []
-    too_short = False
+    too_short = ""
     if term:
-        is_number = all(ch.isdigit() or ch in ".-/ " for ch in term)
-        if (is_number and len([c for c in term if c.isdigit()]) >= 3) or (not is_number and len(term) >= 3):
-            people = list(Person.objects.filter(active=True).search(term).order_by("search_name", "id")[:SEARCH_LIMIT])
-        else:
-            too_short = True
+        try:
+            found = Person.objects.filter(active=True).search(term)
+            people = list(found.order_by("search_name", "id")[:SEARCH_LIMIT])
+        except SearchTooShort as err:
+            too_short = err.message
     return render(request, "tickets/_person_results.html", {"people": people, "term": term, "too_short": too_short})
+
+
+class NewPersonForm(forms.Form):
+    """The person added from the new-ticket page; the rules are create_person's."""
+
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
+    kind = forms.ChoiceField(
+        label=gettext_lazy("Kind"),
+        choices=[("", gettext_lazy("From the CPF/CNPJ")), *Person.Kind.choices],
+        required=False,
+    )
+    document = forms.CharField(
+        label=gettext_lazy("CPF/CNPJ"),
+        max_length=20,
+        required=False,
+        help_text=gettext_lazy("With or without the mask."),
+    )
+    phone = forms.CharField(label=gettext_lazy("Phone"), max_length=30, required=False)
+    email = forms.CharField(label=gettext_lazy("E-mail"), max_length=254, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "new_person")
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs.setdefault(
+                "class", "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+            )
+
+
+@require_POST
+@ciclo_user
+def person_create(request: HttpRequest) -> HttpResponse:
+    """htmx: add a person beside the search; on success the new-ticket form takes them as its person."""
+    if not request.user.has_perm("people.add_person"):
+        raise PermissionDenied
+    form = NewPersonForm(request.POST)
+    person = None
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            person = create_person(
+                by=request.user,
+                name=data["name"],
+                kind=data["kind"] or None,
+                document=data["document"],
+                phone=data["phone"],
+                phone_kind=Phone.Kind.MOBILE,
+                email=data["email"],
+            )
+        except ValidationError as err:
+            for name, msgs in err.message_dict.items():
+                for msg in msgs:
+                    form.add_error(name if name in form.fields else None, msg)
+    if person is None:
+        for name in form.errors:
+            if name in form.fields:
+                widget = form.fields[name].widget
+                widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
+                widget.attrs["aria-invalid"] = "true"
+    # 200 either way: htmx swaps the fragment in, with the errors beside the fields when there are any.
+    context = {"person_form": form if person is None else NewPersonForm(), "created": person}
+    return render(request, "tickets/_new_person.html", context)
 
 
 @require_GET
 @ciclo_user
 def person_contacts(request: HttpRequest) -> HttpResponse:
     """The contact-person choices of the chosen person."""
-    person_id = request.GET.get("person", "")
-    contacts = ContactPerson.objects.filter(person_id=int(person_id)) if person_id.isdigit() else []
+    person_id = get_id(request.GET, "person")
+    contacts = ContactPerson.objects.filter(person_id=person_id) if person_id is not None else []
     return render(request, "tickets/_contact_options.html", {"contacts": contacts})
 
 
-__all__ = ["new_ticket", "person_contacts", "person_search"]
+__all__ = ["new_ticket", "person_contacts", "person_create", "person_search"]

@@ -16,7 +16,7 @@ from ciclo import rows
 from ciclo.configurator.cache import config
 from ciclo.configurator.models import AnswerType, Question, ResponsibilityCenter
 from ciclo.tickets.access import check_can_work
-from ciclo.tickets.errors import AnswerConflict, InvalidInput, PhaseLocked
+from ciclo.tickets.errors import AnswerConflict, InvalidInput, PhaseLocked, PhaseNotUnlocked
 from ciclo.tickets.models import Answer, AnswerChoice, AnswerRevision, CrUnlock, PhaseMove, Ticket
 from ciclo.tickets.routing import lock_ticket
 from ciclo.tickets.values import Value, check_value, json_of
@@ -58,7 +58,14 @@ def visited_crs(ticket: Ticket) -> set[int]:
 
 
 def unlocked_crs(ticket: Ticket) -> set[int]:
-    return set(CrUnlock.objects.filter(ticket=ticket).values_list("cr_id", flat=True))
+    """The earlier phases unlocked now (and not locked again since)."""
+    return set(CrUnlock.objects.filter(ticket=ticket, relocked_at__isnull=True).values_list("cr_id", flat=True))
+
+
+def open_unlocks(ticket: Ticket) -> dict[int, CrUnlock]:
+    """The unlocks open now, by phase, with who unlocked."""
+    found = CrUnlock.objects.filter(ticket=ticket, relocked_at__isnull=True).select_related("by").order_by()
+    return {u.cr_id: u for u in found}
 
 
 def phase_state(ticket: Ticket, cr_id: int, visited: set[int], unlocked: set[int]) -> str:
@@ -301,20 +308,47 @@ def _write(
 def unlock_phase(
     ticket: Ticket, cr: ResponsibilityCenter, *, by: Any, reason: str = "", at: dt.datetime | None = None
 ) -> CrUnlock:
-    """Unlock an earlier phase's answers (Desbloquear). Unlocking twice records once."""
-    check_can_work(by, ticket)
-    if cr.pk == ticket.cr_id:
-        raise InvalidInput({"cr": [_("The current phase is not locked.")]})
-    if cr.pk not in visited_crs(ticket):
-        raise InvalidInput({"cr": [_("The ticket has not passed %(cr)s: there is nothing to unlock.") % {"cr": cr}]})
+    """Unlock an earlier phase's answers (Desbloquear), saying why.
+
+    While the phase is unlocked, unlocking it again changes nothing and returns that unlock;
+    relock_phase() locks it again, and a later unlock is a new record.
+    """
+    reason = (reason or "").strip()
     with transaction.atomic():
-        Ticket.objects.select_for_update().filter(pk=ticket.pk).values_list("pk", flat=True).get()
-        existing = CrUnlock.objects.filter(ticket=ticket, cr=cr).first()
+        locked, cfg = lock_ticket(ticket, _LOCKED_FIELDS)
+        check_can_work(by, locked, cfg)
+        if cr.pk == locked.cr_id:
+            raise InvalidInput({"cr": [_("The current phase is not locked.")]})
+        if cr.pk not in visited_crs(locked):
+            raise InvalidInput(
+                {"cr": [_("The ticket has not passed %(cr)s: there is nothing to unlock.") % {"cr": cr}]}
+            )
+        existing = CrUnlock.objects.filter(ticket_id=locked.pk, cr=cr, relocked_at__isnull=True).first()
         if existing is not None:
             return existing
-        return CrUnlock.objects.create(
-            ticket=ticket, cr=cr, by=by, reason=(reason or "").strip(), at=at or timezone.now()
-        )
+        if not reason:
+            raise InvalidInput(
+                {"reason": [_("Say why the answers of %(cr)s are unlocked: the reason cannot be empty.") % {"cr": cr}]}
+            )
+        return CrUnlock.objects.create(ticket_id=locked.pk, cr=cr, by=by, reason=reason, at=at or timezone.now())
+
+
+def relock_phase(ticket: Ticket, cr: ResponsibilityCenter, *, by: Any, at: dt.datetime | None = None) -> CrUnlock:
+    """Lock an unlocked phase's answers again, recording who and when on its unlock.
+
+    A phase already locked again returns its last unlock; one never unlocked is refused (PhaseNotUnlocked).
+    """
+    with transaction.atomic():
+        locked, cfg = lock_ticket(ticket, _LOCKED_FIELDS)
+        check_can_work(by, locked, cfg)
+        unlock = CrUnlock.objects.filter(ticket_id=locked.pk, cr=cr).order_by("-at", "-id").first()
+        if unlock is None:
+            raise PhaseNotUnlocked(cr)
+        if unlock.relocked_at is not None:
+            return unlock
+        unlock.relocked_by, unlock.relocked_at = by, at or timezone.now()
+        unlock.save(update_fields=["relocked_by", "relocked_at"])
+        return unlock
 
 
 @dataclass
@@ -322,6 +356,7 @@ class PhaseQuestions:
     cr: ResponsibilityCenter
     state: str  # current | unlocked | locked | ahead
     items: list[tuple[Question, Answer | None]]
+    unlock: CrUnlock | None = None  # who unlocked it, when and why, while it is unlocked
 
 
 def cycle_of(ticket: Ticket) -> list[PhaseQuestions]:
@@ -336,13 +371,19 @@ def cycle_of(ticket: Ticket) -> list[PhaseQuestions]:
     }
     # The questions with their CRs and options: the configuration's copy (no query while it holds).
     questions = sorted(config().cycle_questions(cycle_id).values(), key=lambda q: (q.cr.code_key, q.code_key))
-    visited, unlocked = visited_crs(ticket), unlocked_crs(ticket)
+    visited, unlocks = visited_crs(ticket), open_unlocks(ticket)
+    unlocked = set(unlocks)
     phases: dict[int, PhaseQuestions] = {}
     for q in questions:
         answer = answers.get(q.pk)
         if not q.active and answer is None:
             continue
         if q.cr_id not in phases:
-            phases[q.cr_id] = PhaseQuestions(cr=q.cr, state=phase_state(ticket, q.cr_id, visited, unlocked), items=[])
+            phases[q.cr_id] = PhaseQuestions(
+                cr=q.cr,
+                state=phase_state(ticket, q.cr_id, visited, unlocked),
+                items=[],
+                unlock=unlocks.get(q.cr_id),
+            )
         phases[q.cr_id].items.append((q, answer))
     return list(phases.values())

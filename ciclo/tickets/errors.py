@@ -105,3 +105,15 @@ class AnswerConflict(TicketError):
             % {"answers": names},
             conflicts=conflicts,
         )
+
+
+class PhaseNotUnlocked(TicketError):
+    """Locking again a phase whose answers were never unlocked."""
+
+    code = "phase_not_unlocked"
+
+    def __init__(self, cr: Any) -> None:
+        super().__init__(
+            _("%(cr)s was never unlocked: there is nothing to lock again.") % {"cr": cr},
+            cr={"id": cr.pk, "code": cr.code, "description": cr.description},
+        )

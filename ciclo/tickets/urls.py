@@ -1,6 +1,6 @@
 from django.urls import path
 
-from ciclo.tickets.views import cycle, export, home, new, query, ticket
+from ciclo.tickets.views import cycle, export, home, new, query, ticket, unlock
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -22,5 +22,6 @@ urlpatterns = [
     path("tickets/<int:pk>/move/decisions/", ticket.move_decisions, name="ticket_move_decisions"),
     path("tickets/<int:pk>/cycle/", cycle.cycle, name="ticket_cycle"),
     path("tickets/<int:pk>/answers/", cycle.answers, name="ticket_answers"),
-    path("tickets/<int:pk>/unlock/<int:cr_id>/", cycle.unlock, name="ticket_unlock"),
+    path("tickets/<int:pk>/unlock/<int:cr_id>/", unlock.unlock, name="ticket_unlock"),
+    path("tickets/<int:pk>/relock/<int:cr_id>/", unlock.relock, name="ticket_relock"),
 ]

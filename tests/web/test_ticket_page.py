@@ -94,9 +94,9 @@ def test_the_page_makes_the_same_queries_with_many_questions_and_history(client,
             assert client.get(url("ticket", t.pk)).status_code == 200
         counts.append(len(ctx))
     # The session; the user with its role and the configuration version; the ticket; its notes; the users to
-    # pass it to; its required answers; answers; their choices; phases visited; phases unlocked. Questions and
-    # options come from the configuration's copy.
-    assert counts == [10, 10], counts
+    # pass it to; its required answers; answers; their choices; phases visited; phases unlocked; the timeline's
+    # unlocks. Questions and options come from the configuration's copy.
+    assert counts == [11, 11], counts
 
 
 # --- notes and moves --------------------------------------------------------------------------------
@@ -268,7 +268,11 @@ def test_unlocking_an_earlier_phase(client, sales, agent, ticket):
     # locked inputs are not read
     client.post(url("ticket_answers", ticket.pk), answer_fields(sales.q_text, "tarde"), HTTP_HX_REQUEST="true")
     assert not Answer.objects.filter(question=sales.q_text).exists()
-    response = client.post(url("ticket_unlock", ticket.pk, sales.cr_prospect.pk), HTTP_HX_REQUEST="true")
+    response = client.post(
+        url("ticket_unlock", ticket.pk, sales.cr_prospect.pk),
+        {f"reason-{sales.cr_prospect.pk}": "Cliente corrigiu"},
+        HTTP_HX_REQUEST="true",
+    )
     assert response.status_code == 200
     assert CrUnlock.objects.get(ticket=ticket).by == agent
     client.post(url("ticket_answers", ticket.pk), answer_fields(sales.q_text, "agora sim"), HTTP_HX_REQUEST="true")

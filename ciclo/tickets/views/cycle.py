@@ -1,4 +1,4 @@
-"""The cycle (Ciclo) of a ticket: questions per phase, saving answers (Gravar), unlocking."""
+"""The cycle (Ciclo) of a ticket: questions per phase, saving answers (Gravar); unlocking is in views/unlock.py."""
 
 from __future__ import annotations
 
@@ -10,11 +10,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from ciclo.accounts.decorators import ciclo_user
-from ciclo.configurator.models import ResponsibilityCenter
 from ciclo.http import HtmxHttpRequest
 from ciclo.tickets import cycle_form
 from ciclo.tickets.access import can_work_cr, ticket_for
-from ciclo.tickets.answering import cycle_of, save_answers, unlock_phase
+from ciclo.tickets.answering import cycle_of, save_answers
 from ciclo.tickets.errors import AnswerConflict, InvalidInput, NotAllowed, PhaseLocked
 from ciclo.tickets.models import Answer, Ticket
 from ciclo.tickets.values import separators
@@ -121,29 +120,3 @@ def answers(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         response["HX-Trigger"] = "ciclo:answers-saved"
     return response
 
-
-@require_POST
-@ciclo_user
-def unlock(request: HtmxHttpRequest, pk: int, cr_id: int) -> HttpResponse:
-    """Desbloquear: open an earlier phase's answers again (recorded)."""
-    ticket = _ticket(request, pk)
-    cr = ResponsibilityCenter.objects.filter(pk=cr_id).first()
-    extra: dict[str, Any] = {}
-    status = 200
-    if cr is None:
-        extra["error"] = _("No such phase.")
-        status = 404
-    else:
-        try:
-            unlock_phase(ticket, cr, by=request.user, reason=request.POST.get("reason", ""))
-            extra["success"] = _("%(cr)s is unlocked: its answers can be changed.") % {"cr": cr}
-        except (InvalidInput, NotAllowed) as err:
-            extra["error"] = err.message
-            status = 403 if isinstance(err, NotAllowed) else 422
-    if not request.htmx:
-        if status == 200:
-            return redirect("ticket", pk=ticket.pk)
-        from ciclo.tickets.views.ticket import render_page
-
-        return render_page(request, ticket, cycle=cycle_context(request, ticket, **extra), status=status)
-    return render(request, "tickets/_cycle.html", cycle_context(request, ticket, **extra))

@@ -31,7 +31,7 @@ from ciclo.tickets.errors import (
     StaleTicket,
     TicketClosed,
 )
-from ciclo.tickets.models import Channel, Note, PhaseMove, Ticket
+from ciclo.tickets.models import Channel, CrUnlock, Note, PhaseMove, Ticket
 from ciclo.tickets.routing import move_to_step, record_note, route_ahead, route_from, unanswered_required
 from ciclo.tickets.views.cycle import cycle_context
 
@@ -99,24 +99,32 @@ def note_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[str
 
 @dataclass
 class Entry:
-    """One note of the timeline, with what the template shows of it worked out here (100 notes a page)."""
+    """One event of the timeline, with what the template shows of it worked out here (100 notes a page).
 
-    note: Note
-    move: PhaseMove | None
-    channel: str
-    kind: str
+    A note (with the move it made, if any), or a phase's answers unlocked (`unlock`) or locked again
+    (`unlock` with `relocked`).
+    """
+
+    at: dt.datetime
+    note: Note | None = None
+    move: PhaseMove | None = None
+    channel: str = ""
+    kind: str = ""
+    unlock: CrUnlock | None = None
+    relocked: bool = False
 
 
 def timeline(ticket: Ticket) -> list[Entry]:
-    """The ticket's notes, newest first, each with the move it made (if any) and its labels."""
+    """The ticket's notes, unlocks and locks again, newest first, each note with the move it made (if any)."""
     notes = (
         Note.objects.filter(ticket=ticket)
         .select_related("author", "next_contact_user", "move", "move__from_cr", "move__to_cr")
         .order_by("-created_at", "-id")
     )
     channels, kinds = dict(Channel.choices), dict(Note.Kind.choices)
-    return [
+    entries = [
         Entry(
+            at=n.created_at,
             note=n,
             # A note that moved nothing has no move: asking for it raises, which templates pay for dearly.
             move=getattr(n, "move", None),
@@ -125,6 +133,13 @@ def timeline(ticket: Ticket) -> list[Entry]:
         )
         for n in notes
     ]
+    unlocks = CrUnlock.objects.filter(ticket=ticket).select_related("cr", "by", "relocked_by").order_by()
+    events = [Entry(at=u.at, unlock=u) for u in unlocks]
+    events += [Entry(at=u.relocked_at, unlock=u, relocked=True) for u in unlocks if u.relocked_at is not None]
+    if not events:
+        return entries
+    # Stable: notes recorded at the same instant keep their order.
+    return sorted([*entries, *events], key=lambda e: e.at, reverse=True)
 
 
 def step_label(step: WorkflowStep) -> str:

@@ -798,3 +798,70 @@ def test_company_access_control_applies_to_results_and_choices(client, world, ad
     assert ids(get(client, company=world.company2.pk)) == []
     client.force_login(admin_user)
     assert set(ids(get(client))) == world.all
+
+
+# --- the filters in force, as chips --------------------------------------------------------------------------------
+
+
+def chips(response: Any) -> dict[str, str]:
+    """Each chip's text → the URL that removes it."""
+    html = response.content.decode()
+    block = html.split('data-testid="filter-chips"', 1)[1].split("</ul>", 1)[0]
+    found = re.findall(r'<a class="badge[^"]*filter-chip[^"]*" href="([^"]+)"[^>]*>(.*?)<span aria-hidden', block, re.S)
+    return {" ".join(re.sub(r"<[^>]+>", " ", text).split()): url.replace("&amp;", "&") for url, text in found}
+
+
+def test_each_filter_in_force_is_a_chip_that_removes_it_and_keeps_the_others(client, world):
+    client.force_login(world.agent)
+    s = world.sales
+    response = get(
+        client,
+        service_types=[s.type.pk, world.type2.pk],
+        status="open",
+        company=world.company2.pk,
+        next_contact_user=world.colleague.pk,
+        opened_from="2026-02-01",
+        text="contrato",
+        sort="priority",
+    )
+    shown = chips(response)
+    assert set(shown) == {
+        f"Type: {s.type.code} · {s.type.description}",
+        f"Type: {world.type2.code} · {world.type2.description}",
+        "Status: Open",
+        f"Company: {world.company2.code} · Filial Sul",
+        "Next contact with: Colega",
+        "Opened from: 01/02/2026",
+        "Text: contrato",
+    }
+    without_type2 = parse_qs(urlsplit(shown[f"Type: {world.type2.code} · {world.type2.description}"]).query)
+    assert without_type2["service_types"] == [str(s.type.pk)]
+    assert without_type2["status"] == ["open"] and without_type2["text"] == ["contrato"]
+    assert without_type2["sort"] == ["priority"]  # the sort and the columns stay
+    assert "after" not in without_type2  # back to the first page
+    # Following a chip runs the query without that filter alone.
+    assert set(ids(client.get(shown["Text: contrato"]))) == {world.b.pk}  # b and d are in company2; d is not open?
+    without_status = parse_qs(urlsplit(shown["Status: Open"]).query)
+    assert "status" not in without_status and without_status["company"] == [str(world.company2.pk)]
+    assert 'data-testid="clear-filters"' in response.content.decode()
+
+
+def test_no_filter_no_chips(client, world):
+    client.force_login(world.agent)
+    assert 'data-testid="filter-chips"' not in get(client).content.decode()
+
+
+def test_chips_escape_what_they_show(client, world):
+    client.force_login(world.agent)
+    response = get(client, text="<b>x</b>")
+    assert "Text: &lt;b&gt;x&lt;/b&gt;" in chips(response)
+    assert "<b>x</b>" not in response.content.decode()
+
+
+def test_the_multiple_choices_list_what_is_ticked_on_their_face(client, world):
+    client.force_login(world.agent)
+    html = get(client, crs=[world.sales.cr_prospect.pk, world.sales.cr_closed.pk]).content.decode()
+    face = html.split('id="f-crs"', 1)[1].split("</summary>", 1)[0]
+    assert "1 · Prospecção; 9 · Encerrado" in face
+    types_face = html.split('id="f-service_types"', 1)[1].split("</summary>", 1)[0]
+    assert ">All<" in types_face

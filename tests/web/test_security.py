@@ -73,6 +73,14 @@ def test_every_response_carries_the_policy(client, admin_user, url):
     assert response["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
 
 
+def test_djangos_debug_pages_are_left_without_the_policy_they_would_break(client, agent, settings):
+    # Styled and scripted inline; shown only with DEBUG on, never in production.
+    settings.DEBUG = True
+    client.force_login(agent)
+    assert "Content-Security-Policy" not in client.get("/no-such-page/")
+    assert client.get("/")["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+
+
 def test_a_logged_out_redirect_and_a_lockout_carry_the_policy(client, agent):
     assert client.get("/")["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
     for _ in range(6):

@@ -1,0 +1,371 @@
+#!/usr/bin/env python
+"""How fast people and tickets are found by any word, against hand-written SQL returning the same rows.
+
+    .venv/bin/python bench/people_search.py                                # SQLite, 200,000 people, 1,000,000 tickets
+    .venv/bin/python bench/people_search.py --postgres                     # a fresh PostgreSQL database
+    .venv/bin/python bench/people_search.py --both --people 20000 --tickets 100000   # quick
+
+It builds N people set-based (names from a list of first and last names with accents, a
+fifth of them legal entities with a trade name and a CNPJ, one in fifty alphanumeric;
+each row's folded search key made by ciclo.people.models.search_key, as the model makes
+it) and the tickets of bench/web_query.py (its builders, imported), then gives every ticket
+a folded search text (subject and notes: a few words from a list, "migracao" in about one
+ticket in 400). Then it times, alternately with the SQL a person would write:
+
+- Person.objects.search(q) as the new-ticket page asks it (active people, 15 in name order)
+  for a common word, a rare one, the middle of a word, two words, no match, a masked CPF,
+  a few digits of one and an alphanumeric CNPJ; the SQL is `search_key LIKE '%word%'` per word;
+- the new-ticket page's search fragment over HTTP (django.test.Client, logged in);
+- the ticket list's first page (ciclo.tickets.query, 20 rows by opening date) filtered by
+  person words and by text, and its capped count, against the same SELECT by hand.
+
+Target: p95 under 50 ms, on PostgreSQL (pg_trgm GIN indexes) and SQLite (LIKE over the folded key).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (
+    add_run_options,
+    alternate,
+    analyze,
+    announce,
+    bench_django,
+    bench_parser,
+    environment,
+    load_span,
+    ms,
+    pass_fail,
+    ratio,
+    run,
+    run_header,
+    strip_samples,
+    table,
+)
+
+TARGET_P95_MS = 50.0
+PEOPLE_CHUNK = 5_000
+TICKET_CHUNK = 50_000
+FIRST = ["Ana", "Bruno", "Cláudia", "Daniela", "Éverton", "Fernanda", "Gustavo", "Helena", "Íris", "João", "Lúcia"]
+LAST = ["Silva", "Santos", "Oliveira", "Souza", "Gonçalves", "Ferreira", "Alves", "Pereira", "Lima", "Gomes", "Ribeiro"]
+RARE_LAST = "Carvalho"  # one person in 500
+TRADE = ["Comércio", "Distribuidora", "Indústria", "Serviços", "Transportes"]
+PLACES = ["Vale Verde", "Boa Vista", "São Jorge", "Nova Era", "Porto Alegre", "Três Rios"]
+
+
+@dataclass
+class Case:
+    key: str
+    title: str
+    query: str
+
+
+PERSON_CASES = [
+    Case("common", "a common word", "silva"),
+    Case("rare", "a rare word", "carvalho"),
+    Case("inner", "the middle of a word", "arval"),
+    Case("two", "two words, accents typed", "Gonçalves ribeiro"),
+    Case("none", "no match", "zzzz"),
+    Case("cpf", "a CPF with its mask", ""),  # filled in from the data
+    Case("digits", "4 digits of a document", ""),
+    Case("alnum", "an alphanumeric CNPJ, masked", ""),
+]
+
+
+def build_people(count: int) -> dict[str, str]:
+    """`count` people; the documents the cases look for."""
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from ciclo.people.documents import cnpj_check_digits, cpf_check_digits, format_document
+    from ciclo.people.models import search_key
+    from ciclo.people.text import fold
+
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    sql = (
+        "INSERT INTO people_person (name, search_name, search_key, kind, document, trade_name, city, state, notes, "
+        "active, created_at) VALUES (%s, %s, %s, %s, %s, %s, 'São Paulo', 'SP', '', %s, %s)"
+    )
+    found: dict[str, str] = {}
+    for lo in range(1, count + 1, PEOPLE_CHUNK):
+        rows = []
+        for n in range(lo, min(lo + PEOPLE_CHUNK, count + 1)):
+            if n % 5 == 0:
+                place = PLACES[(n // 5) % len(PLACES)]
+                name = f"{TRADE[n % len(TRADE)]} {place} {LAST[(n // 7) % len(LAST)]} {n} Ltda"
+                trade = f"{place} {n}"
+                if n % 50 == 0:
+                    base = f"{n % 100:02d}{'ABCDEFGHJK'[n % 10]}{'XYZ'[n % 3]}{n:08d}"[:12]
+                    document = cnpj_check_digits(base)
+                else:
+                    document = cnpj_check_digits(f"{n:08d}0001")
+                kind = "legal"
+            else:
+                last = RARE_LAST if n % 500 == 1 else LAST[(n // 11) % len(LAST)]
+                name = f"{FIRST[n % len(FIRST)]} {LAST[(n // 3) % len(LAST)]} {last}"
+                trade = ""
+                document = cpf_check_digits(f"{n + 100_000_000:09d}")
+                kind = "individual"
+            if n >= count // 2 and kind == "individual" and "cpf" not in found:
+                found["cpf"] = format_document(document)
+                found["digits"] = document[4:8]
+            if kind == "legal" and not document.isdigit() and "alnum" not in found and n > count // 3:
+                found["alnum"] = format_document(document)
+            rows.append((name, fold(name), search_key(name, trade, document), kind, document, trade, n % 97 != 0, now))
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.executemany(sql, rows)
+    found.setdefault("cpf", format_document(cpf_check_digits(f"{100_000_001:09d}")))
+    found.setdefault("digits", found["cpf"][4:7] + found["cpf"][8])
+    found.setdefault("alnum", "12.ABC.345/01DE-35")
+    return found
+
+
+WORDS = ["cliente", "proposta", "retorno", "orcamento", "visita", "nota", "fiscal", "contrato", "suporte", "ligou"]
+
+
+def fill_search_text() -> None:
+    """A folded subject and notes on every ticket, set-based: a few words each, "migracao" in one in 400."""
+    from django.db import connection, transaction
+
+    words = " ".join(f"WHEN {i} THEN '{w}'" for i, w in enumerate(WORDS))
+    sql = f"""UPDATE tickets_ticket SET search_text = 'atendimento ' || id || ' '
+        || CASE id % {len(WORDS)} {words} END || ' '
+        || CASE (id / 7) % {len(WORDS)} {words} END
+        || CASE WHEN id % 400 = 3 THEN ' pediu migracao do sistema' ELSE '' END
+        WHERE id BETWEEN %s AND %s"""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT MIN(id), MAX(id) FROM tickets_ticket")
+        lo, hi = cursor.fetchone()
+    for start in range(lo, hi + 1, TICKET_CHUNK):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, [start, start + TICKET_CHUNK - 1])
+
+
+def build(people: int, tickets: int) -> tuple[Any, dict[str, str], float]:
+    from tqdm import tqdm
+    from web_query import build_tickets, make_world
+
+    start = time.perf_counter()
+    world = make_world(agents=20)
+    found = build_people(people)
+    with tqdm(total=tickets, desc="tickets", unit="ticket", dynamic_ncols=True, leave=False) as bar:
+        build_tickets(world, tickets, bar.update)
+    fill_search_text()
+    analyze()
+    return world, found, time.perf_counter() - start
+
+
+# --- what is measured --------------------------------------------------------------------------------------------
+
+
+def like_terms(query: str) -> list[str]:
+    from ciclo.people.text import search_terms
+
+    return [f"%{t}%" for t in search_terms(query)]
+
+
+def person_sql(query: str) -> tuple[str, list[Any]]:
+    patterns = like_terms(query)
+    where = " AND ".join("search_key LIKE %s" for _ in patterns)
+    return (
+        "SELECT id, name, document, city, state FROM people_person "
+        f"WHERE active AND {where} ORDER BY search_name, id LIMIT 15",
+        patterns,
+    )
+
+
+TICKET_SELECT = """
+    SELECT t.id, t.subject, t.status, t.priority, t.channel, t.opened_at, t.next_contact_at,
+        p.name, p.document, st.code, st.description, st.colour, cr.code, cr.description,
+        c.name, u.first_name, u.last_name, u.username
+    FROM tickets_ticket t
+    JOIN people_person p ON p.id = t.person_id
+    JOIN configurator_servicetype st ON st.id = t.service_type_id
+    JOIN configurator_responsibilitycenter cr ON cr.id = t.cr_id
+    JOIN people_company c ON c.id = t.company_id
+    LEFT JOIN auth_user u ON u.id = t.next_contact_user_id"""
+
+
+def ticket_sql(kind: str, query: str) -> tuple[str, list[Any], str]:
+    """The first page's rows (21) and the capped count's SQL, for a person or a text filter."""
+    patterns = like_terms(query)
+    if kind == "person":
+        inner = " AND ".join("p2.search_key LIKE %s" for _ in patterns)
+        where = f"WHERE t.person_id IN (SELECT p2.id FROM people_person p2 WHERE {inner})"
+    else:
+        where = "WHERE " + " AND ".join("t.search_text LIKE %s" for _ in patterns)
+    rows = f"{TICKET_SELECT} {where} ORDER BY t.opened_at DESC, t.id DESC LIMIT 21"
+    count = f"SELECT COUNT(*) FROM (SELECT t.id FROM tickets_ticket t {where} LIMIT 1001) AS capped"
+    return rows, patterns, count
+
+
+def fetch(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    from django.db import connection
+
+    with connection.cursor() as c:
+        c.execute(sql, params)
+        return c.fetchall()
+
+
+def run_backend(args: argparse.Namespace, backend: str) -> dict[str, Any]:
+    with bench_django(backend, keep=args.keep, client=True):
+        from django.test import Client
+        from django.urls import reverse
+
+        from ciclo.people.models import Person
+        from ciclo.tickets import query
+
+        env = environment()
+        announce("people and ticket search", env, args)
+        print(f"building {args.people:,} people and {args.tickets:,} tickets …", flush=True)
+        world, found, seconds = build(args.people, args.tickets)
+        print(f"built in {seconds:.1f} s", flush=True)
+        for case in PERSON_CASES:
+            if not case.query:
+                case.query = found[case.key]
+        client = Client()
+        client.force_login(world.user)
+        load_before = os.getloadavg()
+        results: dict[str, Any] = {}
+
+        def record(key: str, title: str, subject: Any, sql: Any, same: bool, matches: int) -> None:
+            print(f"timing: {title} …", flush=True)
+            r = alternate(subject, sql, args.warmup, args.iterations, "search")
+            r.update(title=title, same_rows=same, matches=matches, pass_p95=r["search_p95"] <= TARGET_P95_MS)
+            results[key] = r
+
+        for case in PERSON_CASES:
+
+            def orm(q: str = case.query) -> list[int]:
+                qs = Person.objects.filter(active=True).search(q).order_by("search_name", "id")
+                return [p.pk for p in qs[:15]]
+
+            sql, params = person_sql(case.query)
+            same = orm() == [row[0] for row in fetch(sql, params)]
+            record(
+                f"person_{case.key}",
+                f"person: {case.title} ({case.query})",
+                orm,
+                lambda sql=sql, params=params: fetch(sql, params),
+                same,
+                len(orm()),
+            )
+
+        url = reverse("person_search")
+        sql, params = person_sql("carvalho")
+        record(
+            "page",
+            "new-ticket search fragment over HTTP (carvalho)",
+            lambda: client.get(url, {"q": "carvalho"}),
+            lambda: fetch(sql, params),
+            client.get(url, {"q": "carvalho"}).status_code == 200,
+            0,
+        )
+
+        for kind, q, title in [
+            ("person", "carvalho", "tickets of people named carvalho"),
+            ("person", "silva", "tickets of people named silva"),
+            ("text", "migração", "tickets whose text has migração"),
+            ("text", "orcamento visita", "tickets whose text has two common words"),
+            ("text", "zzzz", "tickets whose text matches nothing"),
+        ]:
+            f, errors = query.parse_filter({kind: q})
+            assert not errors, errors
+            rows_sql, patterns, count_sql = ticket_sql(kind, q)
+
+            def orm_page(f: Any = f) -> tuple[list[int], int]:
+                qs = query.list_queryset(world.user, f)
+                ids = [t.pk for t in query.page(qs, f.sort, None, 20).rows]
+                return ids, qs.order_by()[:1001].count()
+
+            def sql_page(rows_sql: str = rows_sql, patterns: list[Any] = patterns, count_sql: str = count_sql) -> Any:
+                return [r[0] for r in fetch(rows_sql, patterns)][:20], fetch(count_sql, patterns)[0][0]
+
+            ids, count = orm_page()
+            record(
+                f"tickets_{kind}_{q}",
+                f"{title}: first page + capped count",
+                orm_page,
+                sql_page,
+                (ids, count) == sql_page(),
+                count,
+            )
+        return {
+            "backend": backend,
+            "environment": {**env, "load_average": load_span(load_before)},
+            "tickets": args.tickets,
+            "people": args.people,
+            "build_seconds": round(seconds, 1),
+            "iterations": args.iterations,
+            "warmup": args.warmup,
+            "cases": results,
+        }
+
+
+# --- reporting -----------------------------------------------------------------------------------------------------
+
+
+def report(result: dict[str, Any]) -> str:
+    lines = run_header(result)
+    lines[1] = lines[1].replace(" tickets", f" tickets · {result['people']:,} people", 1)
+    rows = [
+        [
+            r["title"],
+            ms(r["search_p50"]),
+            ms(r["search_p95"]),
+            ms(r["sql_p50"]),
+            ms(r["sql_p95"]),
+            ratio(r["ratio_p50"]),
+            ratio(r["ratio_p95"]),
+            r["matches"],
+            "yes" if r["same_rows"] else "NO",
+            pass_fail(r["pass_p95"]),
+        ]
+        for r in result["cases"].values()
+    ]
+    headers = ["search", "p50 ms", "p95", "SQL p50", "p95", "ratio p50", "p95", "rows", "same", f"<{TARGET_P95_MS:g}ms"]
+    lines.append(table(headers, rows))
+    return "\n".join(lines)
+
+
+def strip(result: dict[str, Any]) -> dict[str, Any]:
+    return strip_samples(result, ["cases"], ["search_ms", "sql_ms", "db_ms"])
+
+
+def passed(results: list[dict[str, Any]]) -> bool:
+    return all(r["pass_p95"] and r["same_rows"] for res in results for r in res["cases"].values())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = bench_parser(
+        __doc__.split("\n\n")[0],
+        tickets=1_000_000,
+        iterations_help="timed searches per case and side (200)",
+        warmup_help="untimed searches first (10)",
+    )
+    parser.add_argument("--people", type=int, default=200_000, help="people to build (default 200,000)")
+    add_run_options(parser)
+    args = parser.parse_args(argv)
+    return run(
+        args,
+        argv,
+        script=__file__,
+        name="people_search",
+        run_backend=run_backend,
+        strip=strip,
+        report=report,
+        passed=passed,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -42,6 +42,11 @@ def test_answer_every_type_save_and_move_through_a_decision_to_close(page, live_
     money.press_sequentially("67")  # two decimals at most
     expect(money).to_have_value("11.234,56")
     money.fill("")
+    money.press_sequentially("12500")
+    expect(money).to_have_value("12.500")
+    money.press("Tab")  # a finished amount gets its decimals: "12.500" alone could be read two ways
+    expect(money).to_have_value("12.500,00")
+    money.fill("")
     money.press_sequentially("12500,75")
     expect(money).to_have_value("12.500,75")
     page.fill(f"#in-{s.q_date.pk}", "2026-12-15")
@@ -136,3 +141,91 @@ def test_open_a_new_ticket_finding_the_person_as_you_type(page, live_server, age
     expect(page.get_by_test_id("phase")).to_contain_text("Prospecção")
     expect(page.locator(f"#in-{sales.q_text.pk}")).to_be_visible()  # the first CR's cycle is open
     assert Ticket.objects.get().subject == "Pedido de orçamento"
+
+
+def test_chained_decisions_are_asked_up_front_and_one_record_moves_through_them(page, live_server, agent, sales, shot):
+    from ciclo.tickets.answering import AnswerInput, save_answers
+    from ciclo.tickets.routing import record_note
+    from tests.test_routing import chain_a_second_decision
+
+    second, _again, give_up, _lost = chain_a_second_decision(sales)
+    ticket = make_ticket(sales, agent, subject="Venda em dúvida")
+    save_answers(ticket, [AnswerInput(sales.q_single.pk, [sales.o_site.pk])], by=agent)
+    record_note(ticket, by=agent, text="Proposta", move_on=True)
+    log_in(page, live_server, "agent_t")
+    page.goto(f"{live_server.url}/tickets/{ticket.pk}/")
+    expect(page.get_by_test_id(f"decision-{sales.decision.pk}")).to_be_visible()
+    expect(page.get_by_test_id(f"decision-{second.pk}")).to_be_visible()  # the next decision too
+    # a choice left out is asked, not shown as an error
+    page.fill("#note-text", "Cliente não fechou")
+    page.check("#note-move")
+    page.check(f"#choice-{sales.no.pk}")
+    page.click("#note-form button[type=submit]")
+    expect(page.get_by_test_id("note-prompt")).to_contain_text("Nova proposta?")
+    expect(page.locator("#note-form .alert-danger")).to_have_count(0)
+    shot(page, "decision-asked")
+    page.check(f"#choice-{give_up.pk}")
+    page.click("#note-form button[type=submit]")
+    expect(page.get_by_test_id("phase")).to_contain_text("Perdido")
+    assert Ticket.objects.get(pk=ticket.pk).is_closed
+
+
+def test_saving_the_required_answer_clears_the_blocked_move_without_a_reload(page, live_server, agent, sales):
+    ticket = make_ticket(sales, agent)
+    log_in(page, live_server, "agent_t")
+    page.goto(f"{live_server.url}/tickets/{ticket.pk}/")
+    page.fill("#note-text", "Tentando avançar")
+    page.check("#note-move")
+    page.click("#note-form button[type=submit]")
+    expect(page.get_by_test_id("note-blocked")).to_be_visible()
+    expect(page.get_by_test_id("required-block")).to_contain_text("Origem")
+    page.check(f"#opt-{sales.o_site.pk}")
+    page.get_by_test_id("save-answers").click()
+    expect(page.get_by_test_id("cycle-success")).to_be_visible()
+    expect(page.get_by_test_id("note-blocked")).to_have_count(0)
+    expect(page.get_by_test_id("required-block")).to_have_count(0)
+    expect(page.locator("#note-text")).to_have_value("Tentando avançar")  # what was typed stays
+    page.click("#note-form button[type=submit]")
+    expect(page.get_by_test_id("phase")).to_contain_text("Proposta enviada")
+
+
+def test_unlock_with_a_reason_then_lock_again(page, live_server, agent, sales, shot):
+    from ciclo.tickets.answering import AnswerInput, save_answers
+    from ciclo.tickets.models import CrUnlock
+    from ciclo.tickets.routing import record_note
+
+    ticket = make_ticket(sales, agent)
+    save_answers(ticket, [AnswerInput(sales.q_single.pk, [sales.o_site.pk])], by=agent)
+    record_note(ticket, by=agent, text="Proposta", move_on=True)
+    log_in(page, live_server, "agent_t")
+    page.goto(f"{live_server.url}/tickets/{ticket.pk}/")
+    phase = page.get_by_test_id("phase-1")
+    phase.locator("button.accordion-button").click()
+    unlock = page.get_by_test_id("unlock-1")
+    unlock.get_by_role("button").click()
+    expect(page.get_by_test_id("cycle-error")).to_be_visible()  # the reason is required
+    page.get_by_test_id("phase-1").locator("button.accordion-button").click()
+    expect(page.get_by_test_id("unlock-error")).to_be_visible()  # beside its field
+    assert not CrUnlock.objects.exists()
+    page.fill(f"#unlock-reason-{sales.cr_prospect.pk}", "Cliente corrigiu o contato")
+    page.get_by_test_id("unlock-1").get_by_role("button").click()
+    expect(page.get_by_test_id("unlocked-1")).to_contain_text("Cliente corrigiu o contato")
+    expect(page.get_by_test_id("timeline-unlock")).to_contain_text("Cliente corrigiu o contato")
+    shot(page, "unlocked")
+    page.get_by_test_id("unlocked-1").get_by_role("button").click()
+    expect(page.get_by_test_id("timeline-relock")).to_be_visible()
+    expect(page.get_by_test_id("unlocked-1")).to_have_count(0)
+    assert CrUnlock.objects.get().relocked_by == agent
+
+
+def test_a_supervisor_moves_to_a_decision_step_choosing_its_option(page, live_server, agent, supervisor, sales):
+    ticket = make_ticket(sales, agent)
+    log_in(page, live_server, "supervisor_t")
+    page.goto(f"{live_server.url}/tickets/{ticket.pk}/")
+    page.get_by_test_id("move-form").locator("summary").click()
+    page.select_option("#move-step", str(sales.decision.pk))
+    expect(page.locator(f"#move-choice-{sales.no.pk}")).to_be_visible()
+    page.check(f"#move-choice-{sales.no.pk}")
+    page.fill("#move-reason", "Cliente pediu para negociar")
+    page.get_by_test_id("move-form").get_by_role("button").click()
+    expect(page.get_by_test_id("phase")).to_contain_text("Negociação")

@@ -32,12 +32,13 @@
   }
 
   // Reformat `text` (no R$ prefix); the caret goes back after as many digits as were before it.
-  function format(text, caret, typedAt, decimal, thousands) {
+  // Only a key typed is held to two decimals: pasted text keeps them all, for the server to refuse.
+  function format(text, caret, typedAt, decimal, thousands, decimals) {
     var sign = /^\s*-/.test(text) ? "-" : "";
     var at = decimalAt(text, typedAt, decimal);
     var wholeRaw = (at >= 0 ? text.slice(0, at) : text).replace(/\D/g, "");
     var whole = wholeRaw.replace(/^0+(?=\d)/, "");
-    var fraction = at >= 0 ? text.slice(at + 1).replace(/\D/g, "").slice(0, 2) : "";
+    var fraction = at >= 0 ? text.slice(at + 1).replace(/\D/g, "").slice(0, decimals) : "";
     var out = sign + group(whole, thousands) + (at >= 0 ? decimal + fraction : "");
     var pos = sign.length;
     if (at >= 0 && caret > at) {
@@ -67,7 +68,8 @@
       var text = raw.slice(prefix);
       var caret = Math.max(0, (input.selectionStart === null ? raw.length : input.selectionStart) - prefix);
       var typedAt = -1;
-      if (event.inputType === "insertText" && event.data && event.data.length === 1 && ANY_MARK.test(event.data)) {
+      var typing = event.inputType === "insertText" && event.data && event.data.length === 1;
+      if (typing && ANY_MARK.test(event.data)) {
         typedAt = caret - 1;
         var without = text.slice(0, typedAt) + text.slice(typedAt + 1);
         if (without.indexOf(input.dataset.decimal) >= 0) {
@@ -77,7 +79,7 @@
           typedAt = -1;
         }
       }
-      var result = format(text, caret, typedAt, input.dataset.decimal, input.dataset.thousands);
+      var result = format(text, caret, typedAt, input.dataset.decimal, input.dataset.thousands, typing ? 2 : Infinity);
       if (result.text !== raw) {
         input.value = result.text;
         input.setSelectionRange(result.caret, result.caret);
@@ -100,13 +102,25 @@
     if (confirm && input !== confirm && input.name.indexOf("q-") === 0) confirm.checked = true;
   });
 
-  // On leaving a money input: a trailing decimal mark goes, one decimal gets its second.
+  // A finished amount always carries its decimals: "1.234" alone could be read two ways
+  // (and "1,234" is a decimal comma to the server), so "1.234" becomes "1.234,00" on leaving it.
+  function finish(input) {
+    var decimal = input.dataset.decimal;
+    var value = input.value.trim();
+    if (!formattable(value) || !/\d/.test(value)) return;
+    if (value.slice(-1) === decimal) value += "00";
+    else if (new RegExp("\\" + decimal + "\\d$").test(value)) value += "0";
+    else if (value.indexOf(decimal) < 0) value += decimal + "00";
+    input.value = value;
+  }
+
   document.addEventListener("focusout", function (event) {
     var input = event.target;
-    if (!(input instanceof HTMLInputElement) || !input.hasAttribute("data-money")) return;
-    var decimal = input.dataset.decimal;
-    var value = input.value;
-    if (value.slice(-1) === decimal) input.value = value.slice(0, -1);
-    else if (new RegExp("\\" + decimal + "\\d$").test(value)) input.value = value + "0";
+    if (input instanceof HTMLInputElement && input.hasAttribute("data-money")) finish(input);
   });
+
+  // Enter submits without leaving the input: finish every amount first (capture: before htmx sends).
+  document.addEventListener("submit", function (event) {
+    event.target.querySelectorAll("input[data-money]").forEach(finish);
+  }, true);
 })();

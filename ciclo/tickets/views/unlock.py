@@ -52,7 +52,9 @@ def unlock(request: HtmxHttpRequest, pk: int, cr_id: int) -> HttpResponse:
         unlock_phase(ticket, cr, by=request.user, reason=reason)
     except InvalidInput as err:
         if "reason" in err.errors:
-            extra = {"unlock_cr": cr.pk, "unlock_error": " ".join(err.errors["reason"])}
+            # Beside the phase's reason field, and above the cycle, where it is seen with the phase folded.
+            message = " ".join(err.errors["reason"])
+            extra = {"unlock_cr": cr.pk, "unlock_error": message, "error": message}
         else:
             extra = {"error": " ".join(m for msgs in err.errors.values() for m in msgs)}
         return _respond(request, ticket, extra, 422)

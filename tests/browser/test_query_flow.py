@@ -56,3 +56,52 @@ def test_filter_tickets_save_a_scenario_and_export_csv(page, live_server, agent,
     rows = list(csv.reader(io.StringIO(content), delimiter=";"))
     assert len(rows) == 2  # the header and one ticket
     assert any("Renovação Alfa" in cell for cell in rows[1])
+
+
+def test_the_query_page_fits_a_1366_pixel_screen_and_its_chips_and_choices_work(page, live_server, agent, sales, shot):
+    from tests.factory import make_user
+
+    colleague = make_user("colega_b", first_name="Mariana", last_name="Albuquerque de Vasconcelos")
+    for i in range(25):
+        make_ticket(
+            sales,
+            agent,
+            subject=f"Renovação do contrato de suporte e manutenção do ERP, módulo fiscal {i}",
+            person=make_person(name=f"Distribuidora de Materiais de Construção Vale Verde Ltda {i}"),
+            next_contact_user=colleague if i % 2 else agent,
+        )
+    page.set_viewport_size({"width": 1366, "height": 768})
+    log_in(page, live_server, "agent_t")
+    page.goto(f"{live_server.url}/tickets/")
+    table = page.get_by_test_id("results-table")
+    expect(table).to_be_visible()
+    shot(page, "query-1366")
+    # No sideways scrolling with the default columns: neither the page nor the table's box.
+    widths = page.evaluate(
+        """() => {
+            const box = document.querySelector('.table-responsive');
+            return {page: document.documentElement.scrollWidth, view: document.documentElement.clientWidth,
+                    table: box.scrollWidth, box: box.clientWidth};
+        }"""
+    )
+    assert widths["page"] <= widths["view"], widths
+    cols = page.evaluate(
+        "() => Array.from(document.querySelectorAll('[data-testid=results-table] thead th'))"
+        ".map(th => [th.textContent.trim(), th.offsetWidth])"
+    )
+    assert widths["table"] <= widths["box"], (widths, cols)
+
+    # The phases drop-down: tick one, its face lists it, the results follow, a chip appears.
+    page.locator("#f-crs").click()
+    page.get_by_label(f"{sales.cr_proposal.code} · {sales.cr_proposal.description}").check()
+    expect(page.locator("#f-crs")).to_contain_text(sales.cr_proposal.description)
+    expect(page.get_by_test_id("no-results")).to_be_visible()
+    chip = page.get_by_test_id("chip")
+    expect(chip).to_contain_text(sales.cr_proposal.description)
+    page.keyboard.press("Escape")
+    shot(page, "query-chip")
+    # Removing the chip brings every ticket back and leaves the phase unticked.
+    chip.click()
+    expect(page.get_by_test_id("results-table")).to_be_visible()
+    expect(page.get_by_test_id("summary")).to_contain_text("25")
+    expect(page.locator("#f-crs")).not_to_contain_text(sales.cr_proposal.description)

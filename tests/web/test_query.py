@@ -482,9 +482,10 @@ def test_a_date_sorted_later_page_counts_the_whole_range_not_the_pages_seek(clie
     assert response.context["results"].count == second.context["results"].count == 45
 
 
-def test_one_ticket_is_one_ticket(client, world):
+def test_one_ticket_is_one_ticket_and_none_is_no_tickets(client, world):
     client.force_login(world.agent)
     assert summary(get(client, person="sílvia")) == "1 ticket"
+    assert summary(get(client, person="ninguém")) == "No tickets"
 
 
 def test_a_text_search_is_not_counted_and_says_what_the_page_shows(client, agent, many):

@@ -28,13 +28,14 @@ from django.utils.cache import patch_vary_headers
 from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url
 
 from ciclo.accounts.decorators import ciclo_user
 from ciclo.configurator.cache import config
 from ciclo.configurator.models import Priority
+from ciclo.http import get_id, parse_int
 from ciclo.people.documents import format_document
 from ciclo.people.models import Company
 from ciclo.tickets import query
@@ -208,9 +209,9 @@ def read_state(request: HttpRequest, data: QueryDict | None = None, *, remember:
         keys = keys or DEFAULT_COLUMNS
     elif remember and request.session.get(SESSION_COLUMNS) != keys:
         request.session[SESSION_COLUMNS] = keys
-    size_raw = data.get("size", "")
-    size = int(size_raw) if size_raw.isdigit() and int(size_raw) in PAGE_SIZES else DEFAULT_PAGE_SIZE
-    scenario_raw = data.get("scenario", "")
+    size = parse_int(data.get("size", "")) or DEFAULT_PAGE_SIZE
+    if size not in PAGE_SIZES:
+        size = DEFAULT_PAGE_SIZE
     return QueryState(
         filter=f,
         errors=errors,
@@ -218,7 +219,7 @@ def read_state(request: HttpRequest, data: QueryDict | None = None, *, remember:
         size=size,
         after=data.get("after", "").strip()[:500],
         prev=[c for c in data.get("prev", "")[:10_000].split(".") if c][-MAX_PREV:],
-        scenario=int(scenario_raw) if scenario_raw.isdigit() else None,
+        scenario=get_id(data, "scenario"),
     )
 
 
@@ -258,15 +259,16 @@ class Row:
     url: str
     cells: list[Cell]
 
-    def html(self, open_label: str, cycle_label: str) -> SafeString:
+    def html(self, open_label: str, cycle_label: str, open_title: str = "") -> SafeString:
         """The row's markup: its cells, then the links to the ticket and to its cycle."""
         return format_html(
-            '<tr data-ticket="{}">{}<td class="text-nowrap">'
-            '<a class="btn btn-sm btn-outline-primary py-0" href="{}">{}</a> '
+            '<tr data-ticket="{}">{}<td class="row-actions">'
+            '<a class="btn btn-sm btn-outline-primary py-0" href="{}" title="{}">{}</a> '
             '<a class="btn btn-sm btn-outline-secondary py-0" href="{}#cycle">{}</a></td></tr>',
             self.ticket.pk,
             mark_safe("".join(f"<td>{cell.html}</td>" for cell in self.cells)),  # each cell escapes itself
             self.url,
+            open_title or open_label,
             open_label,
             self.url,
             cycle_label,
@@ -288,8 +290,12 @@ class Results:
     @property
     def body(self) -> SafeString:
         """The table's rows, made here: a page of 200 rows would be 2,600 cells for the template engine."""
-        open_label, cycle_label = _("Open the ticket"), _("Cycle")
-        return mark_safe("\n".join(row.html(open_label, cycle_label) for row in self.rows))  # each row is format_html
+        # A short word on the button (the table must fit a 1366-px screen), the whole phrase as its title.
+        open_label, cycle_label = pgettext("the button that opens a ticket", "Open"), _("Cycle")
+        open_title = _("Open the ticket")
+        return mark_safe(
+            "\n".join(row.html(open_label, cycle_label, open_title) for row in self.rows)
+        )  # each row is format_html
 
 
 # Django's date format letters that strftime writes the same way: a format made only of these

@@ -47,11 +47,6 @@ def test_answer_every_type_save_and_move_through_a_decision_to_close(page, live_
     money.press("Tab")  # a finished amount gets its decimals: "12.500" alone could be read two ways
     expect(money).to_have_value("12.500,00")
     money.fill("")
-    money.press_sequentially("12500")
-    expect(money).to_have_value("12.500")
-    money.press("Tab")  # a finished amount gets its decimals: "12.500" alone could be read two ways
-    expect(money).to_have_value("12.500,00")
-    money.fill("")
     money.press_sequentially("12500,75")
     expect(money).to_have_value("12.500,75")
     page.fill(f"#in-{s.q_date.pk}", "2026-12-15")

@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from ciclo.accounts.decorators import ciclo_user
 from ciclo.accounts.roles import ROLE_ORDER, Role, is_supervisor, role_of
@@ -126,7 +127,9 @@ def home(request: HttpRequest) -> HttpResponse:
     start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     params = request.GET.copy()
     lists = [
-        _due_list("overdue", _("Overdue"), rows.filter(next_contact_at__lt=start_of_day), params),
+        _due_list(
+            "overdue", pgettext("the home's list", "Overdue"), rows.filter(next_contact_at__lt=start_of_day), params
+        ),
         _due_list("today", _("Due today"), rows.filter(next_contact_at__gte=start_of_day), params),
     ]
     return render(

@@ -742,7 +742,7 @@ def test_command_refuses_an_impossible_date_or_a_huge_number_naming_its_path(
     target.write_text(text, encoding="utf-8")
     for args in (("--dry-run",), ()):
         err = io.StringIO()
-        with pytest.raises(CommandError, match=r"1 error\(s\); nothing was changed"):
+        with pytest.raises(CommandError, match=r"1 error; nothing was changed"):
             call_command("definitions", "import", str(target), *args, stdout=io.StringIO(), stderr=err)
         assert err.getvalue().startswith(f"{path}: ")
     assert not ServiceType.objects.exists()

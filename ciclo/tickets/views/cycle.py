@@ -119,4 +119,3 @@ def answers(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         # The note form's list of required questions still unanswered reloads itself on this event.
         response["HX-Trigger"] = "ciclo:answers-saved"
     return response
-

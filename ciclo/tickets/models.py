@@ -17,6 +17,7 @@ from ciclo.configurator.models import (
     AnswerType,
     DecisionOption,
     Option,
+    Priority,
     Question,
     ResponsibilityCenter,
     ServiceType,
@@ -132,6 +133,11 @@ class Ticket(models.Model):
             models.Index(fields=["person", "-opened_at"], name="ticket_person_opened"),
             models.Index(fields=["-opened_at", "-id"], name="ticket_opened"),
         ]
+
+    @property
+    def priority_label(self) -> str:
+        """The priority with its meaning, as the query page and the exports show it ("1 – highest")."""
+        return Priority.describe(self.priority)
 
     def __str__(self) -> str:
         return f"#{self.pk} · {self.subject}"

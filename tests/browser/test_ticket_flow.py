@@ -17,9 +17,15 @@ def test_log_in_and_see_today(page, live_server, agent, sales, shot):
 
     make_ticket(sales, agent, subject="Retornar hoje", next_contact_at=timezone.now())
     log_in(page, live_server, "agent_t")
-    expect(page.get_by_text("Retornar hoje")).to_be_visible()
+    # A wide screen shows the table; the cards are for phones.
+    expect(page.locator("table").get_by_text("Retornar hoje")).to_be_visible()
+    expect(page.get_by_test_id("today-cards")).to_be_hidden()
     expect(page.get_by_test_id("user-menu")).to_contain_text("agent_t")
     shot(page, "home")
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(page.get_by_test_id("today-cards").get_by_text("Retornar hoje")).to_be_visible()
+    expect(page.locator("table").get_by_text("Retornar hoje")).to_be_hidden()
+    shot(page, "home-phone")
 
 
 def test_answer_every_type_save_and_move_through_a_decision_to_close(page, live_server, agent, sales, shot):

@@ -44,6 +44,12 @@ def test_the_page_shows_header_cycle_and_timeline(client, sales, agent, ticket):
     assert f'id="opt-{sales.o_erp.pk}" value="{sales.o_erp.pk}" checked' in html
 
 
+def test_the_header_shows_the_priority_with_its_meaning(client, agent, ticket):
+    client.force_login(agent)
+    html = client.get(url("ticket", ticket.pk)).content.decode()
+    assert '<dd class="mb-0">2 – high</dd>' in html  # the sales type's priority 2, not a bare number
+
+
 def test_anonymous_goes_to_login(client, ticket):
     response = client.get(url("ticket", ticket.pk))
     assert response.status_code == 302 and reverse("login") in response["Location"]

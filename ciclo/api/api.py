@@ -35,18 +35,33 @@ DESCRIPTION = """
 Ciclo's REST API. Authenticate with a personal token: `Authorization: Bearer <token>`
 (create one with `ciclo token create USERNAME`).
 
-**Errors** all have one shape:
-`{"error": {"code": "…", "message": "…", "fields": {"field": ["…"]}, …}}` —
+**One vocabulary.** Every field has one meaning and one type, in every operation:
+- configuration is named by its **code**: a CR's or a service type's classification (`"8.01"`, `"1.1"`),
+  a workflow's or a cycle's code, a question's classification in the ticket's cycle;
+- a workflow step by its **order** within its workflow (`step`, `next_order`, `target_order`;
+  in `choices`, within the ticket's workflow unless `workflow` names another);
+- records by their **id**: tickets, people, companies, contact persons, and the options of a
+  decision or a question;
+- users by their **username**.
+Answers carry what the question's `answer_type` says (see AnswerValue); responses give both ids
+and codes in their references, requests take only the one above.
+
+**Requests are strict**: unknown fields are refused; a boolean is `true`/`false` (not 0/1), a number
+a JSON number (not text), null only where the schema says nullable; a PATCH changes the fields
+given and keeps the others. What the schema forbids is a 422 naming the field; nothing is written.
+
+**Errors** all have one shape, typed per `code` in the schema (ErrorOut):
+`{"error": {"code": "…", "message": "…", "fields": {"field": ["…"]}, …data}}` —
 400 malformed JSON, 401 no or bad token, 403 your role or the CR's membership does not allow it,
 404 not found or not visible to you, 409 a conflict with the current state
 (closed ticket, stale version, answer conflict, locked phase, definition in use),
-422 invalid values (each field named; nothing was written).
+422 invalid values (each field named as the request named it; nothing was written).
+Each operation lists the statuses it can answer.
 
 **Lists** are paged by cursor: pass `next_cursor` back as `cursor` until it is null.
 
-**References**: related definitions are given by their code (a CR's or service type's
-classification, a workflow's or cycle's code); where an id is also accepted, an integer
-is an id and a string is a code.
+**Defaults of options** (`checked_by_default`) are suggestions to offer pre-selected: an answer exists
+only once it is saved, and a required question is satisfied only by a saved answer.
 """
 
 

@@ -35,8 +35,9 @@ router = Router()
 # An import can also be too large (413) or of another media type (415).
 IMPORT = (400, 401, 403, 409, 413, 415, 422)
 
-# A file sent as bytes (application/octet-stream) is read as YAML, of which JSON is a part.
-YAML_TYPES = {"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "application/octet-stream"}
+YAML_TYPES = {"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"}
+# A file sent as bytes is read as YAML, of which JSON is a part.
+FILE_TYPE = "application/octet-stream"
 JSON_TYPES = {"application/json", ""}
 CONTENT_TYPES = {"json": "application/json; charset=utf-8", "yaml": "application/yaml; charset=utf-8"}
 
@@ -103,6 +104,8 @@ def export_definitions(
 
 def _bundle(request: HttpRequest) -> Any:
     content_type = (request.content_type or "").lower()
+    if content_type == FILE_TYPE:
+        return _file(request)
     if content_type in YAML_TYPES:
         fmt = "yaml"
     elif content_type in JSON_TYPES:
@@ -126,6 +129,21 @@ def _bundle(request: HttpRequest) -> Any:
         return parse(text, fmt)
     except BundleSyntaxError as exc:
         raise ApiError(400, f"malformed_{fmt}", _("The request body is %(problem)s") % {"problem": exc}) from None
+
+
+def _file(request: HttpRequest) -> Any:
+    """A bundle sent as a file: bytes that must be UTF-8 JSON or YAML. What it holds is not a request's
+    syntax but a file's content, so a file that is not one is a 422 naming the body."""
+    try:
+        text = request.body.decode("utf-8")
+    except RequestDataTooBig:
+        raise ApiError(413, "too_large", _("The definitions file is too large.")) from None
+    except UnicodeDecodeError:
+        raise invalid({"body": [_("The file is not UTF-8 text.")]}) from None
+    try:
+        return parse(text)  # JSON when it starts with "{", else YAML
+    except BundleSyntaxError as exc:
+        raise invalid({"body": [_("The file is %(problem)s") % {"problem": exc}]}) from None
 
 
 @router.post(

@@ -15,13 +15,24 @@ contact persons, options); users by username.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from django.db import models
 from ninja import Schema
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, Strict
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    WithJsonSchema,
+)
+from pydantic.json_schema import JsonDict
 
 from ciclo.configurator.models import AnswerType, CrmOptions, ServiceType, WorkflowStep
 from ciclo.people.models import Person, Phone
@@ -42,10 +53,28 @@ def _clean_text(value: str) -> str:
     return value
 
 
-def _as_text(value: Any) -> Any:
-    """Dates and times come as text (ISO 8601), never as a number of seconds."""
-    if not isinstance(value, (str, dt.date)):
-        raise ValueError("give the date as text, such as 2026-12-31")
+_ISO_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_ISO_TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ]")
+
+
+def _iso_day(value: Any) -> Any:
+    """A date is text as YYYY-MM-DD, never a number of seconds."""
+    if isinstance(value, dt.date) or (isinstance(value, str) and _ISO_DAY.match(value)):
+        return value
+    raise ValueError("give the date as YYYY-MM-DD, such as 2026-12-31")
+
+
+def _iso_datetime(value: Any) -> Any:
+    """A date and time is ISO 8601 text with its offset, never a number of seconds."""
+    if isinstance(value, dt.datetime) or (isinstance(value, str) and _ISO_TIME.match(value)):
+        return value
+    raise ValueError("give the date and time as ISO 8601, such as 2026-12-31T14:30:00-03:00")
+
+
+def _a_json_number(value: Any) -> Any:
+    """An integer field takes a JSON number (1, or 1.0 as JSON Schema counts it), never "1" or true."""
+    if isinstance(value, (str, bool)):
+        raise ValueError("give a number, not text or true/false")
     return value
 
 
@@ -65,20 +94,36 @@ def _sane_date(value: dt.date) -> dt.date:
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Int = Annotated[int, Field(ge=0, le=MAX_INT)]
 # In a JSON body, a number is a JSON number and a flag a JSON boolean.
-BodyId = Annotated[int, Strict(), Field(ge=1, le=MAX_ID)]
-BodyInt = Annotated[int, Strict(), Field(ge=0, le=MAX_INT)]
-BodySmallInt = Annotated[int, Strict(), Field(ge=0, le=MAX_SMALL)]
+BodyId = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_a_json_number)]
+BodyInt = Annotated[int, Field(ge=0, le=MAX_INT), BeforeValidator(_a_json_number)]
+BodySmallInt = Annotated[int, Field(ge=0, le=MAX_SMALL), BeforeValidator(_a_json_number)]
 Flag = Annotated[bool, Strict()]
-Text = Annotated[str, AfterValidator(_clean_text)]
-When = Annotated[AwareDatetime, BeforeValidator(_as_text), AfterValidator(_sane_datetime)]
-Day = Annotated[dt.date, BeforeValidator(_as_text), AfterValidator(_sane_date)]
+# What the schema says of every text: no NUL character (no column holds one).
+NO_NUL: JsonDict = {"pattern": r"^[^\u0000]*$"}
+Text = Annotated[str, Field(json_schema_extra=NO_NUL), AfterValidator(_clean_text)]
+# Years 1900 to 9000, as the schema says too.
+YEAR = "(19[0-9]{2}|[2-8][0-9]{3}|9000)"
+When = Annotated[
+    AwareDatetime,
+    Field(json_schema_extra={"pattern": f"^{YEAR}-"}),
+    BeforeValidator(_iso_datetime),
+    AfterValidator(_sane_datetime),
+]
+Day = Annotated[
+    dt.date,
+    Field(json_schema_extra={"pattern": f"^{YEAR}-[0-9]{{2}}-[0-9]{{2}}$"}),
+    BeforeValidator(_iso_day),
+    AfterValidator(_sane_date),
+]
 
 
 def bounded(max_length: int, min_length: int = 0) -> Any:
-    return Annotated[str, Field(min_length=min_length, max_length=max_length), AfterValidator(_clean_text)]
+    return Annotated[
+        str, Field(min_length=min_length, max_length=max_length, json_schema_extra=NO_NUL), AfterValidator(_clean_text)
+    ]
 
 
-Code = Annotated[str, Field(min_length=1, max_length=40), AfterValidator(_clean_text)]
+Code = Annotated[str, Field(min_length=1, max_length=40, json_schema_extra=NO_NUL), AfterValidator(_clean_text)]
 # CPF/CNPJ as typed: digits, optionally formatted (only ASCII digits: "²".isdigit() is true in Python).
 Document = Annotated[
     str,
@@ -88,8 +133,16 @@ Document = Annotated[
         "checked by its check digits and stored upper-case without the mask.",
     ),
 ]
-Username = Annotated[str, Field(min_length=1, max_length=150, description="A username."), AfterValidator(_clean_text)]
-StepOrder = Annotated[int, Strict(), Field(ge=0, le=MAX_INT, description="A step's order number within its workflow.")]
+Username = Annotated[
+    str,
+    Field(min_length=1, max_length=150, description="A username.", json_schema_extra=NO_NUL),
+    AfterValidator(_clean_text),
+]
+StepOrder = Annotated[
+    int,
+    Field(ge=0, le=MAX_INT, description="A step's order number within its workflow."),
+    BeforeValidator(_a_json_number),
+]
 
 
 def _named(name: str, choices: type[models.TextChoices], doc: str) -> type[StrEnum]:
@@ -485,7 +538,37 @@ class QuestionOptionIn(In):
     active: Flag = True
 
 
-Limit = Annotated[Decimal, Field(max_digits=18, decimal_places=4, allow_inf_nan=False)]
+_LIMIT = re.compile(r"^-?[0-9]{1,14}(\.[0-9]{1,4})?$")
+
+
+def _limit(value: Any) -> Any:
+    """A limit is an integer, or a decimal as text: what the schema below says, and what the column holds."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError('give a number such as 10 or a decimal as text such as "10.5"')
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError('give a decimal as text, such as "10.5"')
+        value = int(value)
+    if isinstance(value, int) and abs(value) >= 10**14:
+        raise ValueError("use at most 14 digits")
+    if isinstance(value, str) and not _LIMIT.match(value):
+        raise ValueError('give a decimal such as "10.5": at most 14 digits and 4 decimals')
+    return value
+
+
+Limit = Annotated[
+    Decimal,
+    BeforeValidator(_limit),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": -(10**14) + 1, "maximum": 10**14 - 1},
+                {"type": "string", "pattern": _LIMIT.pattern},
+            ],
+            "description": "An integer, or a decimal as text (at most 14 digits and 4 decimals).",
+        }
+    ),
+]
 
 
 class QuestionIn(In):
@@ -508,7 +591,7 @@ class CycleIn(In):
     questions: list[QuestionIn] = Field(default_factory=list, max_length=1000)
 
 
-Priority = Annotated[int, Strict(), Field(ge=1, le=5, description="1 (highest) to 5.")]
+Priority = Annotated[int, Field(ge=1, le=5, description="1 (highest) to 5."), BeforeValidator(_a_json_number)]
 
 
 class ServiceTypeOut(Out):

@@ -174,3 +174,24 @@ def test_the_cycle_needs_a_token_access_and_membership(api_as, anonymous, agent,
     assert_error(api_as(outsider).get(f"/tickets/{ticket.pk}/cycle"), 404)
     assert_error(api_as(outsider).post(f"/tickets/{ticket.pk}/answers", save), 404)
     assert not Answer.objects.exists()
+
+
+def test_a_default_option_is_offered_as_a_suggestion_and_never_saved_unless_sent(api_as, agent, sales, ticket):
+    sales.o_site.checked_by_default = True  # the required origin has a default too
+    sales.o_site.save()
+    api = api_as(agent)
+    questions = {q["code"]: q for q in phase(api.get(f"/tickets/{ticket.pk}/cycle").body, "1")["questions"]}
+    assert [(o["label"], o["checked_by_default"]) for o in questions["1.08"]["options"]] == [
+        ("ERP", True),
+        ("CRM", False),
+        ("Outro", False),
+    ]
+    assert questions["1.08"]["answer"] is None and questions["1.07"]["answer"] is None
+    response = api.post(f"/tickets/{ticket.pk}/answers", [{"question": "1.01", "value": "Maria"}])
+    assert [r["question"] for r in response.body["results"]] == ["1.01"]
+    assert list(Answer.objects.filter(ticket=ticket).values_list("question_code", flat=True)) == ["1.01"]
+    # A default is no answer: the required question still blocks moving on.
+    error = assert_error(
+        api.post(f"/tickets/{ticket.pk}/notes", {"text": "Proposta", "move_on": True}), 422, "required_unanswered"
+    )
+    assert [q["code"] for q in error["questions"]] == ["1.07"]

@@ -87,6 +87,29 @@ def test_moving_on_through_a_decision(api_as, agent, sales, ticket):
     assert api.post(f"/tickets/{ticket.pk}/notes", {"text": "Pós-venda"}).status_code == 201
 
 
+def test_the_note_answer_shows_the_ticket_as_this_note_left_it(api_as, agent, supervisor, sales, ticket, monkeypatch):
+    """Another writer right after this note (before its answer is rendered) is not in the answer."""
+    from ciclo.api import tickets as endpoint
+    from ciclo.tickets import routing
+
+    answer_required(sales, ticket, agent)
+
+    def then_someone_else_moves_it(*args, **kw):
+        result = routing.record_note(*args, **kw)
+        later = Ticket.objects.get(pk=ticket.pk)
+        routing.move_to_step(later, sales.step_negotiation, by=supervisor, reason="Negociar")
+        return result
+
+    monkeypatch.setattr(endpoint, "record_note", then_someone_else_moves_it)
+    response = api_as(agent).post(f"/tickets/{ticket.pk}/notes", {"text": "Proposta enviada", "move_on": True})
+    assert response.status_code == 201, response.body
+    shown = response.body["ticket"]
+    assert shown["cr"]["code"] == "2" and shown["step"]["order"] == 5 and shown["version"] == 2
+    assert shown["next_contact_at"] is not None
+    now = Ticket.objects.select_related("cr").get(pk=ticket.pk)
+    assert now.cr.code == "3" and now.version == 3  # the later move happened, after this note
+
+
 def test_a_wrong_option_is_422(api_as, agent, sales, ticket):
     answer_required(sales, ticket, agent)
     api = api_as(agent)

@@ -1,0 +1,99 @@
+"""The OpenAPI schema as a contract: named types, typed errors, and bodies refused as it says."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ciclo.api.api import api
+from ciclo.configurator.models import ResponsibilityCenter, ServiceType, WorkflowStep
+from ciclo.people.models import Person
+from ciclo.tickets.models import Ticket
+from tests.api.helpers import assert_error, history_is_empty
+from tests.factory import make_cr, make_person
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict[str, Any]:
+    return api.get_openapi_schema(path_prefix="/api/v1/")
+
+
+def test_every_enumeration_has_its_own_name_and_its_model_values(schema):
+    components = schema["components"]["schemas"]
+    assert "Kind" not in components and "Status" not in components
+    for name, choices in [
+        ("PersonKind", Person.Kind),
+        ("StepKind", WorkflowStep.Kind),
+        ("ServiceTypeKind", ServiceType.Kind),
+        ("TicketStatus", Ticket.Status),
+    ]:
+        assert components[name]["enum"] == list(choices.values), name
+    step_in = components["StepIn"]["properties"]["kind"]
+    assert step_in["allOf"] == [{"$ref": "#/components/schemas/StepKind"}]
+
+
+def test_every_error_is_typed_per_code(schema):
+    detail = schema["components"]["schemas"]["ErrorOut"]["properties"]["error"]
+    mapping = detail["discriminator"]["mapping"]
+    for code, model, field in [
+        ("decision_required", "DecisionRequiredError", "decision"),
+        ("required_unanswered", "RequiredUnansweredError", "questions"),
+        ("answer_conflict", "AnswerConflictError", "conflicts"),
+        ("phase_locked", "PhaseLockedError", "crs"),
+        ("stale_ticket", "StaleTicketError", "current_version"),
+        ("in_use", "InUseError", "used_by"),
+    ]:
+        assert mapping[code] == f"#/components/schemas/{model}"
+        assert field in schema["components"]["schemas"][model]["required"]
+
+
+def test_each_operation_lists_what_it_answers(schema):
+    paths = schema["paths"]
+    assert set(paths["/api/v1/config/crs"]["get"]["responses"]) == {200, 401, 403}
+    assert set(paths["/api/v1/config/crs/{code}"]["delete"]["responses"]) == {204, 401, 403, 404, 409}
+    note = paths["/api/v1/tickets/{id}/notes"]["post"]["responses"]
+    assert set(note) == {201, 400, 401, 403, 404, 409, 422}
+    assert note[409]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorOut"}
+    assert all(500 not in op["responses"] for methods in paths.values() for op in methods.values())
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ([None, None], "body"),
+        (7, "body"),
+        ({"active": 0}, "active"),
+        ({"active": "false"}, "active"),
+        ({"description": None}, "description"),
+        ({"closes_process": None}, "closes_process"),
+        ({"colour": "red"}, "colour"),  # not a field of a CR
+    ],
+)
+def test_a_patch_the_schema_forbids_is_422_naming_the_field(api_as, admin_user, body, field):
+    make_cr("4", description="Pós-venda")
+    assert_error(api_as(admin_user).patch("/config/crs/4", body), 422, "invalid", field)
+    assert ResponsibilityCenter.objects.get(code="4").description == "Pós-venda" and history_is_empty()
+
+
+def test_what_the_schema_allows_is_accepted(api_as, admin_user):
+    make_cr("4", description="Pós-venda")
+    response = api_as(admin_user).patch("/config/crs/4", {"active": False})
+    assert response.status_code == 200, response.body
+    assert response.body["active"] is False and response.body["description"] == "Pós-venda"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"active": 1}, "active"),
+        ({"name": None}, "name"),
+        ({"kind": None}, "kind"),
+        ({"kind": "Kind"}, "kind"),
+    ],
+)
+def test_a_person_patch_is_strict(api_as, admin_user, change, field):
+    person = make_person(name="Ana")
+    assert_error(api_as(admin_user).patch(f"/people/{person.pk}", change), 422, "invalid", field)
+    person.refresh_from_db()
+    assert person.name == "Ana" and person.active

@@ -48,4 +48,4 @@ def test_ciclo_definitions_import_refuses_an_impossible_date_and_a_huge_number_w
     assert "Traceback" not in result.stderr
     assert "service_types[0].active_from: " in result.stderr
     assert "service_types[0].priority: " in result.stderr
-    assert "2 error(s)" in result.stderr or "2 erro(s)" in result.stderr
+    assert "2 errors" in result.stderr or "2 erros" in result.stderr

@@ -24,6 +24,7 @@ from ciclo.accounts.models import ApiToken
 from ciclo.accounts.roles import remember_role, role_subquery
 from ciclo.configurator.cache import remember_version, version_query
 from ciclo.history.models import Change, record_change, snapshot
+from ciclo.http import parse_id
 
 PREFIX_START = "ciclo_"
 _ALPHABET = string.ascii_lowercase + string.digits
@@ -65,7 +66,8 @@ def find_token(identifier: str) -> ApiToken | None:
     identifier = identifier.strip()
     qs = ApiToken.objects.select_related("user")
     if identifier.isdigit():
-        return qs.filter(pk=int(identifier)).first() if len(identifier) < 19 else None
+        pk = parse_id(identifier)
+        return qs.filter(pk=pk).first() if pk is not None else None
     if identifier.count("_") >= 2:
         identifier = "_".join(identifier.split("_")[:2])
     if not identifier.startswith(PREFIX_START):

@@ -6,6 +6,8 @@ import logging
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.db import IntegrityError, models, transaction
 from django.db.models import ProtectedError, RestrictedError
 from django.forms import BaseForm, BaseModelFormSet
@@ -247,8 +249,25 @@ class HistoryMixin(admin.ModelAdmin):
             return self._refuse(request, exc)
 
 
+class BoundedDatesChangeList(ChangeList):
+    """A changelist whose date hierarchy refuses a year beyond the calendar as a bad address (?e=1).
+
+    Django reads ?at__year= with int() and datetime() and catches only some of what they
+    raise: a year past 9999 or past a C long (OverflowError) would be a server error.
+    """
+
+    def get_filters(self, request: HttpRequest) -> Any:
+        try:
+            return super().get_filters(request)
+        except (OverflowError, ValueError) as exc:
+            raise IncorrectLookupParameters(exc) from exc
+
+
 class ReadOnlyAdminMixin:
     """Shown, never added, changed or deleted here."""
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return BoundedDatesChangeList
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

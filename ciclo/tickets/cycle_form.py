@@ -21,6 +21,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from ciclo.configurator.models import AnswerType, Option, Question
+from ciclo.http import parse_id, parse_int
 from ciclo.tickets.answering import AnswerInput, PhaseQuestions
 from ciclo.tickets.models import Answer
 from ciclo.tickets.values import NumberRefused, format_number, parse_decimal
@@ -194,16 +195,16 @@ def read(forms: list[PhaseForm], data: QueryDict) -> list[AnswerInput]:
             key = f"q-{q.pk}"
             if f"shown-{q.pk}" not in data:
                 continue
-            try:
-                version = int(data.get(f"v-{q.pk}", row.version))
-            except ValueError:
+            version = parse_int(data.get(f"v-{q.pk}", ""))
+            if version is None:
                 version = row.version
             original = data.get(f"o-{q.pk}", row.original)
             if q.is_choice:
                 chosen = {}
                 for raw in data.getlist(key):
-                    if raw.isdigit() and len(raw) < 19:
-                        chosen[int(raw)] = data.get(f"c-{q.pk}-{raw}", "")
+                    option = parse_id(raw)
+                    if option is not None:
+                        chosen[option] = data.get(f"c-{q.pk}-{raw}", "")
                 row.state = {"choices": chosen}
                 value: Any = [{"option": pk, "complement": comp} for pk, comp in chosen.items()]
             else:

@@ -21,6 +21,7 @@ from django.utils.translation import pgettext
 
 from ciclo.accounts.decorators import ciclo_user
 from ciclo.accounts.roles import ROLE_ORDER, Role, is_supervisor, role_of
+from ciclo.http import parse_id, parse_int
 from ciclo.tickets.access import visible_tickets
 from ciclo.tickets.models import Ticket, TicketQuerySet
 
@@ -47,7 +48,7 @@ class DueList:
 
 def _page_number(raw: str) -> int:
     """A page number from the query string; anything but a small positive number is the first page."""
-    return int(raw) if raw.isascii() and raw.isdigit() and 0 < len(raw) < 7 and int(raw) > 0 else 1
+    return parse_int(raw, minimum=1, maximum=999_999) or 1
 
 
 def _url(params: QueryDict, **changes: Any) -> str:
@@ -92,10 +93,11 @@ def _whose(request: HttpRequest, team: list[tuple[int, str]]) -> tuple[str, int 
         return "me", None
     if raw == TEAM:
         return "team", None
-    if raw.isascii() and raw.isdigit() and len(raw) < 19 and int(raw) in dict(team):
-        if int(raw) == request.user.pk:
+    chosen = parse_id(raw)
+    if chosen is not None and chosen in dict(team):
+        if chosen == request.user.pk:
             return "me", None
-        return "user", int(raw)
+        return "user", chosen
     return "me", None
 
 
@@ -112,7 +114,7 @@ def home(request: HttpRequest) -> HttpResponse:
         due.values("cr_id", "cr__code", "cr__description").annotate(n=Count("id")).order_by("cr__code_key")
     )
     phase = request.GET.get("phase", "")
-    phase_id = int(phase) if phase.isascii() and phase.isdigit() and len(phase) < 19 else None
+    phase_id = parse_id(phase)
     rows = due.select_related("person", "service_type", "cr", "company", "next_contact_user").order_by(
         "next_contact_at", "id"
     )

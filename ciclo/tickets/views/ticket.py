@@ -20,7 +20,7 @@ from ciclo.accounts.decorators import ciclo_user, supervisor_required
 from ciclo.accounts.roles import is_supervisor
 from ciclo.configurator.cache import config
 from ciclo.configurator.models import WorkflowStep
-from ciclo.http import HtmxHttpRequest
+from ciclo.http import HtmxHttpRequest, parse_id, parse_int
 from ciclo.tickets.access import can_work_cr, check_can_work, ticket_for
 from ciclo.tickets.errors import (
     DecisionRequired,
@@ -49,17 +49,12 @@ def _assignable_users() -> list[Any]:
     return list(User.objects.filter(is_active=True, groups__isnull=False).distinct().order_by("username"))
 
 
-def _id(raw: str) -> int | None:
-    """A record's id as typed in a form field: digits that fit a database id, or None."""
-    return int(raw) if raw.isdigit() and len(raw) <= 18 else None
-
-
 def _choices_from(data: Any) -> dict[int, int]:
     """The decisions' options chosen in a form: `choice-<decision step id>` = option id."""
     choices = {}
     for key in data:
         if key.startswith("choice-"):
-            step, option = _id(key.removeprefix("choice-")), _id(data.get(key) or "")
+            step, option = parse_id(key.removeprefix("choice-")), parse_id(data.get(key) or "")
             if step is not None and option is not None:
                 choices[step] = option
     return choices
@@ -221,11 +216,11 @@ def note(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     except ValueError:
         next_contact_at = None
         errors["next_contact_at"] = [_("Give the next contact as a date and time.")]
-    user_id = _id(data.get("next_contact_user", ""))
+    user_id = parse_id(data.get("next_contact_user", ""))
     next_user = User.objects.filter(pk=user_id, is_active=True).first() if user_id is not None else None
     if data.get("next_contact_user") and next_user is None:
         errors["next_contact_user"] = [_("Choose an active user.")]
-    version = _id(data.get("version", ""))
+    version = parse_int(data.get("version", ""))
     stale = False
     if not errors:
         try:
@@ -301,7 +296,7 @@ def ticket_url(ticket: Ticket, entered: bool = False) -> str:
 
 
 def _workflow_step(ticket: Ticket, raw: str) -> WorkflowStep | None:
-    step_id = _id(raw)
+    step_id = parse_id(raw)
     if step_id is None:
         return None
     return next((s for s in config().workflow_steps(ticket.workflow_id).values() if s.pk == step_id), None)

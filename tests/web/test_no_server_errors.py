@@ -481,3 +481,13 @@ def test_an_answer_naming_an_option_that_is_no_id_is_refused(web, site, raw):
 def test_a_path_id_that_is_no_id_is_not_found(web, raw):
     assert web.get(f"/tickets/{raw}/").status_code == 404
     assert web.get(f"/tickets/scenarios/{raw}/").status_code == 404
+
+
+@pytest.mark.parametrize("year", [str(2**63 - 1), "9999", HUGE])
+@pytest.mark.parametrize("changelist", ["admin:tickets_phasemove_changelist", "admin:history_change_changelist"])
+def test_the_admin_date_hierarchy_refuses_a_year_past_the_calendar_as_a_bad_address(client, site, changelist, year):
+    client.force_login(site.users["admin"])
+    response = client.get(reverse(changelist), {"at__year": year})
+    assert response.status_code == 302
+    assert response["Location"].endswith("?e=1")
+    assert client.get(reverse(changelist), {"at__year": "2026"}).status_code == 200

@@ -36,6 +36,8 @@ from pydantic.json_schema import JsonDict
 
 from ciclo.configurator.models import AnswerType, CrmOptions, ServiceType, WorkflowStep
 from ciclo.people.models import Person, Phone
+from ciclo.tickets import errors as engine_errors
+from ciclo.tickets.errors import TicketError
 from ciclo.tickets.models import Channel, Note, PhaseMove, Ticket
 
 MAX_ID = 2**63 - 1
@@ -213,28 +215,20 @@ class _Error(Out):
     )
 
 
+# The codes whose error carries data have a model of their own below; every other code is a GeneralError.
+_WITH_DATA = {"decision_required", "invalid_choice", "required_unanswered", "answer_conflict"}
+_WITH_DATA |= {"phase_locked", "stale_ticket", "in_use"}
+_API_CODES = {"invalid", "bad_request", "malformed_json", "malformed_yaml", "not_authenticated", "forbidden"}
+_API_CODES |= {"not_found", "method_not_allowed", "conflict", "unsupported_media_type", "too_large", "throttled"}
+_API_CODES |= {"error", "server_error"}
+_ENGINE_CODES = {c.code for c in vars(engine_errors).values() if isinstance(c, type) and issubclass(c, TicketError)}
+GENERAL_CODES = tuple(sorted((_API_CODES | _ENGINE_CODES) - _WITH_DATA))
+
+
 class GeneralError(_Error):
     """An error that carries nothing but its message and `fields`."""
 
-    code: Literal[
-        "invalid",
-        "bad_request",
-        "malformed_json",
-        "malformed_yaml",
-        "not_authenticated",
-        "forbidden",
-        "not_allowed",
-        "not_found",
-        "method_not_allowed",
-        "conflict",
-        "ticket_closed",
-        "unsupported_media_type",
-        "too_large",
-        "throttled",
-        "ticket_error",
-        "error",
-        "server_error",
-    ] = Field(description="A stable code for programs.")
+    code: Literal[GENERAL_CODES] = Field(description="A stable code for programs.")  # type: ignore[valid-type]
 
 
 class DecisionOptionRef(Out):

@@ -97,3 +97,14 @@ def test_a_person_patch_is_strict(api_as, admin_user, change, field):
     assert_error(api_as(admin_user).patch(f"/people/{person.pk}", change), 422, "invalid", field)
     person.refresh_from_db()
     assert person.name == "Ana" and person.active
+
+
+def test_every_error_code_the_api_answers_is_in_the_schema(schema):
+    from ciclo.api import errors
+    from ciclo.tickets import errors as engine
+
+    mapping = schema["components"]["schemas"]["ErrorOut"]["properties"]["error"]["discriminator"]["mapping"]
+    engine_codes = {cls.code for cls in vars(engine).values() if isinstance(cls, type) and issubclass(cls, Exception)}
+    other = {"invalid", "not_found", "conflict", "in_use", "server_error", "malformed_json", "malformed_yaml"}
+    other |= {"unsupported_media_type", "too_large", "error"}
+    assert engine_codes | set(errors._HTTP_CODES.values()) | other <= set(mapping)

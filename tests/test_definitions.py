@@ -711,12 +711,14 @@ def test_a_json_integer_of_thousands_of_digits_is_refused_on_its_path(db, admin_
     assert exc.plan.errors[0].message == LONG_NUMBER_MESSAGE
 
 
-def test_a_json_number_of_thousands_of_digits_with_a_fraction_is_not_a_number(db, admin_user):
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_a_number_of_thousands_of_digits_with_a_fraction_is_refused_on_its_path(db, admin_user, fmt):
     data = template("sales.yaml")
     data["cycles"][0]["questions"][5]["min_value"] = 123456789
-    text = json.dumps(data).replace("123456789", f"{LONG}.5")
-    exc = refused(parse(text, "json"), admin_user)
+    text = (json.dumps(data) if fmt == "json" else dump(data)).replace("123456789", f"{LONG}.5")
+    exc = refused(parse(text, fmt), admin_user)
     assert error_paths(exc) == ["cycles[0].questions[5].min_value"]
+    assert exc.plan.errors[0].message == "This number has 5001 digits: a number in a definitions file has at most 100."
 
 
 @pytest.mark.parametrize(

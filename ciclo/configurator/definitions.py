@@ -619,7 +619,7 @@ MAX_DIGITS = 100
 
 @dataclasses.dataclass(frozen=True)
 class LongNumber:
-    """A whole number of more than MAX_DIGITS digits, kept as written for the reader to refuse with its path."""
+    """A number of more than MAX_DIGITS digits, kept as written for the reader to refuse with its path."""
 
     text: str
 
@@ -635,6 +635,10 @@ def _json_int(text: str) -> int | LongNumber:
     return LongNumber(text) if len(text) > MAX_DIGITS else int(text)
 
 
+def _json_float(text: str) -> float | LongNumber:
+    return LongNumber(text) if len(text) > MAX_DIGITS else float(text)
+
+
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 
@@ -642,7 +646,7 @@ class _StrictYamlLoader(yaml.SafeLoader):
     """YAML without repeated keys (the second would silently win) and without aliases.
 
     Dates stay text, as in JSON: the reader checks them (a day that does not exist,
-    2026-02-30, is an error on its path, not a failure of the loader); integers too
+    2026-02-30, is an error on its path, not a failure of the loader); numbers too
     long to be any value of a bundle become LongNumber.
     """
 
@@ -656,6 +660,12 @@ class _StrictYamlLoader(yaml.SafeLoader):
         if len(text) > MAX_DIGITS:
             return LongNumber(str(text))
         return super().construct_yaml_int(node)
+
+    def construct_yaml_float(self, node: Any) -> Any:
+        text = self.construct_scalar(node)
+        if len(text) > MAX_DIGITS:
+            return LongNumber(str(text))
+        return super().construct_yaml_float(node)
 
     def construct_yaml_text(self, node: Any) -> Any:
         return self.construct_scalar(node)
@@ -682,6 +692,7 @@ class _StrictYamlLoader(yaml.SafeLoader):
 
 
 _StrictYamlLoader.add_constructor("tag:yaml.org,2002:int", _StrictYamlLoader.construct_yaml_int)
+_StrictYamlLoader.add_constructor("tag:yaml.org,2002:float", _StrictYamlLoader.construct_yaml_float)
 _StrictYamlLoader.add_constructor(_TIMESTAMP, _StrictYamlLoader.construct_yaml_text)
 
 
@@ -719,7 +730,9 @@ def parse(text: str, fmt: str | None = None) -> Any:
             )
 
         try:
-            return json.loads(text, object_pairs_hook=no_repeats, parse_constant=refuse, parse_int=_json_int)
+            return json.loads(
+                text, object_pairs_hook=no_repeats, parse_constant=refuse, parse_int=_json_int, parse_float=_json_float
+            )
         except json.JSONDecodeError as exc:
             raise BundleSyntaxError(
                 _("not valid JSON: line %(line)s, column %(column)s: %(problem)s.")

@@ -25,9 +25,13 @@ Target: p95 under 50 ms, on PostgreSQL (pg_trgm GIN indexes) and SQLite (LIKE ov
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,19 +39,22 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (
+    BenchDatabase,
     add_run_options,
     alternate,
     analyze,
     announce,
-    bench_django,
     bench_parser,
     environment,
     load_span,
     ms,
     pass_fail,
+    pg_server_url,
     ratio,
     run,
     run_header,
+    serve_in_process,
+    setup_django,
     strip_samples,
     table,
 )
@@ -138,9 +145,9 @@ def fill_search_text() -> None:
 
     words = " ".join(f"WHEN {i} THEN '{w}'" for i, w in enumerate(WORDS))
     sql = f"""UPDATE tickets_ticket SET search_text = 'atendimento ' || id || ' '
-        || CASE id % {len(WORDS)} {words} END || ' '
-        || CASE (id / 7) % {len(WORDS)} {words} END
-        || CASE WHEN id % 400 = 3 THEN ' pediu migracao do sistema' ELSE '' END
+        || CASE id %% {len(WORDS)} {words} END || ' '
+        || CASE (id / 7) %% {len(WORDS)} {words} END
+        || CASE WHEN id %% 400 = 3 THEN ' pediu migracao do sistema' ELSE '' END
         WHERE id BETWEEN %s AND %s"""
     with connection.cursor() as cursor:
         cursor.execute("SELECT MIN(id), MAX(id) FROM tickets_ticket")
@@ -164,7 +171,119 @@ def build(people: int, tickets: int) -> tuple[Any, dict[str, str], float]:
     return world, found, time.perf_counter() - start
 
 
+# --- the cached database: built once per size and data version, reused by later runs ----------------------------
+
+DATA_VERSION = 1  # raise it when build() makes different data: older caches are then left alone
+BUILT_TABLE = "bench_people_search_built"
+
+
+def cache_name(people: int, tickets: int) -> str:
+    return f"ciclo_bench_people_search_{people}_{tickets}_v{DATA_VERSION}"
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("CICLO_BENCH_CACHE") or Path(tempfile.gettempdir()) / "ciclo-bench-cache")
+
+
+def cached_database(backend: str, people: int, tickets: int, fresh: bool) -> BenchDatabase:
+    """The database of this size, kept between runs (a file under cache_dir(), or a named PostgreSQL database)."""
+    name = cache_name(people, tickets)
+    data_dir = cache_dir() / name
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if backend == "sqlite":
+        path = data_dir / "bench.sqlite3"
+        if fresh:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return BenchDatabase("sqlite", f"sqlite:///{path}", data_dir, str(path), keep=True)
+    import psycopg
+
+    server = pg_server_url()
+    admin = server.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as c:
+        if fresh:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if c.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
+            c.execute(f'CREATE DATABASE "{name}"')
+    return BenchDatabase(
+        "postgres", server.rsplit("/", 1)[0] + "/" + name, data_dir, name, server_url=server, keep=True
+    )
+
+
+def built_before() -> dict[str, Any] | None:
+    """What an earlier complete build left (the cases' documents, the user), or None."""
+    from django.db import connection
+
+    if BUILT_TABLE not in connection.introspection.table_names():
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT data FROM {BUILT_TABLE}")
+        row = cursor.fetchone()
+    return json.loads(row[0]) if row else None
+
+
+@contextmanager
+def bench_data(args: argparse.Namespace, backend: str) -> Iterator[tuple[Any, dict[str, str], float]]:
+    """Django on the cached database, migrated, with its data: (the user who searches, the documents, build seconds).
+
+    A database left half-built (a run stopped while building) is built again from nothing;
+    migrations added since the build are applied (their backfills then run on 1,000,000 rows).
+    """
+    from types import SimpleNamespace
+
+    serve_in_process()
+    db = cached_database(backend, args.people, args.tickets, args.fresh)
+    setup_django(db)
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = built_before()
+    if before is None and connection.introspection.table_names():
+        connection.close()
+        db = cached_database(backend, args.people, args.tickets, True)  # half-built: start again
+    executor = MigrationExecutor(connection)
+    pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    print(f"database {db.url} ({len(pending)} migrations to apply) …", flush=True)
+    call_command("migrate", verbosity=0, interactive=False)
+    if before is not None:
+        if pending:
+            analyze()
+        print("reusing the data built earlier", flush=True)
+        yield SimpleNamespace(user=User.objects.get(pk=before["user"])), before["found"], 0.0
+        return
+    print(f"building {args.people:,} people and {args.tickets:,} tickets …", flush=True)
+    world, found, seconds = build(args.people, args.tickets)
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE {BUILT_TABLE} (data text)")
+        cursor.execute(
+            f"INSERT INTO {BUILT_TABLE} (data) VALUES (%s)", [json.dumps({"user": world.user.pk, "found": found})]
+        )
+    print(f"built in {seconds:.1f} s", flush=True)
+    yield world, found, seconds
+
+
 # --- what is measured --------------------------------------------------------------------------------------------
+
+
+TICKET_CASES = [
+    ("person", "carvalho", "tickets of people named carvalho"),
+    ("person", "silva", "tickets of people named silva"),
+    ("person", "", "tickets of a person by 4 digits of the CPF"),  # filled in from the data
+    ("text", "migração", "tickets whose text has migração (rare)"),
+    ("text", "migracao", "tickets whose text has migracao (rare, unaccented)"),
+    ("text", "orcamento", "tickets whose text has orcamento (common)"),
+    ("text", "orcamento visita", "tickets whose text has two common words"),
+    ("text", "zzzz", "tickets whose text matches nothing"),
+]
+# Over HTTP: the API's list and the query page's results fragment (htmx), first page with its count.
+HTTP_CASES = [
+    ("/api/v1/tickets", "person_search", "silva", "GET /api/v1/tickets?person_search=silva"),
+    ("/api/v1/tickets", "text", "zzzz", "GET /api/v1/tickets?text=zzzz"),
+    ("tickets", "person", "carvalho", "query page fragment, person carvalho"),
+    ("tickets", "text", "migracao", "query page fragment, text migracao"),
+]
 
 
 def like_terms(query: str) -> list[str]:
@@ -217,18 +336,16 @@ def fetch(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
 
 
 def run_backend(args: argparse.Namespace, backend: str) -> dict[str, Any]:
-    with bench_django(backend, keep=args.keep, client=True):
+    with bench_data(args, backend) as (world, found, seconds):
         from django.test import Client
         from django.urls import reverse
 
+        from ciclo.accounts.tokens import create_token
         from ciclo.people.models import Person
         from ciclo.tickets import query
 
         env = environment()
         announce("people and ticket search", env, args)
-        print(f"building {args.people:,} people and {args.tickets:,} tickets …", flush=True)
-        world, found, seconds = build(args.people, args.tickets)
-        print(f"built in {seconds:.1f} s", flush=True)
         for case in PERSON_CASES:
             if not case.query:
                 case.query = found[case.key]
@@ -271,13 +388,20 @@ def run_backend(args: argparse.Namespace, backend: str) -> dict[str, Any]:
             0,
         )
 
-        for kind, q, title in [
-            ("person", "carvalho", "tickets of people named carvalho"),
-            ("person", "silva", "tickets of people named silva"),
-            ("text", "migração", "tickets whose text has migração"),
-            ("text", "orcamento visita", "tickets whose text has two common words"),
-            ("text", "zzzz", "tickets whose text matches nothing"),
-        ]:
+        _token, raw_token = create_token(world.user, name="bench")
+        api = {"HTTP_AUTHORIZATION": f"Bearer {raw_token}"}
+        sql, params = person_sql("carvalho")
+        record(
+            "api_people",
+            "GET /api/v1/people?q=carvalho (20 rows)",
+            lambda: client.get("/api/v1/people", {"q": "carvalho"}, **api),
+            lambda: fetch(sql, params),
+            client.get("/api/v1/people", {"q": "carvalho"}, **api).status_code == 200,
+            0,
+        )
+
+        for kind, q, title in TICKET_CASES:
+            q = q or found["digits"]
             f, errors = query.parse_filter({kind: q})
             assert not errors, errors
             rows_sql, patterns, count_sql = ticket_sql(kind, q)
@@ -299,6 +423,19 @@ def run_backend(args: argparse.Namespace, backend: str) -> dict[str, Any]:
                 (ids, count) == sql_page(),
                 count,
             )
+        for path, name, q, title in HTTP_CASES:
+            kind = "text" if name == "text" else "person"
+            rows_sql, patterns, count_sql = ticket_sql(kind, q)
+            url = path if path.startswith("/") else reverse(path)
+            headers = api if path.startswith("/") else {"HTTP_HX_REQUEST": "true"}
+
+            def http(url: str = url, name: str = name, q: str = q, headers: dict[str, str] = headers) -> Any:
+                return client.get(url, {name: q}, **headers)
+
+            def sql_page(rows_sql: str = rows_sql, patterns: list[Any] = patterns, count_sql: str = count_sql) -> Any:
+                return fetch(rows_sql, patterns), fetch(count_sql, patterns)
+
+            record(f"http_{name}_{q}", title, http, sql_page, http().status_code == 200, 0)
         return {
             "backend": backend,
             "environment": {**env, "load_average": load_span(load_before)},
@@ -353,8 +490,13 @@ def main(argv: list[str] | None = None) -> int:
         warmup_help="untimed searches first (10)",
     )
     parser.add_argument("--people", type=int, default=200_000, help="people to build (default 200,000)")
+    parser.add_argument("--fresh", action="store_true", help="build the data again, even if a cached copy exists")
+    parser.add_argument("--build-only", action="store_true", help="build (or migrate) the cached data, time nothing")
     add_run_options(parser)
     args = parser.parse_args(argv)
+    if args.build_only:
+        with bench_data(args, "postgres" if args.postgres else "sqlite"):
+            return 0
     return run(
         args,
         argv,

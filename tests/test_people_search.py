@@ -186,3 +186,156 @@ def test_a_cpf_is_searchable_as_typed_in_any_mask(sales: SalesSetup, agent: Any)
         f, errors = query.parse_filter({"person": typed})
         assert not errors, typed
         assert list(query.list_queryset(agent, f)) == [ticket], typed
+
+
+# ---- the two ways to the same rows: a few matches read by id (FTS5 on SQLite), common words by LIKE ----
+
+
+@pytest.fixture
+def like_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every search takes the LIKE way: no word is ever few enough to be read by id."""
+    import ciclo.people.models as people_models
+
+    monkeypatch.setattr(people_models, "FEW_PEOPLE", 0)
+    monkeypatch.setattr(query, "FEW_PEOPLE", 0)
+    monkeypatch.setattr(query, "FEW_TICKETS", 0)
+
+
+PERSON_QUERIES = [
+    "carvalho",
+    "carv",
+    "daniela car",
+    "goncalves",
+    "GONÇALVES marcos",
+    "vale verde",
+    "ltda",
+    "vale carvalho",
+    "silvia",
+    "ana s",
+    "529.982",
+    "8224",
+    "12.ABC.345/01DE-35",
+    "zzzz",
+]
+TEXT_QUERIES = ["migração", "migracao", "dados migracao", "dados de migracao", "orcamento", "sistema", "zzzz", "ção"]
+
+
+def _found(agent: Any) -> dict[str, Any]:
+    """What every person search, person filter and text filter finds."""
+    out: dict[str, Any] = {}
+    for q in PERSON_QUERIES:
+        out[f"search {q}"] = names(Person.objects.search(q))
+        f, errors = query.parse_filter({"person": q})
+        assert not errors, (q, errors)
+        out[f"person {q}"] = {t.pk for t in query.list_queryset(agent, f)}
+    for q in TEXT_QUERIES:
+        f, errors = query.parse_filter({"text": q})
+        assert not errors, (q, errors)
+        out[f"text {q}"] = {t.pk for t in query.list_queryset(agent, f)}
+    return out
+
+
+def test_the_indexed_way_and_the_like_way_find_the_same(
+    monkeypatch: pytest.MonkeyPatch, sales: SalesSetup, agent: Any, people: dict[str, Person]
+):
+    make_ticket(sales, agent, person=people["daniela"], subject="Migração do sistema")
+    noted = make_ticket(sales, agent, person=people["goncalves"], subject="Outro assunto")
+    record_note(noted, by=agent, text="Pediu a MIGRAÇÃO de dados; orçamento")
+    make_ticket(sales, agent, person=people["vale"], subject="Nada a ver")
+    indexed = _found(agent)
+    assert indexed["search daniela car"] == {"Daniela Carvalho"}
+    assert indexed["search 12.ABC.345/01DE-35"] == {"Distribuidora Vale Verde Ltda"}
+    assert indexed["person goncalves"] == indexed["text dados migracao"] == {noted.pk}
+    assert len(indexed["text migracao"]) == 2 and indexed["text migracao"] == indexed["text migração"]
+    assert indexed["text dados de migracao"] == {noted.pk}  # "de" is checked by the LIKE on the rows found
+    assert indexed["text zzzz"] == indexed["person zzzz"] == set()
+    import ciclo.people.models as people_models
+
+    for module, name in ((people_models, "FEW_PEOPLE"), (query, "FEW_PEOPLE"), (query, "FEW_TICKETS")):
+        monkeypatch.setattr(module, name, 0)  # no word is few enough to be read by id
+    assert _found(agent) == indexed
+
+
+def test_the_like_way_alone(like_only: None, sales: SalesSetup, agent: Any, people: dict[str, Person]):
+    ticket = make_ticket(sales, agent, person=people["goncalves"], subject="Migração")
+    f, _errors = query.parse_filter({"person": "goncalves", "text": "migracao"})
+    assert list(query.list_queryset(agent, f)) == [ticket]
+    assert names(Person.objects.search("vale verde")) == {"Distribuidora Vale Verde Ltda"}
+
+
+def test_a_new_note_and_a_rename_are_found_at_once(sales: SalesSetup, agent: Any, people: dict[str, Person]):
+    ticket = make_ticket(sales, agent, person=people["daniela"], subject="Visita")
+
+    def text(q: str) -> list[Ticket]:
+        return list(query.list_queryset(agent, query.parse_filter({"text": q})[0]))
+
+    def person(q: str) -> list[Ticket]:
+        return list(query.list_queryset(agent, query.parse_filter({"person": q})[0]))
+
+    assert text("reclamacao") == []
+    record_note(ticket, by=agent, text="Reclamação do cliente")
+    assert text("reclamacao") == [ticket]
+    daniela = people["daniela"]
+    daniela.name = "Daniela Peixoto"
+    daniela.save()
+    assert person("peixoto") == [ticket] and names(Person.objects.search("peixoto")) == {"Daniela Peixoto"}
+    assert person("carvalho") == [] and not Person.objects.search("carvalho").exists()
+    Person.objects.filter(pk=daniela.pk).update(search_key="daniela queiroz")  # plain SQL too (triggers)
+    assert names(Person.objects.search("queiroz")) == {"Daniela Peixoto"}
+    people["vale"].delete()
+    assert not Person.objects.search("vale verde").exists()
+
+
+sqlite_only = pytest.mark.skipif(connection.vendor != "sqlite", reason="the FTS5 tables exist on SQLite only")
+FTS_TABLES = {"people_person_search": "people_person", "tickets_ticket_search": "tickets_ticket"}
+
+
+def _fts_check(fts: str) -> None:
+    """FTS5's own check that the index holds exactly the content table's text (raises if not)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {fts} ({fts}, rank) VALUES ('integrity-check', 1)")
+
+
+@sqlite_only
+def test_the_fts_tables_and_their_triggers_exist_after_every_migration(db: Any):
+    # Django rebuilds a SQLite table for some schema changes, dropping its triggers: a later
+    # migration that does so must create them again.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger'")
+        triggers = set(cursor.fetchall())
+    for fts, table in FTS_TABLES.items():
+        assert {(f"{fts}_{kind}", table) for kind in ("insert", "update", "delete")} <= triggers
+
+
+@sqlite_only
+def test_the_fts_index_stays_in_step_with_every_write(sales: SalesSetup, agent: Any, people: dict[str, Person]):
+    ticket = make_ticket(sales, agent, person=people["ana"], subject="Primeiro")
+    record_note(ticket, by=agent, text="Segunda nota")
+    people["ana"].name = "Ana Souza Lima"
+    people["ana"].save()
+    people["vale"].delete()
+    Ticket.objects.filter(pk=ticket.pk).update(search_text="por sql")
+    for fts in FTS_TABLES:
+        _fts_check(fts)
+
+
+@sqlite_only
+def test_the_migrations_fill_the_fts_index_of_an_existing_database(
+    sales: SalesSetup, agent: Any, people: dict[str, Person]
+):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    ticket = make_ticket(sales, agent, person=people["daniela"], subject="Instalação")
+    with connection.cursor() as cursor:
+        for fts in FTS_TABLES:  # as a database from before the FTS tables: empty
+            cursor.execute(f"INSERT INTO {fts} ({fts}) VALUES ('delete-all')")
+    assert names(Person.objects.search("carvalho")) == set()
+    for module in ("ciclo.people.migrations.0004_person_search_fts", "ciclo.tickets.migrations.0005_ticket_search_fts"):
+        import_module(module).create_fts(apps, connection.schema_editor())
+    assert names(Person.objects.search("carvalho")) == {"Daniela Carvalho"}
+    f, _errors = query.parse_filter({"text": "instalacao"})
+    assert list(query.list_queryset(agent, f)) == [ticket]
+    for fts in FTS_TABLES:
+        _fts_check(fts)

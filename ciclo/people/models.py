@@ -15,7 +15,14 @@ from ciclo.people.documents import (
     validate_cnpj,
     validate_document,
 )
-from ciclo.people.text import check_search, contains_all, fold, fold_all
+from ciclo.people.text import check_search, contains_all, few_matches, fold, fold_all
+
+# SQLite's FTS5 trigram table over people_person.search_key (people migration 0004).
+PERSON_SEARCH_FTS = "people_person_search"
+# Up to this many people matching a search are read by id, then sorted by name (a few ms); past
+# it the words are common, and the name-ordered index finds a page early (few_matches; on
+# SQLite the index person_search_name_key holds the key too, so rows skipped are not read).
+FEW_PEOPLE = 3000
 
 
 class Company(models.Model):
@@ -50,7 +57,10 @@ class PersonQuerySet(models.QuerySet["Person"]):
         An empty query finds everyone.
         """
         terms = check_search(query)
-        return self.filter(contains_all("search_key", terms)) if terms else self
+        if not terms:
+            return self
+        few = few_matches(Person, "search_key", PERSON_SEARCH_FTS, terms, FEW_PEOPLE, self.db)
+        return self.filter(contains_all("search_key", terms) if few is None else few)
 
 
 class Person(models.Model):

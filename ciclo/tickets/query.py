@@ -14,7 +14,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from django.db.models import CharField, Q, QuerySet, Value
+from django.db import connections
+from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce, Concat, NullIf, Trim
 from django.utils import timezone
 from django.utils.dateparse import parse_date
@@ -22,7 +23,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ciclo.people.models import Person
-from ciclo.people.text import MIN_SEARCH_CHARS, SearchTooShort, contains_all, search_terms, too_short
+from ciclo.people.text import (
+    MIN_SEARCH_CHARS,
+    SearchTooShort,
+    contains_all,
+    few_matches,
+    search_terms,
+    too_short,
+)
 from ciclo.tickets.models import Ticket, TicketQuerySet
 
 # Sort name → (model field, label). Every order ends with id, so it is total.
@@ -187,7 +195,7 @@ def apply_filter(qs: TicketQuerySet, f: TicketFilter) -> TicketQuerySet:
     if f.status:
         qs = qs.filter(status=f.status)
     if f.person:
-        qs = qs.filter(person__in=Person.objects.search(f.person))
+        qs = qs.filter(_person_condition(f.person, qs.db))
     if f.company is not None:
         qs = qs.filter(company_id=f.company)
     if f.next_contact_user is not None:
@@ -201,9 +209,44 @@ def apply_filter(qs: TicketQuerySet, f: TicketFilter) -> TicketQuerySet:
     if f.opened_to:
         qs = qs.filter(opened_at__lt=_day_start(f.opened_to + dt.timedelta(days=1)))
     if f.text:
-        # Every word in the folded subject and notes, kept on the ticket by the engine.
-        qs = qs.filter(contains_all("search_text", search_terms(f.text)))
+        qs = qs.filter(_text_condition(f.text, qs.db))
     return qs
+
+
+# The person and the text filters read their tickets by id when few match (see few_matches):
+# the people's by the ticket_person_opened index (about 5 tickets a person), the texts' by
+# their key, then sort them for the page. Past these limits the words are common, and the
+# tickets are read in the page's order, each checked by its folded text (or its person's): a
+# page stops after its rows, the capped count after its cap. The rows are the same either
+# way; the limits are where one way becomes cheaper than the other (bench/people_search.py).
+FEW_PEOPLE = 1000
+FEW_TICKETS = 3000
+# SQLite's FTS5 trigram table over tickets_ticket.search_text (tickets migration 0005).
+TICKET_SEARCH_FTS = "tickets_ticket_search"
+
+
+def _person_condition(person: str, db: str) -> Q:
+    """Tickets of the people Person.objects.search(person) finds."""
+    people = Person.objects.using(db).search(person).order_by()
+    ids = list(people.values_list("id", flat=True)[: FEW_PEOPLE + 1])
+    if len(ids) <= FEW_PEOPLE:
+        return Q(person_id__in=ids)
+    # A correlated EXISTS: asked only of the tickets read. A join's condition on the person
+    # makes SQLite read every person first (a Bloom filter: 40 ms over 200,000 people).
+    named = Person.objects.filter(pk=OuterRef("person_id")).filter(contains_all("search_key", search_terms(person)))
+    return Q(Exists(named))
+
+
+def _text_condition(text: str, db: str) -> Q:
+    """Every word somewhere in the folded subject and notes (Ticket.search_text, kept by the engine)."""
+    terms = search_terms(text)
+    every_word = contains_all("search_text", terms)
+    if connections[db].vendor == "postgresql":
+        # The planner weighs the pg_trgm GIN index against the page's order by itself, and
+        # better than a look-up first would (bench/people_search.py).
+        return every_word
+    few = few_matches(Ticket, "search_text", TICKET_SEARCH_FTS, terms, FEW_TICKETS, db)
+    return every_word if few is None else few
 
 
 def encode_cursor(values: list[Any]) -> str:

@@ -95,17 +95,16 @@ def few_matches(model: type[Model], field: str, fts_table: str, terms: list[str]
     condition, read in the order a page asks for (the words are met early, where a list of
     many ids would be read whole and sorted).
 
-    On PostgreSQL the LIKE of every word, served by the field's pg_trgm GIN index (which
-    intersects the words), or a scan that stops early for common words. On SQLite the FTS5
-    trigram table `fts_table` over the field, one word at a time, the longest first: FTS5
-    finds two words together by reading every match of each (30–100 ms for two common words
-    over 1,000,000 tickets); the first word with at most `limit` matches decides, and the
-    LIKE checks the other words on those rows only.
+    On PostgreSQL always None: the pg_trgm GIN index serves the LIKE, and the planner weighs
+    it against the page's order better than a look-up first would (bench/people_search.py).
+    On SQLite, which has no index for a LIKE, the FTS5 trigram table `fts_table` over the
+    field, one word at a time, the longest first: FTS5 finds two words together by reading
+    every match of each (30–100 ms for two common words over 1,000,000 tickets); the first
+    word with at most `limit` matches decides, and the LIKE checks the other words on those
+    rows only.
     """
     if connections[db].vendor != "sqlite":
-        rows = model._default_manager.using(db).order_by().filter(contains_all(field, terms))
-        ids = list(rows.values_list("pk", flat=True)[: limit + 1])
-        return Q(pk__in=ids) if len(ids) <= limit else None
+        return None
     for word in sorted((t for t in terms if len(t) >= MIN_SEARCH_CHARS), key=len, reverse=True):
         found = _fts_match(fts_table, word, limit, db)
         if found is not None:

@@ -14,7 +14,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from django.db import connections
 from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce, Concat, NullIf, Trim
 from django.utils import timezone
@@ -241,10 +240,6 @@ def _text_condition(text: str, db: str) -> Q:
     """Every word somewhere in the folded subject and notes (Ticket.search_text, kept by the engine)."""
     terms = search_terms(text)
     every_word = contains_all("search_text", terms)
-    if connections[db].vendor == "postgresql":
-        # The planner weighs the pg_trgm GIN index against the page's order by itself, and
-        # better than a look-up first would (bench/people_search.py).
-        return every_word
     few = few_matches(Ticket, "search_text", TICKET_SEARCH_FTS, terms, FEW_TICKETS, db)
     return every_word if few is None else few
 

@@ -21,6 +21,7 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from ciclo.http import parse_id
 from ciclo.people.models import Person
 from ciclo.people.text import (
     MIN_SEARCH_CHARS,
@@ -114,11 +115,11 @@ def _ints(values: list[str], name: str, errors: dict[str, list[str]]) -> list[in
     for value in values:
         if value == "":
             continue
-        # ASCII digits only ("²".isdigit() is true) and no more than a bigint holds.
-        if not (value.isascii() and value.isdigit()) or int(value) >= _BIGINT:
+        ident = parse_id(value)
+        if ident is None:
             errors.setdefault(name, []).append(_("“%(value)s” is not a valid id.") % {"value": value})
         else:
-            out.append(int(value))
+            out.append(ident)
     return out
 
 

@@ -3,20 +3,26 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from django.core.exceptions import ValidationError
 
+from ciclo.configurator.changes import ConfigurationInvalid, save_service_type, type_item
+from ciclo.configurator.items import ServiceTypeItem
 from ciclo.configurator.models import Question, ServiceType, Workflow, WorkflowStep
 from ciclo.configurator.specs import validate_workflow
 from ciclo.configurator.validation import (
     OptionSpec,
     QuestionRule,
     QuestionSpec,
+    Rule,
     StepSpec,
     WorkflowSpec,
     check_question,
     check_workflow,
 )
 from tests.factory import make_cr
+
+
+def check_messages(workflow: WorkflowSpec, lookup) -> list[str]:
+    return [p.message for p in check_workflow(workflow, lookup)]
 
 
 def spec(*steps: StepSpec, code: str = "w") -> WorkflowSpec:
@@ -40,27 +46,29 @@ def test_a_simple_valid_workflow_has_no_errors():
 
 
 def test_it_names_a_missing_next_order():
-    errors = check_workflow(spec(cr(0, 7), cr(10, closes=True)), no_other)
+    errors = check_messages(spec(cr(0, 7), cr(10, closes=True)), no_other)
     assert any("Step 0" in e and "7" in e for e in errors)
 
 
 def test_it_names_a_decision_option_going_nowhere():
-    errors = check_workflow(spec(cr(0, 5), decision(5, ("Sim", 10), ("Não", 99)), cr(10, closes=True)), no_other)
+    errors = check_messages(spec(cr(0, 5), decision(5, ("Sim", 10), ("Não", 99)), cr(10, closes=True)), no_other)
     assert any("Step 5" in e and "Não" in e and "99" in e for e in errors)
 
 
 def test_a_decision_needs_two_options():
-    errors = check_workflow(spec(cr(0, 5), decision(5, ("Sim", 10)), cr(10, closes=True)), no_other)
+    errors = check_messages(spec(cr(0, 5), decision(5, ("Sim", 10)), cr(10, closes=True)), no_other)
     assert any("Step 5" in e and "two options" in e for e in errors)
 
 
 def test_it_names_an_unreachable_step():
     errors = check_workflow(spec(cr(0, 10), cr(5, 10), cr(10, closes=True)), no_other)
-    assert errors == ["Step 5 cannot be reached from the start (order 0)."]
+    assert [(e.rule, e.order, e.message) for e in errors] == [
+        (Rule.UNREACHABLE, 5, "Step 5 cannot be reached from the start (order 0).")
+    ]
 
 
 def test_it_names_steps_from_which_no_closing_cr_is_reachable():
-    errors = check_workflow(
+    errors = check_messages(
         spec(cr(0, 5), decision(5, ("Sim", 20), ("Não", 10)), cr(10, 15), cr(15, 10), cr(20, closes=True)), no_other
     )
     assert any(e.startswith("Step 10:") and "closing" in e for e in errors)
@@ -69,12 +77,12 @@ def test_it_names_steps_from_which_no_closing_cr_is_reachable():
 
 
 def test_a_cr_without_next_must_close():
-    errors = check_workflow(spec(cr(0)), no_other)
+    errors = check_messages(spec(cr(0)), no_other)
     assert any("Step 0" in e and "does not close" in e for e in errors)
 
 
 def test_a_loop_of_decisions_without_a_cr_is_refused():
-    errors = check_workflow(
+    errors = check_messages(
         spec(cr(0, 5), decision(5, ("A", 10), ("B", 20)), decision(10, ("C", 5), ("D", 20)), cr(20, closes=True)),
         no_other,
     )
@@ -87,13 +95,13 @@ def test_jumps_follow_other_workflows():
     jump = StepSpec(order=5, kind="workflow", target_workflow="other", target_order=5)
     assert check_workflow(spec(cr(0, 5), jump), lookup) == []
     bad = StepSpec(order=5, kind="workflow", target_workflow="other", target_order=7)
-    assert any("no order 7" in e for e in check_workflow(spec(cr(0, 5), bad), lookup))
+    assert any("no order 7" in e for e in check_messages(spec(cr(0, 5), bad), lookup))
     missing = StepSpec(order=5, kind="workflow", target_workflow="nope", target_order=0)
-    assert any("“nope” does not exist" in e for e in check_workflow(spec(cr(0, 5), missing), lookup))
+    assert any("“nope” does not exist" in e for e in check_messages(spec(cr(0, 5), missing), lookup))
 
 
 def test_duplicate_orders_are_refused():
-    errors = check_workflow(spec(cr(0, 5), cr(5, closes=True), cr(5, closes=True)), no_other)
+    errors = check_messages(spec(cr(0, 5), cr(5, closes=True), cr(5, closes=True)), no_other)
     assert any("Order 5" in e for e in errors)
 
 
@@ -103,31 +111,34 @@ def test_saved_sales_workflow_is_valid(sales):
 
 def test_saved_workflow_errors_after_a_bad_edit(sales):
     WorkflowStep.objects.filter(pk=sales.step_negotiation.pk).update(next_order=12)
-    assert any("Step 15" in e and "12" in e for e in validate_workflow(sales.workflow))
+    assert any("Step 15" in e.message and "12" in e.message for e in validate_workflow(sales.workflow))
 
 
-def test_analytical_type_must_sit_under_a_synthetic(sales):
-    orphan = ServiceType(code="7.1", description="Órfão", kind="analytical", workflow=sales.workflow)
-    with pytest.raises(ValidationError) as err:
-        orphan.full_clean()
-    assert "synthetic" in str(err.value)
+def test_analytical_type_must_sit_under_a_synthetic(sales, admin_user):
+    orphan = ServiceTypeItem(code="7.1", description="Órfão", kind="analytical", workflow="vendas")
+    with pytest.raises(ConfigurationInvalid) as err:
+        save_service_type(orphan, admin_user)
+    assert [(p.rule, p.path) for p in err.value.problems] == [(Rule.NOT_UNDER_GROUP, "code")]
+    assert not ServiceType.objects.filter(code="7.1").exists()
 
 
-def test_type_is_refused_when_its_cycle_asks_in_a_cr_outside_its_workflow(sales, db):
+def test_type_is_refused_when_its_cycle_asks_in_a_cr_outside_its_workflow(sales, admin_user):
     stray = make_cr("77", description="Fora do fluxo")
     Question.objects.create(cycle=sales.cycle, cr=stray, code="7.01", text="?", answer_type="short_text")
-    sales.type.description = "Venda nova (editada)"
-    with pytest.raises(ValidationError) as err:
-        sales.type.full_clean()
-    assert "77" in str(err.value)
+    item = type_item(sales.type).model_copy(update={"description": "Venda nova (editada)"})
+    with pytest.raises(ConfigurationInvalid) as err:
+        save_service_type(item, admin_user, saved=sales.type)
+    assert err.value.rules == {Rule.CYCLE_OFF_ROUTE}
+    assert "77" in err.value.problems[0].message
 
 
-def test_type_parent_is_the_longest_synthetic_prefix(sales):
-    sub = ServiceType.objects.create(code="1.5", description="Sub", kind="synthetic")
-    leaf = ServiceType(code="1.5.1", description="Folha", kind="analytical", workflow=sales.workflow)
-    leaf.full_clean()
-    leaf.save()
+def test_type_parent_is_the_longest_synthetic_prefix(sales, admin_user):
+    sub = save_service_type(ServiceTypeItem(code="1.5", description="Sub", kind="synthetic"), admin_user)
+    leaf = save_service_type(
+        ServiceTypeItem(code="1.5.1", description="Folha", kind="analytical", workflow="vendas"), admin_user
+    )
     assert leaf.parent == sub
+    sales.type.refresh_from_db()
     assert sales.type.parent == sales.group
 
 
@@ -177,7 +188,7 @@ def test_a_choice_question_needs_an_active_option():
 
 def test_two_options_cannot_have_the_same_label_whatever_the_case():
     problems = check_question(choice("multiple_choice", OptionSpec("Azul"), OptionSpec("Verde"), OptionSpec(" azul ")))
-    assert [(p.rule, p.path) for p in problems] == [(QuestionRule.REPEATED_LABEL, "options.2.label")]
+    assert [(p.rule, p.path) for p in problems] == [(QuestionRule.REPEATED_LABEL, "options[2].label")]
     assert "azul" in problems[0].message
 
 

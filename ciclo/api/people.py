@@ -24,14 +24,13 @@ from ciclo.api.schemas import (
     CompanyIn,
     CompanyOut,
     CompanyPatch,
-    Id,
     PersonDetailOut,
     PersonIn,
     PersonPage,
     PersonPatch,
-    Text,
     responses,
 )
+from ciclo.fields import Id, Text
 from ciclo.history.models import snapshot
 from ciclo.people import changes
 from ciclo.people.documents import normalize_document

@@ -63,15 +63,31 @@ def snapshot(obj: models.Model) -> dict[str, Any]:
     return data
 
 
-def record_change(obj: models.Model, *, by: Any, action: str, before: dict[str, Any] | None = None) -> Change | None:
-    """Write the history row for obj; `before` is snapshot(obj) taken before the change."""
+def record_change(
+    obj: models.Model,
+    *,
+    by: Any,
+    action: str,
+    before: dict[str, Any] | None = None,
+    extra: dict[str, list[Any]] | None = None,
+) -> Change | None:
+    """Write the history row for obj; `before` is snapshot(obj) taken before the change.
+
+    A change that turns `active` off is recorded as DEACTIVATED, whoever makes it. `extra`
+    adds what a snapshot does not hold (many-to-many members, a step's options), as
+    field: [before, after]. A CHANGED row that changes nothing is not written.
+    """
     after = snapshot(obj)
     if before is None:
         diff = {k: [None, v] for k, v in after.items()} if action == Change.Action.CREATED else {}
     else:
         diff = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
-        if not diff and action == Change.Action.CHANGED:
+    diff.update({k: v for k, v in (extra or {}).items() if v[0] != v[1]})
+    if action == Change.Action.CHANGED:
+        if not diff:
             return None
+        if before is not None and before.get("active") is True and after.get("active") is False:
+            action = Change.Action.DEACTIVATED
     return Change.objects.create(
         content_type=ContentType.objects.get_for_model(obj),
         object_id=str(obj.pk),
@@ -80,3 +96,39 @@ def record_change(obj: models.Model, *, by: Any, action: str, before: dict[str, 
         changes=diff,
         by=by if getattr(by, "is_authenticated", False) else None,
     )
+
+
+def record_deletion(obj: models.Model, *, by: Any, before: dict[str, Any] | None = None) -> Change:
+    """Call before deleting: the row keeps every value the object had (`before`, or its fields now)."""
+    return Change.objects.create(
+        content_type=ContentType.objects.get_for_model(obj),
+        object_id=str(obj.pk),
+        object_repr=str(obj)[:300],
+        action=Change.Action.DELETED,
+        changes={name: [value, None] for name, value in (before or snapshot(obj)).items()},
+        by=by if getattr(by, "is_authenticated", False) else None,
+    )
+
+
+def protected_uses(obj: models.Model) -> list[str]:
+    """What keeps obj from being deleted (tickets, answers…), as "kind (count)"; empty when free."""
+    from collections import Counter
+
+    from django.contrib.admin.utils import NestedObjects
+    from django.db import router
+
+    collector = NestedObjects(using=router.db_for_write(type(obj)))
+    collector.collect([obj])
+    counts = Counter(str(p._meta.verbose_name_plural) for p in collector.protected)
+    return [f"{name} ({count})" for name, count in sorted(counts.items())]
+
+
+def set_active(obj: models.Model, active: bool, *, by: Any) -> bool:
+    """Turn obj's `active` flag on or off, with its history row; False when it already was."""
+    if obj.active is active:  # type: ignore[attr-defined]
+        return False
+    before = snapshot(obj)
+    obj.active = active  # type: ignore[attr-defined]
+    obj.save(update_fields=["active"])
+    record_change(obj, by=by, action=Change.Action.CHANGED, before=before)
+    return True

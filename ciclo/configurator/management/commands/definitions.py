@@ -106,7 +106,7 @@ class Command(BaseCommand):
                 plan = exc.plan
         if not plan.is_valid:
             for problem in plan.errors:
-                self.stderr.write(str(problem))
+                self.stderr.write(f"{problem.path}: {problem.message}" if problem.path else problem.message)
             count = len(plan.errors)
             raise CommandError(
                 ngettext(

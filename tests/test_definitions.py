@@ -465,7 +465,9 @@ def test_a_saved_workflow_the_change_would_break_is_named(sales, admin_user):
     WorkflowStep.objects.create(workflow=other, order=0, kind="cr", cr=cr)
     data = {"ciclo_definitions": 1, "responsibility_centers": [{"code": "50", "description": "Fim"}]}
     exc = refused(data, admin_user)
-    assert error_paths(exc) == [""]
+    # On the flag that breaks it, with the rule it breaks.
+    assert error_paths(exc) == ["responsibility_centers[0].closes_process"]
+    assert exc.rules == {Rule.STEP_SHAPE}
     assert "outro" in exc.plan.errors[0].message
 
 

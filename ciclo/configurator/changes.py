@@ -47,6 +47,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
@@ -450,6 +451,18 @@ def _type_name(code: str, description: str) -> str:
     return _("service type %(code)s “%(description)s”") % {"code": code, "description": description}
 
 
+_ITEM_MODELS: dict[type[Item], type[models.Model]] = {
+    CrItem: ResponsibilityCenter,
+    WorkflowItem: Workflow,
+    StepItem: WorkflowStep,
+    DecisionOptionItem: DecisionOption,
+    CycleItem: ServiceCycle,
+    QuestionItem: Question,
+    OptionItem: Option,
+    ServiceTypeItem: ServiceType,
+}
+
+
 # ---- planning: match, compare, check the result whole ---------------------------------------------
 
 
@@ -492,6 +505,9 @@ class Planner:
 
     def plan(self) -> Plan:
         if self.bundle is not None:
+            for _kind, items in self._sections():
+                for item in items:
+                    self._check_values(item)
             self._rename()
             self._check_keys()
             self._check_references()
@@ -501,6 +517,26 @@ class Planner:
 
     def error(self, rule: Rule, path: str, message: str) -> None:
         self.errors.append(Problem(rule, message, path))
+
+    def _check_values(self, item: Item) -> bool:
+        """Each value against its column's own validators (a classification's form, a colour): an item
+        the API or code made was read by no form or file. True when it, or one inside it, is broken."""
+        model = next(m for cls in type(item).__mro__ if (m := _ITEM_MODELS.get(cls)) is not None)
+        columns = {f.name: f for f in model._meta.concrete_fields if not f.is_relation}
+        if not item.broken:
+            for name in type(item).model_fields:
+                value = getattr(item, name, None)
+                if name not in columns or value is None:
+                    continue
+                try:
+                    columns[name].run_validators(value)
+                except ValidationError as exc:
+                    self.error(Rule.INVALID, join(item.path, name), " ".join(exc.messages))
+                    item.broken = True
+        for child in (*getattr(item, "steps", ()), *getattr(item, "questions", ()), *getattr(item, "options", ())):
+            if self._check_values(child):
+                item.broken = True
+        return item.broken
 
     def _add(self, item: PlanItem, op: _Op | None = None) -> None:
         self.items.append(item)
@@ -1042,6 +1078,13 @@ class Planner:
             for problem in check_workflow(after[workflow.code], lookup_after):
                 path = paths.get(problem.order, workflow.path) if problem.order is not None else workflow.path
                 self.errors.append(dataclasses.replace(problem, path=path))
+        # A saved workflow breaks by a CR's "closes the process": the problem goes on that flag.
+        closing_changes = [
+            c
+            for c in bundle.responsibility_centers
+            if c.code in saved.crs and closes_before(c.code) != c.closes_process
+        ]
+        cause = join(closing_changes[0].path, "closes_process") if len(closing_changes) == 1 else ""
         for code in saved.workflows:
             if code in bundle_workflows:
                 continue
@@ -1049,8 +1092,8 @@ class Planner:
             for problem in check_workflow(after[code], lookup_after):
                 if problem.message not in was:
                     self.error(
-                        Rule.BREAKS_OTHER,
-                        "",
+                        problem.rule,
+                        cause,
                         _("Saved workflow “%(workflow)s”, which this change leaves as it is, would break: %(error)s")
                         % {"workflow": code, "error": problem.message},
                     )
@@ -1130,7 +1173,7 @@ class Planner:
                     orphans.append(_type_name(code, type_row.description))
                     continue
                 self.error(
-                    Rule.BREAKS_OTHER,
+                    problem.rule,
                     "",
                     _("Saved service type %(code)s, which this change leaves as it is, would break: %(error)s")
                     % {"code": code, "error": problem.message},

@@ -34,7 +34,6 @@ class Rule(StrEnum):
     UNREACHABLE = "unreachable"
     NO_CLOSING = "no_closing"  # no closing CR can be reached from a step
     LOOP = "loop"  # decisions and jumps that never pass a CR
-    BREAKS_OTHER = "breaks_other"  # a saved item that is not being changed would break
     # A service type.
     NOT_UNDER_GROUP = "not_under_group"
     ORPHANED_TYPES = "orphaned_types"

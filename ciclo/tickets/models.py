@@ -130,6 +130,14 @@ class Ticket(models.Model):
                 condition=Q(status="open"),
                 name="ticket_cr_user_queue_open",
             ),
+            # The home page: a user's contacts due counted per phase (and listed for one phase);
+            # everyone's due in order, for a supervisor's team view.
+            models.Index(
+                fields=["next_contact_user", "cr", "next_contact_at", "id"],
+                condition=Q(status="open"),
+                name="ticket_user_phase_open",
+            ),
+            models.Index(fields=["next_contact_at", "id"], condition=Q(status="open"), name="ticket_due_open"),
             models.Index(fields=["person", "-opened_at"], name="ticket_person_opened"),
             models.Index(fields=["-opened_at", "-id"], name="ticket_opened"),
         ]

@@ -1,18 +1,25 @@
-"""Home (Hoje): the contacts due, overdue apart from today's, each list paged.
+"""Home (Hoje): the contacts due, overdue apart from today's, each list paged on its own.
 
 An agent sees their own; a supervisor (or an admin) may look at the team's, everyone's or
 one user's. An admin also gets the links to the configuration.
+
+Whoever has 30,000 contacts due still gets the page at once. Every count is read up to
+COUNT_CAP + 1 rows and a larger one shows as "1,000+": past a thousand the exact figure
+changes nothing anyone does with this page, and counting all of them cost more than the
+rest of the page. The lists are paged by keyset (the page after, or before, a cursor
+naming a row by its next contact and id), so a list's hundredth page is read from the
+index as quickly as its first.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
-from django.core.paginator import Page, Paginator
-from django.db.models import Count, Q
+from django.db.models import IntegerField, OuterRef, Q, Subquery
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.utils import timezone
@@ -21,58 +28,140 @@ from django.utils.translation import pgettext
 
 from ciclo.accounts.decorators import ciclo_user
 from ciclo.accounts.roles import ROLE_ORDER, Role, is_supervisor, role_of
-from ciclo.http import parse_id, parse_int
+from ciclo.configurator.models import ResponsibilityCenter
+from ciclo.http import parse_id
 from ciclo.tickets.access import visible_tickets
 from ciclo.tickets.models import Ticket, TicketQuerySet
+from ciclo.tickets.query import BadCursor, after, encode_cursor, unpack_cursor
 
 User = get_user_model()
 
 PAGE_SIZE = 20
+COUNT_CAP = 1000  # a count past this shows as "1,000+"
 TEAM = "team"  # the `user` parameter of a supervisor's view of every user's contacts
+ORDER = "next_contact_at"  # the lists' order, with the id after it
+
+
+@dataclass(frozen=True)
+class Capped:
+    """A count as the page shows it: `shown`, and "+" after it when there are more (`more`)."""
+
+    shown: int
+    more: bool = False
+
+    @classmethod
+    def of(cls, n: int) -> Capped:
+        """A count read up to COUNT_CAP + 1 rows: exact up to the cap, the cap and more past it."""
+        return cls(min(n, COUNT_CAP), n > COUNT_CAP)
+
+    def __bool__(self) -> bool:
+        return self.shown > 0
+
+
+class CappedCount(Subquery):
+    """How many rows a (sliced) subquery returns, as a column of the outer query."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) capped)"
+    output_field = IntegerField()
+
+
+def capped_count(rows: TicketQuerySet) -> Capped:
+    """How many rows, reading COUNT_CAP + 1 of them at most."""
+    return Capped.of(rows.order_by().values("pk")[: COUNT_CAP + 1].count())
 
 
 @dataclass
 class DueList:
-    """One of the home's lists (overdue, today): a page of it and the links to its neighbours."""
+    """One of the home's lists (overdue, today): a page of it, how many it holds, the links to its neighbours."""
 
-    key: str  # "overdue" or "today": its page parameter is f"{key}_page"
+    key: str  # "overdue" or "today": its cursors are f"{key}_after" and f"{key}_before"
     title: str
-    page: Page[Ticket]
+    tickets: list[Ticket]
+    count: Capped
+    first_url: str = ""
     previous_url: str = ""
     next_url: str = ""
 
-    @property
-    def tickets(self) -> list[Ticket]:
-        return list(self.page.object_list)
-
-
-def _page_number(raw: str) -> int:
-    """A page number from the query string; anything but a small positive number is the first page."""
-    return parse_int(raw, minimum=1, maximum=999_999) or 1
-
 
 def _url(params: QueryDict, **changes: Any) -> str:
-    """The home's URL with `changes` to its parameters (a list's first page is no parameter)."""
+    """The home's URL with `changes` to its parameters (an empty value drops the parameter)."""
     query = params.copy()
     for name, value in changes.items():
-        if value in (None, "") or (name.endswith("_page") and value == 1):
+        if value in (None, ""):
             query.pop(name, None)
         else:
             query[name] = str(value)
     return "?" + urlencode(sorted(query.items()))
 
 
-def _due_list(key: str, title: str, rows: TicketQuerySet, params: QueryDict) -> DueList:
-    paginator = Paginator(rows, PAGE_SIZE)
-    # Past the last page (a list that shrank since the link was made): the last page.
-    page = paginator.get_page(_page_number(params.get(f"{key}_page", "")))
-    listing = DueList(key, title, page)
-    name = f"{key}_page"
-    if page.has_previous():
-        listing.previous_url = _url(params, **{name: page.previous_page_number()})
-    if page.has_next():
-        listing.next_url = _url(params, **{name: page.next_page_number()})
+def _cursor(key: str, raw: str) -> tuple[dt.datetime, int] | None:
+    """The (next contact, id) a list's cursor names; None for anything that is not one of this list's."""
+    if not raw:
+        return None
+    try:
+        return unpack_cursor(raw, f"home-{key}", dt.datetime)
+    except BadCursor:
+        return None
+
+
+def _due_list(key: str, title: str, rows: TicketQuerySet, params: QueryDict, start_of_day: dt.datetime) -> DueList:
+    """A page of `rows` (the list's tickets) from its cursor in `params`, its capped count and its links."""
+    overdue = key == "overdue"
+    in_list = rows.filter(next_contact_at__lt=start_of_day) if overdue else rows
+    count = capped_count(in_list if overdue else in_list.filter(next_contact_at__gte=start_of_day))
+    after_name, before_name = f"{key}_after", f"{key}_before"
+    forward = _cursor(key, params.get(after_name, ""))
+    backward = None if forward else _cursor(key, params.get(before_name, ""))
+    tickets: list[Ticket] = []
+    more_before = more_after = False
+    if backward is not None:
+        value, pk = backward
+        page = in_list.filter(after(ORDER, value, pk, descending=True))
+        if not overdue:
+            page = page.filter(next_contact_at__gte=start_of_day)
+        tickets = list(page.order_by(f"-{ORDER}", "-id")[: PAGE_SIZE + 1])
+        more_before, more_after = len(tickets) > PAGE_SIZE, True
+        tickets = tickets[:PAGE_SIZE][::-1]
+    if forward is not None:
+        value, pk = forward
+        page = in_list.filter(after(ORDER, value, pk, descending=False))
+        # The cursor is the lower bound: today's start, which it makes redundant, is left out,
+        # or SQLite reads the index from the start of the day (PERFORMANCE.md).
+        if not overdue and value < start_of_day:
+            page = page.filter(next_contact_at__gte=start_of_day)
+        tickets = list(page.order_by(ORDER, "id")[: PAGE_SIZE + 1])
+        more_before, more_after = True, len(tickets) > PAGE_SIZE
+        tickets = tickets[:PAGE_SIZE]
+    if not tickets:
+        # No cursor, one of another list, or a page that emptied since its link was made: the first page.
+        page = in_list if overdue else in_list.filter(next_contact_at__gte=start_of_day)
+        tickets = list(page.order_by(ORDER, "id")[: PAGE_SIZE + 1])
+        more_before, more_after = False, len(tickets) > PAGE_SIZE
+        tickets = tickets[:PAGE_SIZE]
+    listing = DueList(key, title, tickets, count)
+    base = {after_name: None, before_name: None}
+    if more_before:
+        listing.first_url = _url(params, **base)
+        first = tickets[0]
+        cursor = encode_cursor([first.next_contact_at, first.pk, f"home-{key}"])
+        listing.previous_url = _url(params, **{**base, before_name: cursor})
+    if more_after:
+        last = tickets[-1]
+        cursor = encode_cursor([last.next_contact_at, last.pk, f"home-{key}"])
+        listing.next_url = _url(params, **{**base, after_name: cursor})
     return listing
+
+
+def _per_phase(due: TicketQuerySet) -> list[dict[str, Any]]:
+    """The phases with contacts due, in code order, each with its capped count: one query, COUNT_CAP + 1
+    index entries at most per phase."""
+    in_phase = due.filter(cr=OuterRef("pk")).order_by().values("pk")[: COUNT_CAP + 1]
+    phases = (
+        ResponsibilityCenter.objects.annotate(n=CappedCount(in_phase))
+        .order_by("code_key")
+        .values("id", "code", "description", "n")
+    )
+    return [{**p, "count": Capped.of(p["n"])} for p in phases if p["n"]]
 
 
 def _team(request: HttpRequest) -> list[tuple[int, str]]:
@@ -110,14 +199,16 @@ def home(request: HttpRequest) -> HttpResponse:
     whose, user_id = _whose(request, team)
     mine = Ticket.objects.due_for(user_id or request.user.pk, at=now)
     due = visible_tickets(request.user, Ticket.objects.due(at=now) if whose == "team" else mine)
-    per_phase = list(
-        due.values("cr_id", "cr__code", "cr__description").annotate(n=Count("id")).order_by("cr__code_key")
-    )
-    phase = request.GET.get("phase", "")
-    phase_id = parse_id(phase)
-    rows = due.select_related("person", "service_type", "cr", "company", "next_contact_user").order_by(
-        "next_contact_at", "id"
-    )
+    per_phase = _per_phase(due)
+    phase_id = parse_id(request.GET.get("phase", ""))
+    # What a row shows, and no more: a ticket's search text alone can hold every note it has.
+    related = ["person", "service_type", "cr"]
+    shown = ["subject", "next_contact_at", "person__name", "service_type__description", "service_type__colour"]
+    shown.append("cr__description")
+    if whose != "me":  # whose contact it is shows in a column
+        related.append("next_contact_user")
+        shown += ["next_contact_user__username", "next_contact_user__first_name", "next_contact_user__last_name"]
+    rows = due.select_related(*related).only(*shown)
     if phase_id is not None:
         rows = rows.filter(cr_id=phase_id)
     # A phase's link keeps whose contacts are shown, and starts both lists again at their first page.
@@ -125,14 +216,12 @@ def home(request: HttpRequest) -> HttpResponse:
     if whose != "me":
         scope["user"] = request.GET["user"]
     for p in per_phase:
-        p["url"] = _url(scope, phase=p["cr_id"])
+        p["url"] = _url(scope, phase=p["id"])
     start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     params = request.GET.copy()
     lists = [
-        _due_list(
-            "overdue", pgettext("the home's list", "Overdue"), rows.filter(next_contact_at__lt=start_of_day), params
-        ),
-        _due_list("today", _("Due today"), rows.filter(next_contact_at__gte=start_of_day), params),
+        _due_list("overdue", pgettext("the home's list", "Overdue"), rows, params, start_of_day),
+        _due_list("today", _("Due today"), rows, params, start_of_day),
     ]
     return render(
         request,
@@ -141,7 +230,9 @@ def home(request: HttpRequest) -> HttpResponse:
             "nav": "home",
             "per_phase": per_phase,
             "lists": lists,
-            "total": sum(p["n"] for p in per_phase),
+            # At least this many: a phase past the cap counts for the cap, and the total gets its "+".
+            "total": Capped(sum(p["count"].shown for p in per_phase), any(p["count"].more for p in per_phase)),
+            "cap": COUNT_CAP,
             "phase": phase_id,
             "whose": whose,
             "shown_user": user_id,

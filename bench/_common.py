@@ -217,37 +217,46 @@ def db_time() -> Iterator[list[tuple[str, float, float]]]:
         del connection._commit
 
 
-def alternate(
-    subject: Callable[[], Any], sql: Callable[[], Any], warmup: int, iterations: int, name: str
-) -> dict[str, Any]:
-    """`subject` and the SQL alternately (which goes first alternates too); the subject's time in the driver too.
+SAMPLES = ["ms", "db_ms", "cpu_ms", "sql_ms", "sql_cpu_ms"]  # the raw samples of an `alternate` result
 
-    The samples are `{name}_ms`, `sql_ms` and `db_ms` (ms); their p50 and p95 follow, then the
-    subject's ratios to the SQL (`ratio_p50`, `ratio_p95`) and its driver time's (`db_ratio_p95`).
+
+def alternate(subject: Callable[[], Any], sql: Callable[[], Any], warmup: int, iterations: int) -> dict[str, Any]:
+    """`subject` and the SQL of the same work alternately (which goes first alternates too).
+
+    Samples, in ms: `ms` (the subject's wall time), `db_ms` (its time in the database driver,
+    every statement and COMMIT, from an execute_wrapper), `cpu_ms` (this thread's CPU time),
+    and the SQL's `sql_ms` and `sql_cpu_ms`. Then their p50 and p95 (`p50`, `p95`, `db_p50`,
+    `sql_p95`, …) and the ratios to the SQL: `ratio_p50/p95` (the whole subject) and
+    `db_ratio_p50/p95` (its time in the database).
     """
-    subject_ms, sql_ms, db_ms = [], [], []
+    samples: dict[str, list[float]] = {key: [] for key in SAMPLES}
     gc.collect()
     for i in range(warmup + iterations):
         for side in ("subject", "sql") if i % 2 else ("sql", "subject"):
             if side == "subject":
                 with db_time() as spent:
-                    start = time.perf_counter()
+                    cpu, start = time.thread_time(), time.perf_counter()
                     subject()
-                    elapsed = (time.perf_counter() - start) * 1000
+                    elapsed, cpu = (time.perf_counter() - start) * 1000, (time.thread_time() - cpu) * 1000
                 if i >= warmup:
-                    subject_ms.append(elapsed)
-                    db_ms.append(sum(e - s for _sql, s, e in spent) * 1000)
+                    samples["ms"].append(elapsed)
+                    samples["cpu_ms"].append(cpu)
+                    samples["db_ms"].append(sum(e - s for _sql, s, e in spent) * 1000)
             else:
-                start = time.perf_counter()
+                cpu, start = time.thread_time(), time.perf_counter()
                 sql()
+                elapsed, cpu = (time.perf_counter() - start) * 1000, (time.thread_time() - cpu) * 1000
                 if i >= warmup:
-                    sql_ms.append((time.perf_counter() - start) * 1000)
-    out: dict[str, Any] = {f"{name}_ms": subject_ms, "sql_ms": sql_ms, "db_ms": db_ms}
-    for key, values in ((name, subject_ms), ("sql", sql_ms), ("db", db_ms)):
-        out[f"{key}_p50"], out[f"{key}_p95"] = percentile(values, 50), percentile(values, 95)
-    out["ratio_p50"] = out[f"{name}_p50"] / out["sql_p50"]
-    out["ratio_p95"] = out[f"{name}_p95"] / out["sql_p95"]
-    out["db_ratio_p95"] = out["db_p95"] / out["sql_p95"]
+                    samples["sql_ms"].append(elapsed)
+                    samples["sql_cpu_ms"].append(cpu)
+    out: dict[str, Any] = dict(samples)
+    for key in SAMPLES:
+        prefix = key.removesuffix("ms")  # "" for the subject's wall time, "db_", "sql_cpu_", …
+        out[f"{prefix}p50"], out[f"{prefix}p95"] = percentile(samples[key], 50), percentile(samples[key], 95)
+    for p in ("p50", "p95"):
+        out[f"ratio_{p}"] = out[p] / out[f"sql_{p}"]
+        out[f"db_ratio_{p}"] = out[f"db_{p}"] / out[f"sql_{p}"]
+    out["cpu_ratio_p50"] = out["cpu_p50"] / out["sql_cpu_p50"] if out["sql_cpu_p50"] else math.nan
     return out
 
 
@@ -310,62 +319,199 @@ def run_header(result: dict[str, Any], *, load: bool = True) -> list[str]:
         f"== {env['database']} · {result['tickets']:,} tickets (built in {result['build_seconds']} s) · "
         f"{result['iterations']} iterations · Python {env['python']} · Django {env['django']} · {env['cpus']} CPUs"
     )
-    if load:
+    if load and "load_average" in env:
         a = env["load_average"]
-        head += f" · load {a[0]}/{a[1]}/{a[2]} → {a[3]}/{a[4]}/{a[5]} · commit {env['commit']}"
+        head += f" · load {a[0]}/{a[1]}/{a[2]} → {a[3]}/{a[4]}/{a[5]}"
+    head += f" · commit {env['commit']}"
     return ["", head + " ==", ""]
 
 
-def timing_headers(subject: str) -> list[str]:
-    """The headers of `timing_cells`: the subject is what is timed against the SQL (page, API)."""
-    return [
-        f"{subject} p50",
-        "p95 ms",
-        "its DB p50",
-        "p95",
-        "SQL p50",
-        "p95",
-        f"{subject}/SQL p50",
-        "p95",
-        "DB/SQL p95",
-    ]
+# --- budgets: what each figure must hold (shared/PERFORMANCE.md, from 2026-12-02) --------------------------------
 
 
-def timing_cells(r: dict[str, Any], name: str) -> list[str]:
-    """The figures of one `alternate` result: the subject's, its driver time's, the SQL's, and the ratios."""
+@dataclass(frozen=True)
+class Budget:
+    """What a benchmark's line must hold: its p95 under `p95_ms`; optionally the whole work within
+    `ratio` of its raw SQL (on the databases in `ratio_on`), and its time in the database within
+    `db_ratio` of the SQL it needs. Ratios are judged on the medians (a p95 is the slowest call in
+    twenty: the machine's noise more than the work); both are printed."""
+
+    what: str
+    p95_ms: float
+    ratio: float | None = None
+    ratio_on: tuple[str, ...] = ("sqlite", "postgres")
+    db_ratio: float | None = None
+
+    def describe(self, backend: str) -> str:
+        parts = [f"p95<{self.p95_ms:g}ms"]
+        if self.ratio is not None and backend in self.ratio_on:
+            parts.append(f"≤{self.ratio:g}×SQL")
+        if self.db_ratio is not None:
+            parts.append(f"DB≤{self.db_ratio:g}×SQL")
+        return ", ".join(parts)
+
+
+ENGINE_ACTION = Budget("engine action", 15.0, ratio=3.0, ratio_on=("postgres",))
+PAGE = Budget("page", 100.0, db_ratio=1.5)
+API_READ = Budget("API read", 30.0, db_ratio=1.5)
+
+
+def judge(r: dict[str, Any], budget: Budget, backend: str, queries: tuple[int, int] | None = None) -> dict[str, Any]:
+    """Hold an `alternate` result to its budget (and, given two counts, its queries to being the same):
+    r gains `budget` (its description), `checks` ({what: held}) and `passed`."""
+    checks = {"p95": r["p95"] < budget.p95_ms}
+    if budget.ratio is not None and backend in budget.ratio_on:
+        checks["×SQL"] = r["ratio_p50"] <= budget.ratio
+    if budget.db_ratio is not None:
+        checks["DB/SQL"] = r["db_ratio_p50"] <= budget.db_ratio
+    if queries is not None:
+        r["queries_small"], r["queries_large"] = queries
+        checks["queries"] = queries[0] == queries[1]
+    r.update(budget=budget.describe(backend), checks=checks, passed=all(checks.values()))
+    return r
+
+
+def verdict(r: dict[str, Any]) -> str:
+    """PASS, or FAIL with what was missed."""
+    missed = [name for name, held in r["checks"].items() if not held]
+    return "PASS" if not missed else "FAIL: " + ", ".join(missed)
+
+
+LINE_HEADERS = [
+    "p50",
+    "p95 ms",
+    "SQL p50",
+    "p95",
+    "×SQL p50",
+    "p95",
+    "DB p50",
+    "p95",
+    "DB/SQL p50",
+    "p95",
+    "queries (SQL)",
+    "budget",
+    "",
+]
+
+
+def queries_cell(r: dict[str, Any]) -> str:
+    """Queries at the two sizes a line compares ("7/7"), or its one count."""
+    if "queries_small" in r:
+        return f"{r['queries_small']}/{r['queries_large']}"
+    return str(r.get("queries", "—"))
+
+
+def line_cells(r: dict[str, Any]) -> list[str]:
+    """One line's figures beside its SQL's, its time in the database, its queries, its budget and verdict."""
+    queries = queries_cell(r)
+    if r.get("sql_queries") is not None:
+        queries += f" ({r['sql_queries']})"
     return [
-        ms(r[f"{name}_p50"]),
-        ms(r[f"{name}_p95"]),
-        ms(r["db_p50"]),
-        ms(r["db_p95"]),
+        ms(r["p50"]),
+        ms(r["p95"]),
         ms(r["sql_p50"]),
         ms(r["sql_p95"]),
         ratio(r["ratio_p50"]),
         ratio(r["ratio_p95"]),
+        ms(r["db_p50"]),
+        ms(r["db_p95"]),
+        ratio(r["db_ratio_p50"]),
         ratio(r["db_ratio_p95"]),
+        queries,
+        r["budget"],
+        verdict(r),
     ]
 
 
-def summary_cells(res: dict[str, Any], r: dict[str, Any], name: str) -> list[Any]:
-    """The first cells of a summary row: the database, the title, p50, p95, the SQL's p50, the ratios."""
+def lines_table(first: str, lines: Sequence[dict[str, Any]], extra: Sequence[str] = ()) -> str:
+    """The table of a run's lines: `first` heads the titles; `extra` names more cells each line has in `extra`."""
+    rows = [[r["title"], *line_cells(r)[:-2], *r.get("extra", []), *line_cells(r)[-2:]] for r in lines]
+    headers = [first, *LINE_HEADERS[:-2], *extra, *LINE_HEADERS[-2:]]
+    return table(headers, rows, align="l" + "r" * (len(headers) - 3) + "ll")
+
+
+def summary_table(first: str, results: Sequence[dict[str, Any]], groups: Sequence[str] = ("cases",)) -> str:
+    """Every line of every run (a --both run: SQLite's, then PostgreSQL's), short."""
+    rows = [
+        [
+            res["environment"]["database"],
+            r["title"],
+            ms(r["p50"]),
+            ms(r["p95"]),
+            ms(r["sql_p95"]),
+            ratio(r["ratio_p50"]),
+            ratio(r["db_ratio_p50"]),
+            queries_cell(r),
+            r["budget"],
+            verdict(r),
+        ]
+        for res in results
+        for group in groups
+        for r in res[group].values()
+    ]
+    headers = ["database", first, "p50", "p95 ms", "SQL p95", "×SQL p50", "DB/SQL p50", "queries", "budget", ""]
+    return "\n== summary ==\n" + table(headers, rows, align="llrrrrrrll")
+
+
+# --- the SQL any signed-in request needs before its own work: who asks, with their role ---------------------------
+
+USER_SQL = """
+    SELECT u.id, u.password, u.last_login, u.is_superuser, u.username, u.first_name, u.last_name, u.email,
+        u.is_staff, u.is_active, u.date_joined,
+        (SELECT g.name FROM auth_group g JOIN auth_user_groups ug ON ug.group_id = g.id
+         WHERE ug.user_id = u.id ORDER BY g.name LIMIT 1)
+    FROM auth_user u WHERE u.id = %s"""
+TOKEN_SQL = """
+    SELECT t.id, t.name, t.prefix, t.last_used_at, u.id, u.username, u.first_name, u.last_name, u.is_active,
+        u.is_superuser, (SELECT g.name FROM auth_group g JOIN auth_user_groups ug ON ug.group_id = g.id
+         WHERE ug.user_id = u.id ORDER BY g.name LIMIT 1)
+    FROM accounts_apitoken t JOIN auth_user u ON u.id = t.user_id
+    WHERE t.key_hash = %s AND t.revoked_at IS NULL"""
+
+
+def session_sql(client: Any) -> list[tuple[str, list[Any]]]:
+    """A signed-in page's first SQL, by hand: the client's session, then its user with their role."""
+    from django.conf import settings
+    from django.contrib.sessions.models import Session
+    from django.db import connection
+    from django.utils import timezone
+
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    user_id = int(Session.objects.get(session_key=key).get_decoded()["_auth_user_id"])
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
     return [
-        res["environment"]["database"],
-        r["title"],
-        ms(r[f"{name}_p50"]),
-        ms(r[f"{name}_p95"]),
-        ms(r["sql_p50"]),
-        ratio(r["ratio_p50"]),
-        ratio(r["ratio_p95"]),
+        ("SELECT session_data FROM django_session WHERE session_key = %s AND expire_date > %s", [key, now]),
+        (USER_SQL, [user_id]),
     ]
 
 
-def strip_samples(result: dict[str, Any], groups: Sequence[str], keys: Sequence[str]) -> dict[str, Any]:
+def token_sql(raw_token: str) -> list[tuple[str, list[Any]]]:
+    """An API request's first SQL, by hand: the token by its SHA-256, with its user and their role."""
+    import hashlib
+
+    return [(TOKEN_SQL, [hashlib.sha256(raw_token.encode()).hexdigest()])]
+
+
+def run_statements(statements: Sequence[tuple[str, Sequence[Any]]]) -> list[list[tuple[Any, ...]]]:
+    """Each statement run and its rows fetched, through Django's connection: the SQL side of a line."""
+    from django.db import connection
+
+    out = []
+    with connection.cursor() as cursor:
+        for sql, params in statements:
+            cursor.execute(sql, list(params))
+            out.append(cursor.fetchall())
+    return out
+
+
+def strip_samples(result: dict[str, Any], groups: Sequence[str], keys: Sequence[str] = SAMPLES) -> dict[str, Any]:
     """What the JSON keeps: the result as JSON sees it, the raw samples (`keys` of each of `groups`) rounded."""
     out = json.loads(json.dumps(result, default=str))
     for group in groups:
         for r in out[group].values():
             for key in keys:
-                r[key] = [round(v, 4) for v in r[key]]
+                if key in r:
+                    r[key] = [round(v, 4) for v in r[key]]
     return out
 
 
@@ -397,7 +543,7 @@ def bench_parser(
     return parser
 
 
-def add_run_options(parser: argparse.ArgumentParser, strict_help: str = "exit 1 when a target is missed") -> None:
+def add_run_options(parser: argparse.ArgumentParser, strict_help: str = "exit 1 when a budget is missed") -> None:
     """The options every benchmark takes last: --keep, --strict, and the hidden ones of a --both child."""
     parser.add_argument("--keep", action="store_true", help="keep the database (debugging)")
     parser.add_argument("--strict", action="store_true", help=strict_help)
@@ -499,8 +645,6 @@ def run(
         Path(args.json_out).write_text(json.dumps(result, ensure_ascii=False))
         return 0
     print(report(result))
-    if summary is not None:
-        print(summary([result]))
     path = write_results(f"{name}-{backend}", {"runs": [result]})
     print(f"\nwritten: {path}")
     return 1 if args.strict and not passed([result]) else 0

@@ -19,7 +19,10 @@ ticket in 400). Then it times, alternately with the SQL a person would write:
 - the ticket list's first page (ciclo.tickets.query, 20 rows by opening date) filtered by
   person words and by text, and its capped count, against the same SELECT by hand.
 
-Target: p95 under 50 ms, on PostgreSQL (pg_trgm GIN indexes) and SQLite (LIKE over the folded key).
+Budget: p95 under 50 ms (a search is typed into a page that must answer in 100 ms), on
+PostgreSQL (pg_trgm GIN indexes) and SQLite (FTS5 trigram tables, LIKE over the folded key).
+The "SQL" is the plain LIKE by hand returning the same rows, not a floor (on SQLite it has
+no index for a rare word), so the ratios to it are printed, not judged.
 """
 
 from __future__ import annotations
@@ -40,26 +43,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (
     BenchDatabase,
+    Budget,
     add_run_options,
     alternate,
     analyze,
     announce,
     bench_parser,
     environment,
+    judge,
+    lines_table,
     load_span,
-    ms,
-    pass_fail,
     pg_server_url,
-    ratio,
     run,
     run_header,
     serve_in_process,
     setup_django,
     strip_samples,
-    table,
+    summary_table,
 )
 
-TARGET_P95_MS = 50.0
+SEARCH = Budget("search", 50.0)
 PEOPLE_CHUNK = 5_000
 TICKET_CHUNK = 50_000
 FIRST = ["Ana", "Bruno", "Cláudia", "Daniela", "Éverton", "Fernanda", "Gustavo", "Helena", "Íris", "João", "Lúcia"]
@@ -356,8 +359,11 @@ def run_backend(args: argparse.Namespace, backend: str) -> dict[str, Any]:
 
         def record(key: str, title: str, subject: Any, sql: Any, same: bool, matches: int) -> None:
             print(f"timing: {title} …", flush=True)
-            r = alternate(subject, sql, args.warmup, args.iterations, "search")
-            r.update(title=title, same_rows=same, matches=matches, pass_p95=r["search_p95"] <= TARGET_P95_MS)
+            r = alternate(subject, sql, args.warmup, args.iterations)
+            r.update(title=title, same_rows=same, matches=matches, extra=[matches, "yes" if same else "NO"])
+            judge(r, SEARCH, backend)
+            r["checks"]["same rows"] = same
+            r["passed"] = all(r["checks"].values())
             results[key] = r
 
         for case in PERSON_CASES:
@@ -454,32 +460,16 @@ def run_backend(args: argparse.Namespace, backend: str) -> dict[str, Any]:
 def report(result: dict[str, Any]) -> str:
     lines = run_header(result)
     lines[1] = lines[1].replace(" tickets", f" tickets · {result['people']:,} people", 1)
-    rows = [
-        [
-            r["title"],
-            ms(r["search_p50"]),
-            ms(r["search_p95"]),
-            ms(r["sql_p50"]),
-            ms(r["sql_p95"]),
-            ratio(r["ratio_p50"]),
-            ratio(r["ratio_p95"]),
-            r["matches"],
-            "yes" if r["same_rows"] else "NO",
-            pass_fail(r["pass_p95"]),
-        ]
-        for r in result["cases"].values()
-    ]
-    headers = ["search", "p50 ms", "p95", "SQL p50", "p95", "ratio p50", "p95", "rows", "same", f"<{TARGET_P95_MS:g}ms"]
-    lines.append(table(headers, rows))
+    lines.append(lines_table("search", list(result["cases"].values()), extra=["rows", "same"]))
     return "\n".join(lines)
 
 
 def strip(result: dict[str, Any]) -> dict[str, Any]:
-    return strip_samples(result, ["cases"], ["search_ms", "sql_ms", "db_ms"])
+    return strip_samples(result, ["cases"])
 
 
 def passed(results: list[dict[str, Any]]) -> bool:
-    return all(r["pass_p95"] and r["same_rows"] for res in results for r in res["cases"].values())
+    return all(r["passed"] for res in results for r in res["cases"].values())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -505,6 +495,7 @@ def main(argv: list[str] | None = None) -> int:
         run_backend=run_backend,
         strip=strip,
         report=report,
+        summary=lambda results: summary_table("search", results),
         passed=passed,
     )
 

@@ -527,7 +527,7 @@ def test_the_columns_choice_is_kept_in_the_url_and_the_session(client, world):
     again = get(client)
     assert [h["key"] for h in again.context["headers"]] == ["number", "company", "priority"]
     row = again.context["results"].rows[0]
-    assert [c.text for c in row.cells][1] == row.ticket.company.name
+    assert [c.value for c in row.cells][1] == row.ticket.company.name
 
 
 def test_no_column_ticked_leaves_the_number_and_unknown_ones_are_ignored(client, world):
@@ -536,21 +536,90 @@ def test_no_column_ticked_leaves_the_number_and_unknown_ones_are_ignored(client,
     assert [h["key"] for h in get(client, cols="bogus,channel").context["headers"]] == ["channel"]
 
 
-def test_every_column_renders(client, world):
+def row_html(response: Any, ticket: Ticket) -> str:
+    """The table row of a ticket, as the page sends it."""
+    html = response.content.decode()
+    return html.split(f'<tr data-ticket="{ticket.pk}">', 1)[1].split("</tr>", 1)[0]
+
+
+def cell_texts(row: str) -> list[str]:
+    """Each cell's text, its markup dropped and its spaces folded."""
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+    return [" ".join(re.sub(r"<[^>]+>", " ", cell).split()) for cell in cells]
+
+
+def test_every_column_renders(client, world, settings):
+    settings.LANGUAGE_CODE = "pt-br"
     client.force_login(world.agent)
     response = get(client, cols=",".join(c.key for c in COLUMNS), person="sílvia")
     (row,) = response.context["results"].rows
-    cells = dict(zip([c.key for c in COLUMNS], row.cells, strict=True))
+    values = {cell.key: cell.value for cell in row.cells}
+    assert list(values) == [c.key for c in COLUMNS]
     a = world.a
-    assert cells["number"].text == str(a.pk) and cells["number"].href == reverse("ticket", args=[a.pk])
-    assert cells["person"].text == "Sílvia Souza"
-    assert cells["document"].text == format_document(a.person.document)
-    assert cells["type"].swatch == world.sales.type.colour
-    assert cells["phase"].text == "1 · Prospecção"
-    assert cells["next_contact_user"].text == world.agent.username
-    assert cells["company"].text == world.sales.company.name
-    assert cells["priority"].text == f"{a.priority} – {Priority(a.priority).label}"
-    assert cells["channel"].text == str(Channel.PHONE.label)
+    assert values["number"] == a.pk
+    assert values["person"] == "Sílvia Souza"
+    assert values["document"] == format_document(a.person.document)
+    assert values["phase"] == "1 · Prospecção"
+    assert values["next_contact_user"] == world.agent.username
+    assert values["company"] == world.sales.company.name
+    assert values["priority"] == f"{a.priority} – {Priority(a.priority).label}"
+    assert values["channel"] == "Telefone"  # the choice's label, in the user's language
+    html = row_html(response, a)
+    url = reverse("ticket", args=[a.pk])
+    assert f'<a href="{url}">{a.pk}</a>' in html
+    assert f'<circle cx="1" cy="1" r="1" fill="{world.sales.type.colour}"/>' in html
+    assert '<span class="badge text-bg-primary">Aberto</span>' in html
+    assert '<span class="text-nowrap">01/03/2026 09:00</span>' in html
+    assert f'href="{url}#cycle"' in html and 'title="Abrir o atendimento"' in html
+    assert cell_texts(html) == [
+        str(a.pk),
+        "01/03/2026 09:00",
+        "Sílvia Souza",
+        format_document(a.person.document),
+        a.subject,
+        world.sales.type.description,
+        "1 · Prospecção",
+        "Aberto",
+        "10/03/2026 14:00",
+        world.agent.username,
+        world.sales.company.name,
+        f"{a.priority} – {Priority(a.priority).label}",
+        "Telefone",
+        "Abrir Ciclo",
+    ]
+
+
+def test_a_closed_ticket_has_the_closed_badge_and_no_one_to_contact_is_a_blank_cell(client, world):
+    client.force_login(world.agent)
+    Ticket.objects.filter(pk=world.c.pk).update(next_contact_user=None)
+    html = row_html(get(client, cols="number,status,next_contact_user"), world.c)
+    assert '<span class="badge text-bg-success">Closed</span>' in html
+    assert cell_texts(html)[2] == "" and "None" not in html
+
+
+def test_what_people_typed_shows_as_text_never_as_markup(client, world):
+    s = world.sales
+    person = make_person(name="<script>alert('x')</script>", document=make_cpf())
+    ticket = make_ticket(s, world.agent, person=person, subject='<img src=x onerror="alert(1)">')
+    s.cr_prospect.description = "<b>Prospecção</b>"
+    s.cr_prospect.save()
+    world.company2.name = "<i>Filial</i>"
+    world.company2.save()
+    Ticket.objects.filter(pk=ticket.pk).update(company=world.company2)
+    client.force_login(world.agent)
+    for htmx in (True, False):  # the fragment, then the whole page
+        headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+        response = client.get(URL, {"cols": "number,person,subject,phase,company"}, **headers)
+        html = response.content.decode()
+        row = row_html(response, ticket)
+        assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in row
+        assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in row
+        assert "&lt;b&gt;Prospecção&lt;/b&gt;" in row and "&lt;i&gt;Filial&lt;/i&gt;" in row
+        for markup in ("<script>alert", "<img src=x", "<b>Prospecção", "<i>Filial"):
+            assert markup not in html
+    # The filter's options and checkboxes escape them too.
+    assert "&lt;i&gt;Filial&lt;/i&gt;</option>" in html
+    assert 'data-label="1 · &lt;b&gt;Prospecção&lt;/b&gt;"' in html
 
 
 def test_default_columns_for_a_new_session(client, world):
@@ -584,9 +653,9 @@ def test_the_page_makes_the_same_number_of_queries_for_5_and_40_tickets(client, 
     many = count_queries(client, url, **headers)
     assert len(ids(client.get(url))) == 40
     assert few == many
-    # The session; the user with its role and the configuration version; the rows (all fit: no count).
-    # The whole page adds the companies, the users and the scenarios (types and CRs: the configuration's copy).
-    assert many == (3 if htmx else 6)
+    # The session; the user with its role; whether user × company access control is on; the rows (all fit:
+    # no count). The whole page adds the filter's types, CRs, companies and users, and the scenarios.
+    assert many == (4 if htmx else 9)
 
 
 def test_a_deep_page_makes_no_more_queries_than_the_first(client, sales, agent):
@@ -597,6 +666,29 @@ def test_a_deep_page_makes_no_more_queries_than_the_first(client, sales, agent):
     url = first.context["paging"]["next"]
     url = client.get(url).context["paging"]["next"]
     assert count_queries(client, url) <= count_queries(client, URL)
+
+
+def reads_of(client: Any, url: str, table: str, **headers: Any) -> int:
+    """How many of the request's queries read `table` itself (not through a join)."""
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url, **headers).status_code == 200
+    return sum(f'FROM "{table}"' in q["sql"] for q in ctx.captured_queries)
+
+
+@pytest.mark.parametrize("table", ["configurator_servicetype", "configurator_responsibilitycenter"])
+def test_types_and_crs_are_read_once_a_page_and_by_the_fragment_only_when_its_chips_name_some(client, world, table):
+    client.force_login(world.agent)
+    s = world.sales
+    filtered = f"{URL}?service_types={s.type.pk}&crs={s.cr_prospect.pk}&crs={s.cr_closed.pk}"
+    htmx = {"HTTP_HX_REQUEST": "true"}
+    assert reads_of(client, URL, table) == 1  # the filter's choices
+    assert reads_of(client, filtered, table) == 1  # the same list names the chips
+    assert reads_of(client, URL, table, **htmx) == 0
+    assert reads_of(client, filtered, table, **htmx) == 1
+    response = client.get(filtered, **htmx)
+    assert {f"Type: {s.type.code} · {s.type.description}", "Phase: 1 · Prospecção", "Phase: 9 · Encerrado"} <= set(
+        chips(response)
+    )
 
 
 # --- scenarios -----------------------------------------------------------------------------------------------------

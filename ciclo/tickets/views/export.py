@@ -33,7 +33,7 @@ from openpyxl.utils import get_column_letter
 from ciclo.accounts.decorators import ciclo_user
 from ciclo.tickets import query
 from ciclo.tickets.models import Ticket
-from ciclo.tickets.views.query import Column, QueryState, choice_labels, read_state, render_page
+from ciclo.tickets.views.query import Column, QueryState, choice_labels, column_values, read_state, render_page
 
 BATCH_SIZE = 2000
 CSV_DATETIME = "%d/%m/%Y %H:%M"
@@ -65,14 +65,6 @@ class _Echo:
         return value
 
 
-def _values(columns: list[Column], ticket: Ticket, labels: dict[str, dict[str, str]]) -> list[Any]:
-    values = []
-    for column in columns:
-        value = column.value(ticket)
-        values.append(labels[column.key].get(value, value) if column.key in labels else value)
-    return values
-
-
 def _csv_chunks(columns: list[Column], rows: Iterator[Ticket], language: str, tz: Any) -> Iterator[str]:
     writer = csv.writer(_Echo(), delimiter=";")
     # The response is written after the view returns: keep the request's language and time zone.
@@ -81,7 +73,7 @@ def _csv_chunks(columns: list[Column], rows: Iterator[Ticket], language: str, tz
         labels = choice_labels(columns)
         chunk: list[str] = []
         for ticket in rows:
-            chunk.append(writer.writerow([_csv_value(v, tz) for v in _values(columns, ticket, labels)]))
+            chunk.append(writer.writerow([_csv_value(v, tz) for v in column_values(columns, ticket, labels)]))
             if len(chunk) >= 500:
                 yield "".join(chunk)
                 chunk = []
@@ -137,7 +129,7 @@ def export_xlsx(request: HttpRequest) -> HttpResponse:
     sheet.append(header)
     labels = choice_labels(state.columns)
     for ticket in _rows(request, state):
-        sheet.append([_xlsx_cell(sheet, v, tz) for v in _values(state.columns, ticket, labels)])
+        sheet.append([_xlsx_cell(sheet, v, tz) for v in column_values(state.columns, ticket, labels)])
     # Write-only workbooks keep rows in temporary files; the finished one goes to disk, not memory.
     spooled = tempfile.TemporaryFile()  # noqa: SIM115 -- FileResponse closes (and so deletes) it once sent
     workbook.save(spooled)

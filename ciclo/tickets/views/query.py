@@ -8,10 +8,10 @@ plain GET form and every link a plain link.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from enum import StrEnum
+from typing import Any, NamedTuple
 from urllib.parse import urlencode, urlsplit
 
 from django import forms
@@ -23,18 +23,15 @@ from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import dateformat, formats, timezone
+from django.utils import formats
 from django.utils.cache import patch_vary_headers
-from django.utils.html import conditional_escape, format_html, format_html_join
-from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url
 
 from ciclo.accounts.decorators import ciclo_user
-from ciclo.configurator.cache import config
-from ciclo.configurator.models import Priority
+from ciclo.configurator.models import Priority, ResponsibilityCenter, ServiceType
 from ciclo.http import get_id, parse_int
 from ciclo.people.documents import format_document
 from ciclo.people.models import Company
@@ -78,9 +75,20 @@ def _user_name(user: Any) -> str:
     return user.get_full_name() or user.get_username()
 
 
+class Shown(StrEnum):
+    """How `tickets/_query_rows.html` shows a column's value in the table."""
+
+    TEXT = ""
+    LINK = "link"  # to the ticket
+    DATETIME = "datetime"  # in the user's short date and time format
+    SWATCH = "swatch"  # after the ticket's service type colour
+    BADGE = "badge"  # the ticket's status
+
+
 @dataclass(frozen=True)
 class Column:
-    """A column of the results: its label, the sort it offers (a key of query.SORTS) and its value.
+    """A column of the results: its label, the sort it offers (a key of query.SORTS), its value and how
+    the table shows it.
 
     A column of a choice field gives the stored value and its `choices`: the labels are
     translated once per request, not once per row.
@@ -91,6 +99,7 @@ class Column:
     value: Callable[[Ticket], Any]
     sort: str | None = None
     choices: type[models.TextChoices] | None = None
+    shown_as: Shown = Shown.TEXT
 
 
 def choice_labels(columns: list[Column]) -> dict[str, dict[str, str]]:
@@ -99,15 +108,21 @@ def choice_labels(columns: list[Column]) -> dict[str, dict[str, str]]:
 
 
 COLUMNS: list[Column] = [
-    Column("number", gettext_lazy("Number"), lambda t: t.pk, "id"),
-    Column("opened", gettext_lazy("Opened"), lambda t: t.opened_at, "opened_at"),
+    Column("number", gettext_lazy("Number"), lambda t: t.pk, "id", shown_as=Shown.LINK),
+    Column("opened", gettext_lazy("Opened"), lambda t: t.opened_at, "opened_at", shown_as=Shown.DATETIME),
     Column("person", gettext_lazy("Person"), lambda t: t.person.name, "person"),
     Column("document", gettext_lazy("CPF/CNPJ"), lambda t: format_document(t.person.document)),
     Column("subject", gettext_lazy("Subject"), lambda t: t.subject, "subject"),
-    Column("type", gettext_lazy("Type"), lambda t: t.service_type.description, "type"),
+    Column("type", gettext_lazy("Type"), lambda t: t.service_type.description, "type", shown_as=Shown.SWATCH),
     Column("phase", gettext_lazy("Phase"), lambda t: f"{t.cr.code} · {t.cr.description}", "phase"),
-    Column("status", gettext_lazy("Status"), lambda t: t.status, "status", choices=Ticket.Status),
-    Column("next_contact", gettext_lazy("Next contact"), lambda t: t.next_contact_at, "next_contact_at"),
+    Column("status", gettext_lazy("Status"), lambda t: t.status, "status", choices=Ticket.Status, shown_as=Shown.BADGE),
+    Column(
+        "next_contact",
+        gettext_lazy("Next contact"),
+        lambda t: t.next_contact_at,
+        "next_contact_at",
+        shown_as=Shown.DATETIME,
+    ),
     Column(
         "next_contact_user",
         gettext_lazy("Next contact with"),
@@ -226,53 +241,20 @@ def read_state(request: HttpRequest, data: QueryDict | None = None, *, remember:
 # --- the results -------------------------------------------------------------------------------------------------
 
 
-@dataclass
-class Cell:
-    text: str
-    href: str = ""
-    swatch: str = ""
-    badge: str = ""
-    nowrap: bool = False
+class Cell(NamedTuple):
+    """One value of a row, in its column, and how the column shows it.
 
-    @property
-    def html(self) -> SafeString:
-        """The cell's markup, made here rather than in the template: a page of 200 rows has 2,600 cells."""
-        if self.href:
-            return format_html('<a href="{}">{}</a>', self.href, self.text)
-        if self.swatch:
-            return format_html(
-                '<svg class="type-swatch" viewBox="0 0 2 2" aria-hidden="true">'
-                '<circle cx="1" cy="1" r="1" fill="{}"/></svg> {}',
-                self.swatch,
-                self.text,
-            )
-        if self.badge:
-            return format_html('<span class="badge {}">{}</span>', self.badge, self.text)
-        if self.nowrap:
-            return format_html('<span class="text-nowrap">{}</span>', self.text)
-        return conditional_escape(self.text)
+    Tuples, so that `tickets/_query_rows.html` unpacks them in its loop instead of looking up
+    attributes: a page of 200 rows has 2,600 cells."""
+
+    key: str
+    shown_as: Shown
+    value: Any
 
 
-@dataclass
-class Row:
+class Row(NamedTuple):
     ticket: Ticket
-    url: str
     cells: list[Cell]
-
-    def html(self, open_label: str, cycle_label: str, open_title: str = "") -> SafeString:
-        """The row's markup: its cells, then the links to the ticket and to its cycle."""
-        return format_html(
-            '<tr data-ticket="{}">{}<td class="row-actions">'
-            '<a class="btn btn-sm btn-outline-primary py-0" href="{}" title="{}">{}</a> '
-            '<a class="btn btn-sm btn-outline-secondary py-0" href="{}#cycle">{}</a></td></tr>',
-            self.ticket.pk,
-            mark_safe("".join(f"<td>{cell.html}</td>" for cell in self.cells)),  # each cell escapes itself
-            self.url,
-            open_title or open_label,
-            open_label,
-            self.url,
-            cycle_label,
-        )
 
 
 @dataclass
@@ -287,54 +269,19 @@ class Results:
     def shown(self) -> int:
         return len(self.rows)
 
-    @property
-    def body(self) -> SafeString:
-        """The table's rows, made here: a page of 200 rows would be 2,600 cells for the template engine."""
-        # A short word on the button (the table must fit a 1366-px screen), the whole phrase as its title.
-        open_label, cycle_label = pgettext("the button that opens a ticket", "Open"), _("Cycle")
-        open_title = _("Open the ticket")
-        return mark_safe(
-            "\n".join(row.html(open_label, cycle_label, open_title) for row in self.rows)
-        )  # each row is format_html
 
-
-# Django's date format letters that strftime writes the same way: a format made only of these
-# (pt-BR's "d/m/Y H:i" is) is turned into a strftime pattern once, far cheaper per cell.
-_STRFTIME = {"d": "%d", "m": "%m", "Y": "%Y", "y": "%y", "H": "%H", "i": "%M", "s": "%S"}
-
-
-def datetime_formatter(django_format: str) -> Callable[[dt.datetime], str]:
-    """A function formatting an aware datetime in the current time zone by a Django date format."""
-    if all(ch in _STRFTIME or (not ch.isalpha() and ch not in "\\%") for ch in django_format):
-        pattern = "".join(_STRFTIME.get(ch, ch) for ch in django_format)
-        return lambda value: timezone.localtime(value).strftime(pattern)
-    return lambda value: dateformat.format(timezone.localtime(value), django_format)
-
-
-def _row(
-    ticket: Ticket,
-    columns: list[Column],
-    url: str,
-    when: Callable[[dt.datetime], str],
-    labels: dict[str, dict[str, str]],
-) -> Row:
-    cells = []
+def column_values(columns: list[Column], ticket: Ticket, labels: dict[str, dict[str, str]]) -> list[Any]:
+    """The ticket's value in each column, a choice's by its label: what the table and the exports show."""
+    values = []
     for column in columns:
         value = column.value(ticket)
-        if isinstance(value, dt.datetime):
-            cell = Cell(when(value), nowrap=True)
-        elif column.key in labels:
-            cell = Cell(labels[column.key].get(value, value))
-        else:
-            cell = Cell("" if value is None else str(value))
-        if column.key == "number":
-            cell.href = url
-        elif column.key == "type":
-            cell.swatch = ticket.service_type.colour
-        elif column.key == "status":
-            cell.badge = "text-bg-success" if ticket.is_closed else "text-bg-primary"
-        cells.append(cell)
-    return Row(ticket, url, cells)
+        values.append(labels[column.key].get(value, value) if column.key in labels else value)
+    return values
+
+
+def _row(ticket: Ticket, columns: list[Column], labels: dict[str, dict[str, str]]) -> Row:
+    values = column_values(columns, ticket, labels)
+    return Row(ticket, [Cell(c.key, c.shown_as, "" if v is None else v) for c, v in zip(columns, values, strict=True)])
 
 
 def find(request: HttpRequest, state: QueryState) -> Results | None:
@@ -346,12 +293,8 @@ def find(request: HttpRequest, state: QueryState) -> Results | None:
         found = query.page(qs, state.filter.sort, state.after or None, state.size)
     except query.BadCursor as err:
         return Results(error=str(err))
-    # A ticket's URL differs only by its number: reverse once, not once per row.
-    marker = 2**62
-    pattern = reverse("ticket", args=[marker])
-    when = datetime_formatter(formats.get_format("SHORT_DATETIME_FORMAT"))
     labels = choice_labels(state.columns)
-    rows = [_row(t, state.columns, pattern.replace(str(marker), str(t.pk)), when, labels) for t in found.rows]
+    rows = [_row(t, state.columns, labels) for t in found.rows]
     results = Results(rows=rows, next_cursor=found.next_cursor)
     if not state.after and found.next_cursor is None:
         results.count = len(rows)
@@ -415,15 +358,42 @@ def _without(state: QueryState, name: str, value: Any = None) -> str:
     return narrower.url(after="", prev=[])
 
 
-def _chips(request: HttpRequest, state: QueryState) -> list[Chip]:
-    """The filters in force as chips; types and CRs are named from the configuration's copy, a company
-    or a user by one query each, only when the filter names one."""
+# What a CR or a type is shown as in the filter and its chips: (id, code, description, active).
+Choice = tuple[int, str, str, bool]
+
+
+def _cr_choices(ids: list[int] | None = None) -> list[Choice]:
+    """Every CR (or those of `ids`), in code order: one query."""
+    crs = ResponsibilityCenter.objects.order_by("code_key")
+    if ids is not None:
+        crs = crs.filter(pk__in=ids)
+    return list(crs.values_list("id", "code", "description", "active"))
+
+
+def _type_choices(ids: list[int] | None = None) -> list[Choice]:
+    """Every analytical service type (the ones tickets are of), or those of `ids`, in code order: one query."""
+    types = ServiceType.objects.filter(kind=ServiceType.Kind.ANALYTICAL).order_by("code_key")
+    if ids is not None:
+        types = types.filter(pk__in=ids)
+    return list(types.values_list("id", "code", "description", "active"))
+
+
+def _names(choices: Iterable[Choice]) -> dict[int, str]:
+    return {pk: f"{code} · {text}" for pk, code, text, _active in choices}
+
+
+def _chips(state: QueryState, types: list[Choice] | None = None, crs: list[Choice] | None = None) -> list[Chip]:
+    """The filters in force as chips. Types and CRs are named from the lists the form offers when the
+    page has them, otherwise by one query each, only when the filter names some; a company or a user
+    by one query each, only when the filter names one."""
     f = state.filter
     if state.errors:
         return []
-    cfg = config()
-    type_names = {pk: f"{code} · {text}" for pk, code, text, _active in cfg.type_choices}
-    cr_names = {pk: f"{code} · {text}" for pk, code, text, _active in cfg.cr_choices}
+    if f.service_types and types is None:
+        types = _type_choices(f.service_types)
+    if f.crs and crs is None:
+        crs = _cr_choices(f.crs)
+    type_names, cr_names = _names(types or ()), _names(crs or ())
     chips = [
         Chip(str(_("Type")), type_names.get(pk, str(pk)), _without(state, "service_types", pk))
         for pk in f.service_types
@@ -461,9 +431,16 @@ def _chips(request: HttpRequest, state: QueryState) -> list[Chip]:
     return chips
 
 
-def _results_context(request: HttpRequest, state: QueryState, results: Results | None) -> dict[str, Any]:
+def _results_context(
+    state: QueryState,
+    results: Results | None,
+    *,
+    types: list[Choice] | None = None,
+    crs: list[Choice] | None = None,
+) -> dict[str, Any]:
+    """The results fragment's context; `types` and `crs` are the filter's choices when the page has read them."""
     return {
-        "chips": _chips(request, state),
+        "chips": _chips(state, types, crs),
         "clear_url": reverse("tickets") + "?" + urlencode({"cols": ",".join(state.column_keys)}),
         "state": state,
         "filter": state.filter,
@@ -490,18 +467,6 @@ class RenameForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("New name"), max_length=100)
 
 
-_SELECTED = mark_safe(" selected")  # a constant
-
-
-def _options(items: Iterable[tuple[int, str]], selected: Container[int]) -> SafeString:
-    """<option>s of a select, made here: the filter's selects list every type, CR and user."""
-    return format_html_join(
-        "",
-        '<option value="{}"{}>{}</option>',
-        ((pk, _SELECTED if pk in selected else "", label) for pk, label in items),
-    )
-
-
 @dataclass(frozen=True)
 class Checkbox:
     pk: int
@@ -522,7 +487,7 @@ class MultiChoice:
         return "; ".join(ticked) if ticked else _("All")
 
 
-def _checkboxes(items: Iterable[tuple[int, str, str, bool]], selected: Container[int], inactive: str) -> MultiChoice:
+def _checkboxes(items: Iterable[Choice], selected: Container[int], inactive: str) -> MultiChoice:
     return MultiChoice(
         [
             Checkbox(pk, f"{code} · {text}" + ("" if active else inactive), pk in selected)
@@ -531,16 +496,14 @@ def _checkboxes(items: Iterable[tuple[int, str, str, bool]], selected: Container
     )
 
 
-def _choices(request: HttpRequest, state: QueryState) -> dict[str, Any]:
-    """What the filter's selects offer, as their options: the configuration's types and CRs, one query for
-    companies and one for users, whatever the page shows."""
+def _choices(request: HttpRequest, state: QueryState, types: list[Choice], crs: list[Choice]) -> dict[str, Any]:
+    """What the filter offers: the types and CRs given, and its selects' options (one query for
+    companies and one for users, whatever the page shows), as (value, label) pairs."""
     f = state.filter
     inactive = " (" + _("inactive") + ")"
     companies = Company.objects.order_by("code")
     if company_restricted(request.user):
         companies = companies.filter(user_access__user=_user(request))
-    cfg = config()  # types and CRs from the configuration's copy: no query
-    types, crs = cfg.type_choices, cfg.cr_choices
     users = (
         User.objects.filter(Q(groups__isnull=False) | Q(is_superuser=True), is_active=True)
         .distinct()
@@ -550,14 +513,8 @@ def _choices(request: HttpRequest, state: QueryState) -> dict[str, Any]:
     return {
         "service_type_choices": _checkboxes(types, f.service_types, inactive),
         "cr_choices": _checkboxes(crs, f.crs, inactive),
-        "company_options": _options(
-            ((pk, f"{code} · {name}") for pk, code, name in companies.values_list("id", "code", "name")),
-            {f.company} if f.company is not None else (),
-        ),
-        "user_options": _options(
-            ((pk, f"{first} {last}".strip() or username) for pk, first, last, username in users),
-            {f.next_contact_user} if f.next_contact_user is not None else (),
-        ),
+        "company_options": [(pk, f"{code} · {name}") for pk, code, name in companies.values_list("id", "code", "name")],
+        "user_options": [(pk, f"{first} {last}".strip() or username) for pk, first, last, username in users],
         "statuses": [("", _("All")), *Ticket.Status.choices],
         "page_sizes": PAGE_SIZES,
         "all_columns": COLUMNS,
@@ -591,10 +548,11 @@ def _scenarios_context(request: HttpRequest, state: QueryState, **extra: Any) ->
 
 def render_page(request: HttpRequest, state: QueryState, *, status: int = 200, **scenario_extra: Any) -> HttpResponse:
     results = find(request, state)
+    types, crs = _type_choices(), _cr_choices()
     context = {
         "nav": "tickets",
-        **_choices(request, state),
-        **_results_context(request, state, results),
+        **_choices(request, state, types, crs),
+        **_results_context(state, results, types=types, crs=crs),
         **_scenarios_context(request, state, **scenario_extra),
     }
     return render(request, "tickets/query.html", context, status=status)
@@ -614,7 +572,7 @@ def tickets(request: HttpRequest) -> HttpResponse:
     state = read_state(request)
     if _wants_fragment(request):
         results = find(request, state)
-        context = {**_results_context(request, state, results), "oob": True}
+        context = {**_results_context(state, results), "oob": True}
         response = render(request, "tickets/_query_results.html", context)
         if not state.errors:
             # The form sends every field, empty ones too: the address bar gets the short, canonical URL.

@@ -145,6 +145,23 @@ def test_a_formula_looking_value_is_exported_as_text(client, agent, sales):
     assert cell.data_type == "s" and cell.value == '=HYPERLINK("http://example.com")'
 
 
+def test_exports_hold_plain_values_as_typed_not_markup(client, agent, sales):
+    """The page escapes what people typed; a spreadsheet gets it as it is, and choices by their label."""
+    person = make_person(name="<script>alert('x')</script> & Cia")
+    ticket = make_ticket(sales, agent, person=person, subject="Preço <b>especial</b>")
+    client.force_login(agent)
+    params = {"cols": "number,person,subject,status"}
+    _header, row = read_csv(client.get(CSV_URL, params))
+    assert row == [str(ticket.pk), "<script>alert('x')</script> & Cia", "Preço <b>especial</b>", "Open"]
+    sheet = read_xlsx(client.get(XLSX_URL, params))
+    assert next(sheet.iter_rows(min_row=2, values_only=True)) == (
+        ticket.pk,
+        "<script>alert('x')</script> & Cia",
+        "Preço <b>especial</b>",
+        "Open",
+    )
+
+
 def test_xlsx_has_every_matching_row_in_the_chosen_columns(client, agent, tickets):
     client.force_login(agent)
     response = client.get(XLSX_URL, {"cols": "number,opened,subject,priority", "sort": "opened_at"})

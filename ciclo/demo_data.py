@@ -1,13 +1,15 @@
-"""A realistic Brazilian demo: definitions, people and tickets, loaded idempotently.
+"""A realistic Brazilian demo: its configuration, people and tickets, loaded idempotently.
 
-Definitions are found by their natural key (username, company code, CR
-classification, workflow and cycle code, step order, question classification,
-option label, type classification) and only the missing ones are created, so a
-partly present configuration is completed and an existing one is never altered.
-People are found by their CPF/CNPJ. Tickets are made only through the engine
-(open_ticket, record_note, move_to_step, save_answers, unlock_phase), so they
-carry the notes, moves, decisions and answer history a real one would; they are
-loaded once: when the demo people already have the demo's tickets, none are made.
+The configuration (CRs, workflows, cycles, service types) is the definitions bundle
+``ciclo/definitions/demo.yaml``, loaded through the definitions import as the demo's
+admin: every item passes the configurator's rules and gets its history row, and
+importing it over a configuration that already matches changes nothing. Users and
+companies are found by username and code, people by their CPF/CNPJ; only the
+missing ones are made, people through ``create_person``. Tickets are made only
+through the engine (open_ticket, record_note, move_to_step, save_answers,
+unlock_phase), so they carry the notes, moves, decisions and answer history a real
+one would; they are loaded once: when the demo people already have the demo's
+tickets, none are made.
 
 Everything random comes from seeded generators, so two loads on the same day
 make the same demo; dates are spread over the last DAYS_BACK days before now.
@@ -21,17 +23,20 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from importlib import resources
 from typing import Any, TypeVar
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Model, Prefetch
+from django.db.models import Max, Model, Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ciclo.accounts.roles import Role, set_role
+from ciclo.configurator.changes import ConfigurationInvalid, save_crm_options
+from ciclo.configurator.definitions import DefinitionsInvalid, apply_import, parse
 from ciclo.configurator.models import (
     AnswerType,
     CrmOptions,
@@ -44,7 +49,8 @@ from ciclo.configurator.models import (
     Workflow,
     WorkflowStep,
 )
-from ciclo.configurator.specs import validate_workflow
+from ciclo.history.models import Change, record_change
+from ciclo.people.changes import create_person
 from ciclo.people.documents import cnpj_check_digits, cpf_check_digits
 from ciclo.people.models import Company, ContactPerson, Email, Person, Phone
 from ciclo.people.text import fold
@@ -59,6 +65,7 @@ T = TypeVar("T")
 
 # Shown by `ciclo demo` and `make run`: these accounts are for a demo only.
 DEMO_PASSWORD = "ciclo-demo"
+DEFINITIONS = "definitions/demo.yaml"  # in the ciclo package
 INDIVIDUALS = 140
 LEGAL_ENTITIES = 60
 TICKETS = 500
@@ -70,11 +77,11 @@ FORGOTTEN = 0.05  # the chance, at each contact, that a ticket is left aside (it
 
 
 class DemoError(Exception):
-    """The demo cannot be loaded (an invalid definition, a refusal of the engine)."""
+    """The demo cannot be loaded (a refused definition, a refusal of the engine)."""
 
 
 # ---------------------------------------------------------------------------
-# Definitions (Portuguese data: what a Brazilian company would configure)
+# Users and the user's own company (Portuguese data: what a Brazilian company would have)
 # ---------------------------------------------------------------------------
 
 
@@ -86,6 +93,7 @@ class UserDef:
     role: Role
 
 
+# The bundle names agente1 and agente2 as members of their CRs: they are made before it is imported.
 USERS = [
     UserDef("admin", "Helena", "Duarte", Role.ADMIN),
     UserDef("supervisor", "Roberto", "Azevedo", Role.SUPERVISOR),
@@ -100,432 +108,156 @@ COMPANIES = [
     ("02", "Aurora Sistemas de Gestão Ltda — Filial Campinas", cnpj_check_digits(f"{_COMPANY_ROOT}0002")),
 ]
 
+# The bundle's collection types, set in the CRM options.
+COLLECTION_SYNTHETIC, COLLECTION_ANALYTICAL = "3", "3.1"
+# The configuration the bundle makes, as the load reports what it created.
+CONFIGURATION = (
+    ResponsibilityCenter,
+    Workflow,
+    WorkflowStep,
+    DecisionOption,
+    ServiceCycle,
+    Question,
+    Option,
+    ServiceType,
+)
 
-@dataclass(frozen=True)
-class CrDef:
-    code: str
-    description: str
-    closes: bool = False
-    members: tuple[str, ...] = ()
+# ---------------------------------------------------------------------------
+# How the simulated agents work the bundle's configuration
+# ---------------------------------------------------------------------------
 
+# How often each decision's options are taken, by (workflow, step order): label → weight.
+DECISIONS: dict[tuple[str, int], dict[str, float]] = {
+    ("vendas", 10): {"Sim": 0.4, "Não": 0.6},
+    ("vendas", 20): {"Sim, venda fechada": 0.35, "Enviar nova proposta": 0.25, "Não": 0.4},
+    ("suporte", 10): {"Sim": 0.7, "Não, aguardar retorno do cliente": 0.3},
+    ("cobranca", 10): {"Sim": 0.55, "Não": 0.45},
+    ("cobranca", 20): {"Sim": 0.8, "Não, renegociar": 0.2},
+    ("cobranca", 25): {"Sim": 0.6, "Não, enviar ao jurídico": 0.4},
+}
 
-CRS = [
-    CrDef("1.01", "Prospecção", members=("agente1",)),
-    CrDef("1.02", "Proposta enviada", members=("agente1",)),
-    CrDef("1.03", "Negociação", members=("agente1",)),
-    CrDef("1.91", "Venda ganha", closes=True),
-    CrDef("1.92", "Venda perdida", closes=True),
-    CrDef("2.01", "Chamado aberto", members=("agente2",)),
-    CrDef("2.02", "Em atendimento", members=("agente2",)),
-    CrDef("2.03", "Aguardando retorno do cliente", members=("agente2",)),
-    CrDef("2.91", "Chamado resolvido", closes=True),
-    CrDef("3.01", "Cobrança aberta"),
-    CrDef("3.02", "Negociação da dívida"),
-    CrDef("3.03", "Acordo em pagamento"),
-    CrDef("3.91", "Pago / encerrado", closes=True),
-    CrDef("3.92", "Enviada ao jurídico", closes=True),
-]
-
-
-@dataclass(frozen=True)
-class StepDef:
-    order: int
-    cr: str | None = None  # a CR step: its CR's classification
-    next_order: int | None = None
-    question: str = ""  # a decision step: its question and options (label, target order, weight)
-    options: tuple[tuple[str, int, float], ...] = ()
-
-
-@dataclass(frozen=True)
-class WorkflowDef:
-    code: str
-    description: str
-    steps: tuple[StepDef, ...]
-
-
-WORKFLOWS = [
-    WorkflowDef(
-        "vendas",
-        "Funil de vendas",
-        (
-            StepDef(0, cr="1.01", next_order=5),
-            StepDef(5, cr="1.02", next_order=10),
-            StepDef(10, question="O cliente aceitou a proposta?", options=(("Sim", 25, 0.4), ("Não", 15, 0.6))),
-            StepDef(15, cr="1.03", next_order=20),
-            StepDef(
-                20,
-                question="Houve acordo na negociação?",
-                options=(("Sim, venda fechada", 25, 0.35), ("Enviar nova proposta", 5, 0.25), ("Não", 30, 0.4)),
-            ),
-            StepDef(25, cr="1.91"),
-            StepDef(30, cr="1.92"),
-        ),
+# Text answers to pick from, by (cycle, question code); any other text question gets NOTES_ANY.
+TEXTS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("ciclo-vendas", "1.05"): (
+        "Hoje controla o estoque em planilhas e perde vendas por falta de produto.",
+        "Precisa emitir NF-e e boletos no mesmo sistema; o atual não integra com o banco.",
+        "Quer acompanhar as vendas das três lojas em tempo real.",
+        "Troca de sistema: o fornecedor atual encerrou o suporte.",
+        "Abertura de filial em Campinas; precisa de um sistema multiempresa.",
     ),
-    WorkflowDef(
-        "suporte",
-        "Suporte técnico",
-        (
-            StepDef(0, cr="2.01", next_order=5),
-            StepDef(5, cr="2.02", next_order=10),
-            StepDef(
-                10,
-                question="O problema foi resolvido?",
-                options=(("Sim", 20, 0.7), ("Não, aguardar retorno do cliente", 15, 0.3)),
-            ),
-            StepDef(15, cr="2.03", next_order=5),
-            StepDef(20, cr="2.91"),
-        ),
+    ("ciclo-vendas", "1.06"): (
+        "Sr. Antônio (sócio)",
+        "Dona Márcia, diretora",
+        "Carlos, gerente financeiro",
+        "Fernanda (TI)",
     ),
-    WorkflowDef(
-        "cobranca",
-        "Cobrança de títulos",
-        (
-            StepDef(0, cr="3.01", next_order=5),
-            StepDef(5, cr="3.02", next_order=10),
-            StepDef(10, question="Acordo fechado?", options=(("Sim", 15, 0.55), ("Não", 25, 0.45))),
-            StepDef(15, cr="3.03", next_order=20),
-            StepDef(
-                20,
-                question="O pagamento foi confirmado?",
-                options=(("Sim", 30, 0.8), ("Não, renegociar", 5, 0.2)),
-            ),
-            StepDef(
-                25,
-                question="Tentar uma nova negociação?",
-                options=(("Sim", 5, 0.6), ("Não, enviar ao jurídico", 35, 0.4)),
-            ),
-            StepDef(30, cr="3.91"),
-            StepDef(35, cr="3.92"),
-        ),
+    ("ciclo-vendas", "3.03"): (
+        "Cliente pede 10% de desconto para fechar ainda este mês.",
+        "Aceita o valor se a implantação for feita em duas semanas.",
+        "Vai comparar com a proposta do concorrente e retorna na sexta.",
     ),
-]
+    ("ciclo-vendas", "5.02"): ("Totvs", "Omie", "Bling", "Nenhum"),
+    ("ciclo-suporte", "1.02"): (
+        "Ao transmitir a NF-e aparece a rejeição 539 (duplicidade de NF-e).",
+        "O fechamento do caixa demora mais de dez minutos desde a última atualização.",
+        "O arquivo de retorno do banco não baixa os boletos pagos.",
+        "O relatório de estoque mostra saldo diferente da contagem física.",
+        "Usuário novo não consegue entrar: mensagem de senha expirada.",
+        "Dúvida sobre como cadastrar uma tabela de preços promocional.",
+    ),
+    ("ciclo-suporte", "1.03"): ("8.4.2", "8.4.3", "8.5.0", "8.5.1"),
+    ("ciclo-suporte", "2.01"): (
+        "Certificado digital vencido no servidor do cliente.",
+        "Índice do banco de dados corrompido; reconstruído.",
+        "Configuração do layout CNAB 240 incorreta.",
+        "Parâmetro de custo médio alterado por engano.",
+    ),
+    ("ciclo-suporte", "4.02"): (
+        "Atualizado para a versão 8.5.1 e reprocessadas as notas.",
+        "Reinstalado o certificado A1 e testada a transmissão.",
+        "Orientado o usuário por acesso remoto.",
+    ),
+    ("ciclo-cobranca", "5.01"): (
+        "Devedor não responde há 60 dias.",
+        "Endereço confirmado; enviar notificação extrajudicial.",
+    ),
+}
+
+# The range answered, by (cycle, question code): numbers and money, the values; dates, days from the contact.
+SPANS: dict[tuple[str, str], tuple[float, float]] = {
+    ("ciclo-vendas", "1.03"): (3, 400),
+    ("ciclo-vendas", "1.04"): (800, 25000),
+    ("ciclo-vendas", "1.07"): (1, 15),
+    ("ciclo-vendas", "2.01"): (1500, 60000),
+    ("ciclo-vendas", "2.02"): (15, 30),
+    ("ciclo-vendas", "2.04"): (10, 90),
+    ("ciclo-vendas", "3.01"): (3, 25),
+    ("ciclo-vendas", "4.01"): (1200, 55000),
+    ("ciclo-vendas", "4.02"): (0, 7),
+    ("ciclo-suporte", "2.02"): (0.5, 8),
+    ("ciclo-cobranca", "1.03"): (150, 18000),
+    ("ciclo-cobranca", "2.01"): (150, 15000),
+    ("ciclo-cobranca", "2.02"): (1, 12),
+    ("ciclo-cobranca", "2.03"): (2, 20),
+    ("ciclo-cobranca", "4.01"): (-3, 0),
+    ("ciclo-cobranca", "4.02"): (150, 15000),
+}
 
 
 @dataclass(frozen=True)
-class OptionDef:
-    label: str
-    default: bool = False
-    complement: bool = False
+class Pick:
+    """How often an option is chosen (single choice), and the complements written when it asks for one."""
+
     weight: float = 1.0
     complements: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class QuestionDef:
-    code: str
-    cr: str
-    text: str
-    answer_type: AnswerType
-    required: bool = False
-    help_text: str = ""
-    min_value: int | None = None
-    max_value: int | None = None
-    options: tuple[OptionDef, ...] = ()
-    samples: tuple[str, ...] = ()  # text answers to pick from
-    span: tuple[float, float] | None = None  # numbers and money: range; dates: days from the contact
-
-
-@dataclass(frozen=True)
-class CycleDef:
-    code: str
-    description: str
-    questions: tuple[QuestionDef, ...]
-
-
-A = AnswerType
-CYCLES = [
-    CycleDef(
-        "ciclo-vendas",
-        "Ciclo de vendas",
-        (
-            QuestionDef(
-                "1.01",
-                "1.01",
-                "Como o cliente conheceu a empresa?",
-                A.SINGLE_CHOICE,
-                required=True,
-                options=(
-                    OptionDef("Site / Google", weight=3),
-                    OptionDef(
-                        "Indicação de cliente",
-                        complement=True,
-                        weight=2,
-                        complements=("Indicado pela Padaria Bom Pão", "Indicação do contador", "Cliente da filial"),
-                    ),
-                    OptionDef("Feira ou evento", complement=True, complements=("Feira do Varejo 2024", "Expo ERP")),
-                    OptionDef("Redes sociais", weight=1.5),
-                    OptionDef("Outro", complement=True, weight=0.5, complements=("Anúncio no rádio", "Panfleto")),
-                ),
-            ),
-            QuestionDef(
-                "1.02",
-                "1.01",
-                "Produtos de interesse",
-                A.MULTIPLE_CHOICE,
-                options=(
-                    OptionDef("ERP completo", default=True),
-                    OptionDef("Módulo fiscal (NF-e)"),
-                    OptionDef("CRM"),
-                    OptionDef("BI e relatórios"),
-                    OptionDef("Outro", complement=True, complements=("Aplicativo de força de vendas", "E-commerce")),
-                ),
-            ),
-            QuestionDef("1.03", "1.01", "Número de funcionários", A.NUMBER, min_value=1, span=(3, 400)),
-            QuestionDef(
-                "1.04", "1.01", "Orçamento estimado", A.MONEY, help_text="Valor mensal, em reais.", span=(800, 25000)
-            ),
-            QuestionDef(
-                "1.05",
-                "1.01",
-                "Necessidade do cliente",
-                A.LONG_TEXT,
-                samples=(
-                    "Hoje controla o estoque em planilhas e perde vendas por falta de produto.",
-                    "Precisa emitir NF-e e boletos no mesmo sistema; o atual não integra com o banco.",
-                    "Quer acompanhar as vendas das três lojas em tempo real.",
-                    "Troca de sistema: o fornecedor atual encerrou o suporte.",
-                    "Abertura de filial em Campinas; precisa de um sistema multiempresa.",
-                ),
-            ),
-            QuestionDef(
-                "1.06",
-                "1.01",
-                "Nome do decisor",
-                A.SHORT_TEXT,
-                samples=("Sr. Antônio (sócio)", "Dona Márcia, diretora", "Carlos, gerente financeiro", "Fernanda (TI)"),
-            ),
-            QuestionDef("1.07", "1.01", "Data da visita", A.DATE, span=(1, 15)),
-            QuestionDef("1.08", "1.01", "Horário da visita", A.TIME),
-            QuestionDef("2.01", "1.02", "Valor da proposta", A.MONEY, required=True, span=(1500, 60000)),
-            QuestionDef("2.02", "1.02", "Validade da proposta", A.DATE, span=(15, 30)),
-            QuestionDef(
-                "2.03",
-                "1.02",
-                "Forma de pagamento",
-                A.SINGLE_CHOICE,
-                options=(
-                    OptionDef("À vista", default=True, weight=2),
-                    OptionDef("Boleto 30/60/90 dias", weight=2),
-                    OptionDef("Cartão de crédito"),
-                    OptionDef("Outra", complement=True, weight=0.5, complements=("PIX parcelado", "Permuta parcial")),
-                ),
-            ),
-            QuestionDef("2.04", "1.02", "Chance de sucesso (%)", A.NUMBER, min_value=0, max_value=100, span=(10, 90)),
-            QuestionDef("3.01", "1.03", "Desconto solicitado (%)", A.NUMBER, min_value=0, max_value=100, span=(3, 25)),
-            QuestionDef(
-                "3.02",
-                "1.03",
-                "Objeções do cliente",
-                A.MULTIPLE_CHOICE,
-                options=(
-                    OptionDef("Preço", default=True),
-                    OptionDef("Prazo de implantação"),
-                    OptionDef("Concorrente", complement=True, complements=("Totvs", "Omie", "Bling", "Sistema local")),
-                    OptionDef("Funcionalidades"),
-                ),
-            ),
-            QuestionDef(
-                "3.03",
-                "1.03",
-                "Observações da negociação",
-                A.LONG_TEXT,
-                samples=(
-                    "Cliente pede 10% de desconto para fechar ainda este mês.",
-                    "Aceita o valor se a implantação for feita em duas semanas.",
-                    "Vai comparar com a proposta do concorrente e retorna na sexta.",
-                ),
-            ),
-            QuestionDef("4.01", "1.91", "Valor fechado", A.MONEY, span=(1200, 55000)),
-            QuestionDef("4.02", "1.91", "Data da assinatura do contrato", A.DATE, span=(0, 7)),
-            QuestionDef(
-                "5.01",
-                "1.92",
-                "Motivo da perda",
-                A.SINGLE_CHOICE,
-                options=(
-                    OptionDef("Preço", weight=3),
-                    OptionDef("Concorrência", complement=True, weight=2, complements=("Fechou com a Totvs", "Omie")),
-                    OptionDef("Sem orçamento", weight=2),
-                    OptionDef("Desistiu do projeto"),
-                    OptionDef("Outro", complement=True, weight=0.5, complements=("Empresa foi vendida",)),
-                ),
-            ),
-            QuestionDef(
-                "5.02", "1.92", "Concorrente escolhido", A.SHORT_TEXT, samples=("Totvs", "Omie", "Bling", "Nenhum")
-            ),
+# By (cycle, question code), then the option's label; an option not listed: weight 1, complements NOTES_ANY.
+PICKS: dict[tuple[str, str], dict[str, Pick]] = {
+    ("ciclo-vendas", "1.01"): {
+        "Site / Google": Pick(3),
+        "Indicação de cliente": Pick(
+            2, ("Indicado pela Padaria Bom Pão", "Indicação do contador", "Cliente da filial")
         ),
-    ),
-    CycleDef(
-        "ciclo-suporte",
-        "Ciclo de suporte técnico",
-        (
-            QuestionDef(
-                "1.01",
-                "2.01",
-                "Módulo afetado",
-                A.SINGLE_CHOICE,
-                required=True,
-                options=(
-                    OptionDef("Financeiro", weight=2),
-                    OptionDef("Fiscal (NF-e, SPED)", weight=3),
-                    OptionDef("Estoque", weight=2),
-                    OptionDef("Vendas / PDV", weight=2),
-                    OptionDef("Folha de pagamento"),
-                    OptionDef("Outro", complement=True, weight=0.5, complements=("Integração com o e-commerce",)),
-                ),
-            ),
-            QuestionDef(
-                "1.02",
-                "2.01",
-                "Descrição do problema",
-                A.LONG_TEXT,
-                required=True,
-                samples=(
-                    "Ao transmitir a NF-e aparece a rejeição 539 (duplicidade de NF-e).",
-                    "O fechamento do caixa demora mais de dez minutos desde a última atualização.",
-                    "O arquivo de retorno do banco não baixa os boletos pagos.",
-                    "O relatório de estoque mostra saldo diferente da contagem física.",
-                    "Usuário novo não consegue entrar: mensagem de senha expirada.",
-                    "Dúvida sobre como cadastrar uma tabela de preços promocional.",
-                ),
-            ),
-            QuestionDef(
-                "1.03", "2.01", "Versão do sistema", A.SHORT_TEXT, samples=("8.4.2", "8.4.3", "8.5.0", "8.5.1")
-            ),
-            QuestionDef(
-                "2.01",
-                "2.02",
-                "Causa identificada",
-                A.LONG_TEXT,
-                samples=(
-                    "Certificado digital vencido no servidor do cliente.",
-                    "Índice do banco de dados corrompido; reconstruído.",
-                    "Configuração do layout CNAB 240 incorreta.",
-                    "Parâmetro de custo médio alterado por engano.",
-                ),
-            ),
-            QuestionDef("2.02", "2.02", "Horas de atendimento", A.NUMBER, min_value=0, max_value=200, span=(0.5, 8)),
-            QuestionDef("2.03", "2.02", "Horário do acesso remoto", A.TIME),
-            QuestionDef(
-                "3.01",
-                "2.03",
-                "Aguardando do cliente",
-                A.MULTIPLE_CHOICE,
-                options=(
-                    OptionDef("Print da tela", default=True),
-                    OptionDef("Arquivo XML"),
-                    OptionDef("Acesso remoto liberado"),
-                    OptionDef("Outro", complement=True, complements=("Backup do banco", "Senha do certificado")),
-                ),
-            ),
-            QuestionDef(
-                "4.01",
-                "2.91",
-                "Satisfação do cliente",
-                A.SINGLE_CHOICE,
-                options=(
-                    OptionDef("Muito satisfeito", weight=3),
-                    OptionDef("Satisfeito", default=True, weight=4),
-                    OptionDef("Indiferente"),
-                    OptionDef("Insatisfeito", complement=True, weight=0.7, complements=("Demorou muito",)),
-                ),
-            ),
-            QuestionDef(
-                "4.02",
-                "2.91",
-                "Solução aplicada",
-                A.LONG_TEXT,
-                samples=(
-                    "Atualizado para a versão 8.5.1 e reprocessadas as notas.",
-                    "Reinstalado o certificado A1 e testada a transmissão.",
-                    "Orientado o usuário por acesso remoto.",
-                ),
-            ),
-        ),
-    ),
-    CycleDef(
-        "ciclo-cobranca",
-        "Ciclo de cobrança",
-        (
-            QuestionDef(
-                "1.01",
-                "3.01",
-                "Devedor localizado?",
-                A.SINGLE_CHOICE,
-                required=True,
-                options=(
-                    OptionDef("Sim", default=True, weight=4),
-                    OptionDef("Não", complement=True, complements=("Telefone não atende", "Número inexistente")),
-                ),
-            ),
-            QuestionDef(
-                "1.02",
-                "3.01",
-                "Motivo do atraso",
-                A.SINGLE_CHOICE,
-                options=(
-                    OptionDef("Dificuldade financeira", weight=3),
-                    OptionDef("Esquecimento", weight=2),
-                    OptionDef("Discorda da cobrança", complement=True, complements=("Diz que já pagou",)),
-                    OptionDef("Outro", complement=True, weight=0.5, complements=("Boleto não chegou",)),
-                ),
-            ),
-            QuestionDef("1.03", "3.01", "Valor em atraso", A.MONEY, span=(150, 18000)),
-            QuestionDef("2.01", "3.02", "Valor do acordo", A.MONEY, span=(150, 15000)),
-            QuestionDef("2.02", "3.02", "Número de parcelas", A.NUMBER, min_value=1, max_value=24, span=(1, 12)),
-            QuestionDef("2.03", "3.02", "Data do primeiro pagamento", A.DATE, span=(2, 20)),
-            QuestionDef(
-                "3.01",
-                "3.03",
-                "Forma de pagamento do acordo",
-                A.SINGLE_CHOICE,
-                options=(
-                    OptionDef("Boleto", default=True, weight=3),
-                    OptionDef("PIX", weight=3),
-                    OptionDef("Depósito"),
-                    OptionDef("Cartão de crédito"),
-                ),
-            ),
-            QuestionDef("4.01", "3.91", "Data do pagamento", A.DATE, span=(-3, 0)),
-            QuestionDef("4.02", "3.91", "Valor recebido", A.MONEY, span=(150, 15000)),
-            QuestionDef(
-                "5.01",
-                "3.92",
-                "Observações para o jurídico",
-                A.LONG_TEXT,
-                samples=("Devedor não responde há 60 dias.", "Endereço confirmado; enviar notificação extrajudicial."),
-            ),
-        ),
-    ),
-]
-
-
-@dataclass(frozen=True)
-class TypeDef:
-    code: str
-    description: str
-    kind: ServiceType.Kind
-    category: ServiceType.Category
-    colour: str
-    priority: int = 3
-    days: int = 1
-    workflow: str | None = None
-    cycle: str | None = None
-
-
-SYN, ANA = ServiceType.Kind.SYNTHETIC, ServiceType.Kind.ANALYTICAL
-SALES, SERVICE, COLLECTION = ServiceType.Category.SALES, ServiceType.Category.SERVICE, ServiceType.Category.COLLECTION
-TYPES = [
-    TypeDef("1", "Vendas", SYN, SALES, "#0d6efd"),
-    TypeDef("1.1", "Venda nova", ANA, SALES, "#198754", 2, 2, "vendas", "ciclo-vendas"),
-    TypeDef("1.2", "Renovação de contrato", ANA, SALES, "#20c997", 3, 5, "vendas", "ciclo-vendas"),
-    TypeDef("2", "Suporte técnico", SYN, SERVICE, "#6f42c1"),
-    TypeDef("2.1", "Incidente", ANA, SERVICE, "#dc3545", 1, 1, "suporte", "ciclo-suporte"),
-    TypeDef("2.2", "Dúvida de uso", ANA, SERVICE, "#0dcaf0", 4, 2, "suporte", "ciclo-suporte"),
-    TypeDef("3", "Cobrança", SYN, COLLECTION, "#fd7e14"),
-    TypeDef("3.1", "Cobrança de títulos vencidos", ANA, COLLECTION, "#ffc107", 2, 3, "cobranca", "ciclo-cobranca"),
-]
-COLLECTION_SYNTHETIC, COLLECTION_ANALYTICAL = "3", "3.1"
+        "Feira ou evento": Pick(1, ("Feira do Varejo 2024", "Expo ERP")),
+        "Redes sociais": Pick(1.5),
+        "Outro": Pick(0.5, ("Anúncio no rádio", "Panfleto")),
+    },
+    ("ciclo-vendas", "1.02"): {"Outro": Pick(1, ("Aplicativo de força de vendas", "E-commerce"))},
+    ("ciclo-vendas", "2.03"): {
+        "À vista": Pick(2),
+        "Boleto 30/60/90 dias": Pick(2),
+        "Outra": Pick(0.5, ("PIX parcelado", "Permuta parcial")),
+    },
+    ("ciclo-vendas", "3.02"): {"Concorrente": Pick(1, ("Totvs", "Omie", "Bling", "Sistema local"))},
+    ("ciclo-vendas", "5.01"): {
+        "Preço": Pick(3),
+        "Concorrência": Pick(2, ("Fechou com a Totvs", "Omie")),
+        "Sem orçamento": Pick(2),
+        "Outro": Pick(0.5, ("Empresa foi vendida",)),
+    },
+    ("ciclo-suporte", "1.01"): {
+        "Financeiro": Pick(2),
+        "Fiscal (NF-e, SPED)": Pick(3),
+        "Estoque": Pick(2),
+        "Vendas / PDV": Pick(2),
+        "Outro": Pick(0.5, ("Integração com o e-commerce",)),
+    },
+    ("ciclo-suporte", "3.01"): {"Outro": Pick(1, ("Backup do banco", "Senha do certificado"))},
+    ("ciclo-suporte", "4.01"): {
+        "Muito satisfeito": Pick(3),
+        "Satisfeito": Pick(4),
+        "Insatisfeito": Pick(0.7, ("Demorou muito",)),
+    },
+    ("ciclo-cobranca", "1.01"): {"Sim": Pick(4), "Não": Pick(1, ("Telefone não atende", "Número inexistente"))},
+    ("ciclo-cobranca", "1.02"): {
+        "Dificuldade financeira": Pick(3),
+        "Esquecimento": Pick(2),
+        "Discorda da cobrança": Pick(1, ("Diz que já pagou",)),
+        "Outro": Pick(0.5, ("Boleto não chegou",)),
+    },
+    ("ciclo-cobranca", "3.01"): {"Boleto": Pick(3), "PIX": Pick(3)},
+}
 
 # How the demo's tickets spread over the analytical types.
 TYPE_MIX = {"1.1": 0.30, "1.2": 0.16, "2.1": 0.20, "2.2": 0.12, "3.1": 0.22}
@@ -800,14 +532,15 @@ def no_progress(items: Iterable[T], label: str, total: int) -> Iterable[T]:
 
 @dataclass
 class Report:
-    """What a load created: objects per model, and the tickets by status."""
+    """What a load did: objects created per model, history rows the definitions wrote, tickets by status."""
 
     created: Counter[type[Model]] = field(default_factory=Counter)
     tickets: Counter[str] = field(default_factory=Counter)
+    definitions_changes: int = 0  # history rows of the import: more than it created when it put values back
 
     @property
     def changed(self) -> bool:
-        return bool(self.created) or bool(self.tickets)
+        return bool(self.created) or bool(self.tickets) or bool(self.definitions_changes)
 
 
 def load_demo(*, progress: Progress[Any] = no_progress) -> Report:
@@ -816,18 +549,12 @@ def load_demo(*, progress: Progress[Any] = no_progress) -> Report:
     with transaction.atomic():
         users = ensure_users(report)
         companies = ensure_companies(report)
-        ensure_configuration(users, report)
-        people = ensure_people(report, progress)
+        load_definitions(users["admin"], report)
+        ensure_crm_options(users["admin"], report)
+        people = ensure_people(users["admin"], report, progress)
         if not demo_tickets_loaded(people):
             report.tickets = TicketSimulator(users=users, companies=companies, people=people).run(progress)
     return report
-
-
-def _clean(obj: Any, exclude: list[str] | None = None) -> None:
-    try:
-        obj.full_clean(exclude=exclude)
-    except ValidationError as exc:
-        raise DemoError(_("%(object)s is invalid: %(errors)s") % {"object": obj, "errors": exc}) from exc
 
 
 def ensure_users(report: Report) -> dict[str, User]:
@@ -858,138 +585,82 @@ def ensure_companies(report: Report) -> list[Company]:
         company = Company.objects.filter(code=code).first()
         if company is None:
             company = Company(code=code, name=name, cnpj=cnpj)
-            _clean(company)
+            try:
+                company.full_clean()
+            except ValidationError as exc:
+                raise DemoError(_("%(object)s is invalid: %(errors)s") % {"object": company, "errors": exc}) from exc
             company.save()
             report.created[Company] += 1
         companies.append(company)
     return companies
 
 
-def ensure_configuration(users: dict[str, User], report: Report) -> None:
-    crs: dict[str, ResponsibilityCenter] = {}
-    for d in CRS:
-        cr = ResponsibilityCenter.objects.filter(code=d.code).first()
-        if cr is None:
-            cr = ResponsibilityCenter(code=d.code, description=d.description, closes_process=d.closes)
-            _clean(cr)
-            cr.save()
-            cr.members.set([users[name] for name in d.members])
-            report.created[ResponsibilityCenter] += 1
-        crs[d.code] = cr
+def definitions_text() -> str:
+    """The demo's definitions bundle, as shipped with the package."""
+    return resources.files("ciclo").joinpath(DEFINITIONS).read_text(encoding="utf-8")
 
-    for wd in WORKFLOWS:
-        workflow, created = Workflow.objects.get_or_create(code=wd.code, defaults={"description": wd.description})
-        if created:
-            report.created[Workflow] += 1
-        existing = {s.order for s in workflow.steps.all()}
-        for sd in wd.steps:
-            if sd.order in existing:
-                continue
-            if sd.cr is not None:
-                cr = crs.get(sd.cr) or ResponsibilityCenter.objects.get(code=sd.cr)
-                WorkflowStep.objects.create(
-                    workflow=workflow, order=sd.order, kind=WorkflowStep.Kind.CR, cr=cr, next_order=sd.next_order
-                )
-            else:
-                step = WorkflowStep.objects.create(
-                    workflow=workflow, order=sd.order, kind=WorkflowStep.Kind.DECISION, question=sd.question
-                )
-                DecisionOption.objects.bulk_create(
-                    DecisionOption(step=step, label=label, target_order=target, position=i)
-                    for i, (label, target, _weight) in enumerate(sd.options, start=1)
-                )
-            report.created[WorkflowStep] += 1
 
-    for cd in CYCLES:
-        cycle, created = ServiceCycle.objects.get_or_create(code=cd.code, defaults={"description": cd.description})
-        if created:
-            report.created[ServiceCycle] += 1
-        existing_questions = set(cycle.questions.values_list("code", flat=True))
-        for qd in cd.questions:
-            if qd.code in existing_questions:
-                continue
-            question = Question(
-                cycle=cycle,
-                cr=crs[qd.cr],
-                code=qd.code,
-                text=qd.text,
-                help_text=qd.help_text,
-                answer_type=qd.answer_type,
-                required=qd.required,
-                min_value=qd.min_value,
-                max_value=qd.max_value,
-            )
-            _clean(question)
-            question.save()
-            Option.objects.bulk_create(
-                Option(
-                    question=question,
-                    label=od.label,
-                    position=i,
-                    checked_by_default=od.default,
-                    asks_complement=od.complement,
-                )
-                for i, od in enumerate(qd.options, start=1)
-            )
-            report.created[Question] += 1
+def load_definitions(admin: User, report: Report) -> None:
+    """Import the demo's bundle as its admin: what matches is left alone, the rest is made or put back."""
+    before = {model: model._default_manager.count() for model in CONFIGURATION}
+    last_change = Change.objects.aggregate(last=Max("pk"))["last"] or 0
+    try:
+        apply_import(parse(definitions_text()), by=admin)
+    except DefinitionsInvalid as exc:
+        raise DemoError(_("The demo's definitions were refused: %(problems)s") % {"problems": exc}) from exc
+    for model in CONFIGURATION:
+        created = model._default_manager.count() - before[model]
+        if created > 0:
+            report.created[model] += created
+    report.definitions_changes = Change.objects.filter(pk__gt=last_change).count()
 
-    for wd in WORKFLOWS:
-        errors = validate_workflow(Workflow.objects.get(code=wd.code))
-        if errors:
-            raise DemoError(
-                _("The workflow “%(workflow)s” is invalid: %(errors)s")
-                % {"workflow": wd.code, "errors": " ".join(errors)}
-            )
 
-    types: dict[str, ServiceType] = {}
-    for td in TYPES:  # groups come first: an analytical type needs its group to exist
-        service_type = ServiceType.objects.filter(code=td.code).first()
-        if service_type is None:
-            service_type = ServiceType(
-                code=td.code,
-                description=td.description,
-                kind=td.kind,
-                category=td.category,
-                colour=td.colour,
-                priority=td.priority,
-                days_to_next_contact=td.days,
-                workflow=Workflow.objects.get(code=td.workflow) if td.workflow else None,
-                cycle=ServiceCycle.objects.get(code=td.cycle) if td.cycle else None,
-            )
-            _clean(service_type)
-            service_type.save()
-            report.created[ServiceType] += 1
-        else:
-            _clean(service_type)
-        types[td.code] = service_type
-
+def ensure_crm_options(admin: User, report: Report) -> None:
+    """Point the collections at the bundle's collection types, unless the options already name types."""
     options = CrmOptions.current()
-    changed = []
+    values: dict[str, Any] = {}
     if options.collection_synthetic_type_id is None:
-        options.collection_synthetic_type = types[COLLECTION_SYNTHETIC]
-        changed.append("collection_synthetic_type")
+        values["collection_synthetic_type"] = ServiceType.objects.get(code=COLLECTION_SYNTHETIC)
     if options.collection_analytical_type_id is None:
-        options.collection_analytical_type = types[COLLECTION_ANALYTICAL]
-        changed.append("collection_analytical_type")
-    if changed:
-        options.collection_days_overdue = 5
-        options.save(update_fields=[*changed, "collection_days_overdue"])
+        values["collection_analytical_type"] = ServiceType.objects.get(code=COLLECTION_ANALYTICAL)
+    if values:
+        try:
+            save_crm_options({**values, "collection_days_overdue": 5}, by=admin)
+        except ConfigurationInvalid as exc:
+            raise DemoError(_("The demo's CRM options were refused: %(problems)s") % {"problems": exc}) from exc
         report.created[CrmOptions] += 1
 
 
-def ensure_people(report: Report, progress: Progress[Any]) -> list[Person]:
+def ensure_people(admin: User, report: Report, progress: Progress[Any]) -> list[Person]:
     defs = person_defs()
     documents = [d.document for d in defs]
     existing = set(Person.objects.filter(document__in=documents).values_list("document", flat=True))
     missing = [d for d in defs if d.document not in existing]
     for d in progress(missing, _("People"), len(missing)) if missing else ():
-        person = Person(
-            name=d.name, kind=d.kind, document=d.document, trade_name=d.trade_name, city=d.city, state=d.state
+        add_demo_person(d, by=admin)
+        report.created[Person] += 1
+    return list(
+        Person.objects.filter(document__in=documents, active=True).prefetch_related("contacts").order_by("document")
+    )
+
+
+def add_demo_person(d: PersonDef, *, by: User) -> Person:
+    """A person as the new-ticket page adds one (with a phone), then their other phones, e-mails and contacts."""
+    (first_kind, first_number), *phones = d.phones
+    try:
+        person = create_person(
+            by=by,
+            name=d.name,
+            kind=d.kind,
+            document=d.document,
+            trade_name=d.trade_name,
+            city=d.city,
+            state=d.state,
+            phone=first_number,
+            phone_kind=first_kind,
         )
-        _clean(person)
-        person.save()
         details: list[Phone | Email | ContactPerson] = [
-            *(Phone(person=person, kind=kind, number=number) for kind, number in d.phones),
+            *(Phone(person=person, kind=kind, number=number) for kind, number in phones),
             *(Email(person=person, address=address, label=label) for address, label in d.emails),
             *(
                 ContactPerson(person=person, name=name, role=role, email=email, phone=phone)
@@ -997,13 +668,12 @@ def ensure_people(report: Report, progress: Progress[Any]) -> list[Person]:
             ),
         ]
         for detail in details:
-            _clean(detail, exclude=["person"])  # the person was just saved: no need to look it up again
-        for model in (Phone, Email, ContactPerson):
-            model.objects.bulk_create([x for x in details if isinstance(x, model)])  # type: ignore[misc]
-        report.created[Person] += 1
-    return list(
-        Person.objects.filter(document__in=documents, active=True).prefetch_related("contacts").order_by("document")
-    )
+            detail.full_clean(exclude=["person"])  # the person was just saved: no need to look it up again
+            detail.save()
+            record_change(detail, by=by, action=Change.Action.CREATED)
+    except ValidationError as exc:
+        raise DemoError(_("%(object)s is invalid: %(errors)s") % {"object": d.name, "errors": exc}) from exc
+    return person
 
 
 def demo_tickets_loaded(people: list[Person]) -> bool:
@@ -1026,7 +696,7 @@ class TicketSimulator:
         self.people = people
         self.types = {t.code: t for t in ServiceType.objects.filter(code__in=TYPE_MIX).select_related("workflow")}
         self.steps: dict[int, dict[int, WorkflowStep]] = defaultdict(dict)
-        for step in WorkflowStep.objects.select_related("cr").prefetch_related(
+        for step in WorkflowStep.objects.select_related("cr", "workflow").prefetch_related(
             Prefetch("options", queryset=DecisionOption.objects.order_by("position", "id"))
         ):
             self.steps[step.workflow_id][step.order] = step
@@ -1039,10 +709,6 @@ class TicketSimulator:
             .order_by("code_key")
         ):
             self.questions[(q.cycle_id, q.cr_id)].append(q)
-        self.question_defs = {(c.code, q.code): q for c in CYCLES for q in c.questions}
-        self.option_weights = {
-            (s.question, label): weight for w in WORKFLOWS for s in w.steps for label, _t, weight in s.options
-        }
 
     # -- time -------------------------------------------------------------
 
@@ -1131,7 +797,8 @@ class TicketSimulator:
                 return choices, step
             if step.kind == WorkflowStep.Kind.DECISION:
                 options = list(step.options.all())
-                weights = [self.option_weights.get((step.question, o.label), 1.0) for o in options]
+                taken = DECISIONS.get((step.workflow.code, step.order), {})
+                weights = [taken.get(o.label, 1.0) for o in options]
                 option = self.rng.choices(options, weights)[0]
                 choices[step.pk] = option.pk
                 order = option.target_order
@@ -1141,37 +808,35 @@ class TicketSimulator:
         raise DemoError(_("The workflow loops without reaching a phase."))
 
     def value_for(self, question: Question, at: dt.datetime) -> Any:
-        qd = self.question_defs.get((question.cycle.code, question.code))
+        key = (question.cycle.code, question.code)
         rng = self.rng
         t = question.answer_type
         if t in (AnswerType.SHORT_TEXT, AnswerType.LONG_TEXT):
-            samples = qd.samples if qd and qd.samples else NOTES_ANY
-            return rng.choice(samples)[: 100 if t == AnswerType.SHORT_TEXT else None]
+            return rng.choice(TEXTS.get(key, NOTES_ANY))[: 100 if t == AnswerType.SHORT_TEXT else None]
         if t == AnswerType.NUMBER:
-            low, high = qd.span if qd and qd.span else (question.min_value or 1, question.max_value or 100)
+            low, high = SPANS.get(key) or (question.min_value or 1, question.max_value or 100)
             if float(low) < 1:  # a fractional quantity, in halves
                 return Decimal(rng.randint(max(1, int(float(low) * 2)), int(float(high) * 2))) / 2
             return rng.randint(int(low), int(high))
         if t == AnswerType.MONEY:
-            low, high = qd.span if qd and qd.span else (100, 10000)
+            low, high = SPANS.get(key, (100, 10000))
             return Decimal(rng.randint(int(low), int(high))) + Decimal(rng.choice((0, 0, 0, 50, 90))) / 100
         if t == AnswerType.DATE:
-            low, high = qd.span if qd and qd.span else (0, 15)
+            low, high = SPANS.get(key, (0, 15))
             return timezone.localdate(at) + dt.timedelta(days=rng.randint(int(low), int(high)))
         if t == AnswerType.TIME:
             return f"{rng.randint(8, 17):02d}:{rng.choice((0, 15, 30, 45)):02d}"
         options = list(question.options.all())
-        option_defs = {o.label: o for o in qd.options} if qd else {}
+        picks = PICKS.get(key, {})
 
         def pick(option: Option) -> dict[str, Any]:
-            od = option_defs.get(option.label)
             complement = ""
             if option.asks_complement:
-                complement = rng.choice(od.complements if od and od.complements else NOTES_ANY)
+                complement = rng.choice(picks.get(option.label, Pick()).complements or NOTES_ANY)
             return {"option": option.pk, "complement": complement}
 
         if t == AnswerType.SINGLE_CHOICE:
-            weights = [option_defs[o.label].weight if o.label in option_defs else 1.0 for o in options]
+            weights = [picks.get(o.label, Pick()).weight for o in options]
             return [pick(rng.choices(options, weights)[0])]
         chosen = [o for o in options if rng.random() < (0.8 if o.checked_by_default else 0.3)]
         return [pick(o) for o in chosen or [rng.choice(options)]]

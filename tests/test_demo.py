@@ -1,4 +1,6 @@
-"""`ciclo demo`: a realistic Brazilian demo, made through the engine, loaded once however often it runs.
+"""`ciclo demo`: a realistic Brazilian demo, loaded once however often it runs.
+
+Its configuration is a definitions bundle loaded through the import, its tickets are made through the engine.
 
 The demo is loaded once for the module (it takes seconds) inside a transaction
 that is rolled back when the module ends; each test runs in a savepoint of it.
@@ -15,6 +17,7 @@ from typing import Any
 import pytest
 from django.apps import apps
 from django.contrib.auth.models import User
+from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
@@ -22,17 +25,20 @@ from django.db.models import Max
 from django.utils import timezone, translation
 
 from ciclo.accounts.roles import Role, role_of
+from ciclo.configurator.definitions import canonical, export_bundle, parse
 from ciclo.configurator.models import (
     AnswerType,
     CrmOptions,
     Question,
     ResponsibilityCenter,
+    ServiceCycle,
     ServiceType,
     Workflow,
     WorkflowStep,
 )
 from ciclo.configurator.specs import validate_workflow
-from ciclo.demo_data import DAYS_BACK, DEMO_PASSWORD, TICKETS, person_defs
+from ciclo.demo_data import DAYS_BACK, DEMO_PASSWORD, TICKETS, definitions_text, person_defs
+from ciclo.history.models import Change
 from ciclo.people.documents import is_valid_cnpj, is_valid_cpf
 from ciclo.people.models import Company, Person
 from ciclo.tickets.models import (
@@ -94,6 +100,47 @@ def test_running_it_again_changes_nothing_and_says_so(loaded: Loaded) -> None:
     assert loaded.after == loaded.before
     assert "The demo is already loaded: nothing changed." in loaded.second
     assert "Loaded" not in loaded.second
+
+
+def test_a_second_run_writes_no_history_row(loaded: Loaded) -> None:
+    assert loaded.after["history.Change"] == loaded.before["history.Change"]
+
+
+def test_the_configuration_is_the_bundle_with_its_members(loaded: Loaded) -> None:
+    bundle = canonical(parse(definitions_text()))
+    members = {c["code"]: c.pop("members") for c in bundle["responsibility_centers"] if "members" in c}
+
+    assert export_bundle() == bundle  # the export leaves members out: they are usernames
+    assert members == {
+        code: sorted(ResponsibilityCenter.objects.get(code=code).members.values_list("username", flat=True))
+        for code in members
+    }
+
+
+def test_each_definition_it_made_has_its_history_row_by_the_admin(loaded: Loaded) -> None:
+    admin = User.objects.get(username="admin")
+    created = Change.objects.filter(action=Change.Action.CREATED, by=admin)
+    for model in (ResponsibilityCenter, Workflow, ServiceCycle, ServiceType):
+        made = {str(pk) for pk in model._default_manager.values_list("pk", flat=True)}
+        if model is ResponsibilityCenter:
+            made.remove(str(loaded.existing_cr))  # it was there before the demo: found, not made
+        recorded = created.filter(content_type=ContentType.objects.get_for_model(model))
+        assert set(recorded.values_list("object_id", flat=True)) == made, model
+    options = Change.objects.get(content_type=ContentType.objects.get_for_model(CrmOptions))
+    assert options.by == admin
+    assert options.changes["collection_analytical_type"] == [None, ServiceType.objects.get(code="3.1").pk]
+
+
+def test_it_puts_an_edited_definition_back_as_the_bundle_has_it(loaded: Loaded) -> None:
+    ResponsibilityCenter.objects.filter(code="1.02").update(description="Proposta")
+    last = Change.objects.aggregate(last=Max("pk"))["last"]
+
+    _run_demo()
+
+    assert ResponsibilityCenter.objects.get(code="1.02").description == "Proposta enviada"
+    [change] = Change.objects.filter(pk__gt=last)
+    assert change.changes["description"] == ["Proposta", "Proposta enviada"]
+    assert change.by == User.objects.get(username="admin")
 
 
 def test_the_first_run_says_what_it_loaded_and_shows_the_logins(loaded: Loaded) -> None:

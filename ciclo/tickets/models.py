@@ -120,8 +120,11 @@ class Ticket(models.Model):
                 condition=Q(status="open"),
                 name="ticket_queue_open",
             ),
+            # `status` last in the home's indexes: the ORM binds 'open' as a parameter, so SQLite checks
+            # it on every entry (it drops the check only for a literal matching the condition); in the
+            # index, it reads it there instead of the table (a user's 20 phases: 31 ms → 4 ms).
             models.Index(
-                fields=["next_contact_user", "next_contact_at", "id"],
+                fields=["next_contact_user", "next_contact_at", "id", "status"],
                 condition=Q(status="open"),
                 name="ticket_user_queue_open",
             ),
@@ -131,13 +134,22 @@ class Ticket(models.Model):
                 name="ticket_cr_user_queue_open",
             ),
             # The home page: a user's contacts due counted per phase (and listed for one phase);
-            # everyone's due in order, for a supervisor's team view.
+            # everyone's due in order, and counted per phase, for a supervisor's team view.
             models.Index(
-                fields=["next_contact_user", "cr", "next_contact_at", "id"],
+                fields=["next_contact_user", "cr", "next_contact_at", "id", "status"],
                 condition=Q(status="open"),
                 name="ticket_user_phase_open",
             ),
-            models.Index(fields=["next_contact_at", "id"], condition=Q(status="open"), name="ticket_due_open"),
+            models.Index(
+                fields=["next_contact_at", "id", "next_contact_user", "status"],
+                condition=Q(status="open"),
+                name="ticket_due_open",
+            ),
+            models.Index(
+                fields=["cr", "next_contact_at", "id", "next_contact_user", "status"],
+                condition=Q(status="open"),
+                name="ticket_phase_due_open",
+            ),
             models.Index(fields=["person", "-opened_at"], name="ticket_person_opened"),
             models.Index(fields=["-opened_at", "-id"], name="ticket_opened"),
         ]

@@ -184,11 +184,17 @@ def percentile(values: Sequence[float], p: float) -> float:
 
 @contextmanager
 def db_time() -> Iterator[list[tuple[str, float, float]]]:
-    """(sql, start, end) in perf_counter seconds of each statement, and of COMMIT, run while the block runs.
+    """(sql, start, end) in perf_counter seconds of each statement, of fetching its rows, and of COMMIT,
+    run while the block runs: the time spent in the database and its driver.
 
-    COMMIT is not a statement Django's execute() sees, yet it is a round trip: it is timed apart.
+    The statements are timed by a connection execute_wrapper. Fetching is timed too: SQLite
+    steps through a query's rows while they are fetched, after execute() returns (a count
+    over a correlated subquery is computed then), and psycopg turns rows into Python values
+    then. COMMIT is not a statement Django's execute() sees, yet it is a round trip: it is
+    timed apart.
     """
     from django.db import connection as default_connection
+    from django.db.backends.utils import CursorWrapper
 
     connection: Any = default_connection  # _commit is Django's private hook, unknown to the stubs
     spent: list[tuple[str, float, float]] = []
@@ -200,6 +206,17 @@ def db_time() -> Iterator[list[tuple[str, float, float]]]:
         finally:
             spent.append((sql, start, time.perf_counter()))
 
+    def timed_fetch(name: str) -> Callable[..., Any]:
+        def fetch(self: Any, *args: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                with self.db.wrap_database_errors:
+                    return getattr(self.cursor, name)(*args)
+            finally:
+                spent.append((f"({name})", start, time.perf_counter()))
+
+        return fetch
+
     commit = connection._commit
 
     def timed_commit() -> Any:
@@ -210,11 +227,16 @@ def db_time() -> Iterator[list[tuple[str, float, float]]]:
             spent.append(("COMMIT", start, time.perf_counter()))
 
     connection._commit = timed_commit
+    wrapped: Any = CursorWrapper  # fetch… reach the driver's cursor through __getattr__: defined for the block
+    for name in ("fetchone", "fetchmany", "fetchall"):
+        setattr(wrapped, name, timed_fetch(name))
     try:
         with connection.execute_wrapper(wrapper):
             yield spent
     finally:
         del connection._commit
+        for name in ("fetchone", "fetchmany", "fetchall"):
+            delattr(wrapped, name)
 
 
 SAMPLES = ["ms", "db_ms", "cpu_ms", "sql_ms", "sql_cpu_ms"]  # the raw samples of an `alternate` result
@@ -380,6 +402,7 @@ def verdict(r: dict[str, Any]) -> str:
 LINE_HEADERS = [
     "p50",
     "p95 ms",
+    "CPU p50",
     "SQL p50",
     "p95",
     "×SQL p50",
@@ -409,6 +432,7 @@ def line_cells(r: dict[str, Any]) -> list[str]:
     return [
         ms(r["p50"]),
         ms(r["p95"]),
+        ms(r["cpu_p50"]),
         ms(r["sql_p50"]),
         ms(r["sql_p95"]),
         ratio(r["ratio_p50"]),

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.models import ADDITION, LogEntry
 from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
@@ -26,6 +28,7 @@ from ciclo.configurator.models import (
     Option,
     Question,
     ResponsibilityCenter,
+    ServiceCycle,
     ServiceType,
     Workflow,
     WorkflowStep,
@@ -167,6 +170,22 @@ def errors_of(response: Any) -> list[str]:
     return errors
 
 
+def refusals(response: Any) -> set[tuple[str, str, str]]:
+    """Where each error of the page is, and its code: ("form", field, code) for the page's form,
+    (row prefix, field, code) for an inline row ("__all__": the row as a whole), and
+    (inline prefix, "__all__", code) for the rows as a whole."""
+    found: set[tuple[str, str, str]] = set()
+    for field, errors in response.context["adminform"].form.errors.as_data().items():
+        found |= {("form", field, str(e.code)) for e in errors}
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        found |= {(formset.prefix, "__all__", str(e.code)) for e in formset.non_form_errors().as_data()}
+        for form in formset.forms:
+            for field, errors in form.errors.as_data().items():
+                found |= {(form.prefix, field, str(e.code)) for e in errors}
+    return found
+
+
 def assert_refused(response: Any, *fragments: str) -> None:
     assert response.status_code == 200, response.status_code
     errors = " | ".join(errors_of(response))
@@ -251,6 +270,19 @@ def test_a_new_workflow_is_added_with_its_steps(staff: Client, sales: SalesSetup
     workflow = Workflow.objects.get(code="suporte")
     decision = workflow.steps.get(order=5)
     assert list(decision.options.values_list("label", "target_order")) == [("Sim", 10), ("Não", 0)]
+    # One history row per row created (none twice), and Django's own log names the new workflow.
+    created = Change.objects.filter(action=Change.Action.CREATED).values_list("content_type__model", flat=True)
+    assert sorted(created) == [
+        "decisionoption",
+        "decisionoption",
+        "workflow",
+        "workflowstep",
+        "workflowstep",
+        "workflowstep",
+    ]
+    assert Change.objects.count() == 6
+    log = LogEntry.objects.get()
+    assert (log.action_flag, log.object_id, log.object_repr) == (ADDITION, str(workflow.pk), "Suporte")
 
 
 def test_decision_options_text_syncs_renames_and_removals(staff: Client, sales: SalesSetup) -> None:
@@ -270,32 +302,49 @@ def test_decision_options_text_syncs_renames_and_removals(staff: Client, sales: 
     assert staff.post(page, data).status_code == 302
     assert list(sales.decision.options.values_list("label", flat=True)) == ["Sim, fechou", "Não"]
 
-    history = Change.objects.filter(object_id=str(sales.decision.pk)).order_by("id")
-    assert [c.changes for c in history] == [
-        {"options": ["Sim = 20\nNão = 15", "Não = 15\nSim, fechou = 20\nTalvez = 15"]},
-        {"options": ["Não = 15\nSim, fechou = 20\nTalvez = 15", "Sim, fechou = 20\nNão = 15"]},
+    # Each option leaves its own rows; the step, whose own fields did not change, none.
+    history = Change.objects.filter(content_type=ContentType.objects.get_for_model(DecisionOption)).order_by("id")
+    rows = [
+        (c.action, c.object_id, {k: v for k, v in c.changes.items() if k in ("label", "position")}) for c in history
     ]
+    talvez = str(options[2].pk)
+    assert rows == [
+        (Change.Action.CHANGED, str(sales.no.pk), {"position": [2, 1]}),
+        (Change.Action.CHANGED, str(sales.yes.pk), {"label": ["Sim", "Sim, fechou"], "position": [1, 2]}),
+        (Change.Action.CREATED, talvez, {"label": [None, "Talvez"], "position": [None, 3]}),
+        (Change.Action.DELETED, talvez, {"label": ["Talvez", None], "position": [3, None]}),
+        (Change.Action.CHANGED, str(sales.yes.pk), {"position": [2, 1]}),
+        (Change.Action.CHANGED, str(sales.no.pk), {"position": [1, 2]}),
+    ]
+    assert not Change.objects.filter(content_type=ContentType.objects.get_for_model(WorkflowStep)).exists()
 
 
 @pytest.mark.parametrize(
-    ("change", "message"),
+    ("change", "message", "step", "field", "code"),
     [
-        ("unreachable", "Step 25 cannot be reached from the start (order 0)."),
-        ("missing_next", "Step 5: the next order 30 does not exist."),
-        ("blank_order", "This field is required."),
-        ("one_option", "Step 10: a decision needs at least two options."),
-        ("bad_line", "Line 2, “Não 15”: write “Label = order”, for example “Yes = 20”."),
-        ("no_close", "Step 15: no closing CR can be reached from it."),
+        ("unreachable", "Step 25 cannot be reached from the start (order 0).", "new", "__all__", "unreachable"),
+        ("missing_next", "Step 5: the next order 30 does not exist.", "step_proposal", "__all__", "order_missing"),
+        ("blank_order", "This field is required.", "step_negotiation", "order", "required"),
+        ("one_option", "Step 10: a decision needs at least two options.", "decision", "__all__", "step_shape"),
+        (
+            "bad_line",
+            "Line 2, “Não 15”: write “Label = order”, for example “Yes = 20”.",
+            "decision",
+            "options",
+            "option_line",
+        ),
+        ("no_close", "Step 15: no closing CR can be reached from it.", "step_negotiation", "__all__", "no_closing"),
     ],
 )
 def test_an_invalid_workflow_is_refused_and_nothing_is_saved(
-    staff: Client, sales: SalesSetup, change: str, message: str
+    staff: Client, sales: SalesSetup, change: str, message: str, step: str, field: str, code: str
 ) -> None:
     before = steps_state(sales.workflow)
     page, data = workflow_post(staff, sales.workflow)
     data["description"] = "Changed"
+    new = ""
     if change == "unreachable":
-        add_row(data, "steps", order=25, kind="cr", cr=sales.cr_closed.pk, active=True)
+        new = add_row(data, "steps", order=25, kind="cr", cr=sales.cr_closed.pk, active=True)
     elif change == "missing_next":
         data[f"{row(data, 'steps', sales.step_proposal.pk)}-next_order"] = "30"
     elif change == "blank_order":
@@ -312,6 +361,9 @@ def test_an_invalid_workflow_is_refused_and_nothing_is_saved(
     response = staff.post(page, data)
 
     assert_refused(response, message)
+    # On the step's row (and field), with the rule's code.
+    where = new if step == "new" else row(data, "steps", getattr(sales, step).pk)
+    assert (where, field, code) in refusals(response)
     assert steps_state(sales.workflow) == before
     assert Workflow.objects.get(pk=sales.workflow.pk).description == "Vendas"
     assert not Change.objects.exists()
@@ -353,7 +405,11 @@ def test_a_jump_is_checked_against_the_target_workflow_and_back(staff: Client, s
     page, data = workflow_post(staff, short)
     data[f"{row(data, 'steps', short.steps.get(order=0).pk)}-order"] = "1"
     response = staff.post(page, data)
-    assert_refused(response, "Workflow “Vendas”, which jumps into this one: Step 15: workflow “curto” has no order 0.")
+    assert_refused(
+        response,
+        "Saved workflow “vendas”, which this change leaves as it is, would break: "
+        "Step 15: workflow “curto” has no order 0.",
+    )
     assert short.steps.filter(order=0).exists()
 
 
@@ -368,6 +424,12 @@ def test_two_steps_can_swap_orders(staff: Client, sales: SalesSetup) -> None:
     assert response.status_code == 302, errors_of(response)
     assert WorkflowStep.objects.get(pk=sales.step_negotiation.pk).order == 20
     assert WorkflowStep.objects.get(pk=sales.step_closed.pk).order == 15
+    # Each step's history says the order it had and the one it has, not the one it stepped aside to.
+    moved = Change.objects.filter(content_type=ContentType.objects.get_for_model(WorkflowStep))
+    assert {c.object_id: c.changes["order"] for c in moved} == {
+        str(sales.step_negotiation.pk): [15, 20],
+        str(sales.step_closed.pk): [20, 15],
+    }
 
 
 def test_a_step_used_by_tickets_cannot_be_deleted(staff: Client, world: SimpleNamespace) -> None:
@@ -451,6 +513,32 @@ def test_a_cr_is_deactivated_from_the_list_with_history(staff: Client, world: Si
     assert change.by == world.user
 
 
+@pytest.mark.parametrize("how", ["form", "action"])
+@pytest.mark.parametrize("name", ["cr_negotiation", "workflow", "cycle", "q_memo", "type"])
+def test_deactivating_a_definition_is_recorded_as_deactivated(
+    staff: Client, sales: SalesSetup, admin_user: Any, how: str, name: str
+) -> None:
+    obj = getattr(sales, name)
+    model = type(obj)
+    if how == "form":
+        page = url(model, "change", obj.pk)
+        data = change_data(staff, page)
+        data.pop("active")
+        response = staff.post(page, data)
+    else:
+        response = staff.post(url(model, "changelist"), {"action": "deactivate_selected", "_selected_action": [obj.pk]})
+
+    assert response.status_code == 302, errors_of(response) if how == "form" else response
+    assert model.objects.get(pk=obj.pk).active is False
+    change = Change.objects.get()
+    assert (change.action, change.object_id, change.changes, change.by) == (
+        Change.Action.DEACTIVATED,
+        str(obj.pk),
+        {"active": [True, False]},
+        admin_user,
+    )
+
+
 def test_an_unused_cr_is_deleted_with_history(staff: Client, sales: SalesSetup) -> None:
     cr = make_cr("7", description="Sem uso")
     response = staff.post(url(ResponsibilityCenter, "delete", cr.pk), {"post": "yes"})
@@ -484,7 +572,28 @@ def test_a_cr_cannot_stop_closing_while_a_workflow_needs_it(staff: Client, sales
     response = staff.post(page, data)
 
     assert_refused(response, "Step 20: the next order is empty, but its CR does not close the process.")
+    # On the flag that would break it, with the rule the saved workflow would break.
+    assert ("form", "closes_process", "step_shape") in refusals(response)
     assert ResponsibilityCenter.objects.get(pk=sales.cr_closed.pk).closes_process
+    assert not Change.objects.exists()
+
+
+def test_a_cr_may_change_closes_process_when_it_adds_no_workflow_problem(staff: Client, sales: SalesSetup) -> None:
+    # A saved workflow already broken (its next order does not exist) does not block the change: only
+    # the problems the change would add do.
+    broken = Workflow.objects.create(code="quebrado", description="Quebrado")
+    WorkflowStep.objects.create(workflow=broken, order=0, kind="cr", cr=sales.cr_negotiation, next_order=40)
+    cr = sales.cr_negotiation
+    page = url(ResponsibilityCenter, "change", cr.pk)
+    data = change_data(staff, page)
+    data["closes_process"] = "on"
+
+    response = staff.post(page, data)
+
+    assert response.status_code == 302, errors_of(response)
+    assert ResponsibilityCenter.objects.get(pk=cr.pk).closes_process
+    change = Change.objects.get()
+    assert (change.object_id, change.changes) == (str(cr.pk), {"closes_process": [False, True]})
 
 
 def test_the_cr_list_searches_and_filters(staff: Client, sales: SalesSetup) -> None:
@@ -510,7 +619,8 @@ def test_a_question_answered_on_tickets_cannot_be_deleted(staff: Client, world: 
     data = change_data(staff, page)
     data[f"{row(data, 'questions', question.pk)}-DELETE"] = "on"
     response = staff.post(page, data)
-    assert_refused(response, "is in use and cannot be deleted")
+    assert_refused(response, "Question 1.07 has answers: it cannot be deleted. Deactivate it instead.")
+    assert ("questions", "__all__", "in_use") in refusals(response)
     assert Question.objects.filter(pk=question.pk).exists()
 
 
@@ -548,6 +658,104 @@ def test_the_cycle_page_checks_a_new_answer_type_against_the_options_saved(staff
     assert Question.objects.get(pk=sales.q_text.pk).answer_type == AnswerType.LONG_TEXT
 
 
+@pytest.mark.parametrize("page_of", ["cycle", "question"])
+def test_the_answer_type_of_an_answered_question_cannot_change(
+    staff: Client, world: SimpleNamespace, page_of: str
+) -> None:
+    sales = world.sales
+    question = sales.q_text  # answered "Ana" on the world's ticket
+    history = Change.objects.count()
+    if page_of == "cycle":
+        page = url(ServiceCycle, "change", sales.cycle.pk)
+        data = change_data(staff, page)
+        where = row(data, "questions", question.pk)
+        data[f"{where}-answer_type"] = AnswerType.LONG_TEXT
+    else:
+        page = url(Question, "change", question.pk)
+        data = change_data(staff, page)
+        where = "form"
+        data["answer_type"] = AnswerType.LONG_TEXT
+
+    response = staff.post(page, data)
+
+    assert_refused(response, "Question 1.01 of cycle “ciclo-vendas” has answers: its answer type cannot change")
+    assert (where, "answer_type", "answered_type") in refusals(response)
+    assert Question.objects.get(pk=question.pk).answer_type == AnswerType.SHORT_TEXT
+    assert Change.objects.count() == history
+
+
+def test_an_option_renamed_in_its_place_keeps_its_answers(staff: Client, world: SimpleNamespace) -> None:
+    sales = world.sales
+    page = url(Question, "change", sales.q_single.pk)
+    data = change_data(staff, page)
+    data[f"{row(data, 'options', sales.o_site.pk)}-label"] = "Site da empresa"
+
+    response = staff.post(page, data)
+
+    assert response.status_code == 302, errors_of(response)
+    option = Option.objects.get(pk=sales.o_site.pk)
+    assert option.label == "Site da empresa"
+    assert option.answer_choices.exists()
+    change = Change.objects.get(content_type=ContentType.objects.get_for_model(Option))
+    assert (change.action, change.object_id, change.changes) == (
+        Change.Action.CHANGED,
+        str(option.pk),
+        {"label": ["Site", "Site da empresa"]},
+    )
+
+
+def test_a_decision_option_chosen_on_tickets_keeps_its_id_when_renamed(staff: Client, world: SimpleNamespace) -> None:
+    sales = world.sales
+    page, data = workflow_post(staff, sales.workflow)
+    data[f"{row(data, 'steps', sales.decision.pk)}-options"] = "Sim, fechou = 20\nNão = 15"
+
+    response = staff.post(page, data)
+
+    assert response.status_code == 302, errors_of(response)
+    assert DecisionOption.objects.get(pk=sales.yes.pk).label == "Sim, fechou"
+    assert MoveDecision.objects.filter(option=sales.yes).exists()
+
+
+def test_two_options_of_a_question_cannot_read_the_same(staff: Client, sales: SalesSetup) -> None:
+    page = url(Question, "change", sales.q_single.pk)
+    data = change_data(staff, page)
+    new = add_row(data, "options", label="site ", position=3, active=True)
+
+    response = staff.post(page, data)
+
+    assert_refused(response, "Another option of this question reads “site”.")
+    assert (new, "label", "repeated_label") in refusals(response)
+    assert sales.q_single.options.count() == 2
+
+
+def test_a_choice_question_is_added_with_its_options_on_its_own_page(staff: Client, sales: SalesSetup) -> None:
+    # The cycle's inline has no options: a new choice question there would have none.
+    page = url(ServiceCycle, "change", sales.cycle.pk)
+    data = change_data(staff, page)
+    new = add_row(
+        data, "questions", code="1.09", text="Canal", cr=sales.cr_prospect.pk, answer_type="single_choice", active=True
+    )
+
+    response = staff.post(page, data)
+
+    assert_refused(response, "A multiple-choice question needs at least one active option.")
+    assert (new, "__all__", "no_active_option") in refusals(response)
+    assert not Question.objects.filter(code="1.09").exists()
+
+
+def test_a_question_stays_in_its_cycle(staff: Client, sales: SalesSetup) -> None:
+    other = ServiceCycle.objects.create(code="outro", description="Outro")
+    page = url(Question, "change", sales.q_memo.pk)
+    assert "cycle" not in staff.get(page).context["adminform"].form.fields
+    data = change_data(staff, page)
+    data.update(cycle=str(other.pk), text="Necessidade do cliente")
+
+    assert staff.post(page, data).status_code == 302
+
+    question = Question.objects.get(pk=sales.q_memo.pk)
+    assert (question.cycle, question.text) == (sales.cycle, "Necessidade do cliente")
+
+
 def test_an_option_chosen_in_answers_cannot_be_deleted(staff: Client, world: SimpleNamespace) -> None:
     sales = world.sales
     page = url(Question, "change", sales.q_single.pk)
@@ -556,7 +764,8 @@ def test_an_option_chosen_in_answers_cannot_be_deleted(staff: Client, world: Sim
 
     response = staff.post(page, data)
 
-    assert_refused(response, "“Site” is in use and cannot be deleted")
+    assert_refused(response, "Option “Site” was chosen in answers and cannot be removed: deactivate it instead.")
+    assert ("options", "__all__", "in_use") in refusals(response)
     assert Option.objects.filter(pk=sales.o_site.pk).exists()
 
 
@@ -612,7 +821,7 @@ def test_a_question_in_a_cr_off_the_workflow_is_refused(staff: Client, sales: Sa
 
     response = staff.post(page, data)
 
-    assert_refused(response, "never passes these CRs: 5")
+    assert_refused(response, "The cycle asks questions in CRs that the workflow never passes: 5.")
     assert Question.objects.get(pk=sales.q_proposal.pk).cr == sales.cr_proposal
 
 
@@ -655,8 +864,23 @@ def test_a_group_cannot_move_away_from_its_types(staff: Client, sales: SalesSetu
     data = change_data(staff, page)
     data["code"] = "2"
     response = staff.post(page, data)
-    assert_refused(response, "These types would be left outside any group: 1.1 · Venda nova.")
+    assert_refused(response, "These types would be left outside any group: service type 1.1 “Venda nova”.")
+    assert ("form", "kind", "orphaned_types") in refusals(response)
     assert ServiceType.objects.get(pk=sales.group.pk).code == "1"
+
+
+def test_a_group_cannot_become_analytical_while_types_sit_under_it(staff: Client, sales: SalesSetup) -> None:
+    page = url(ServiceType, "change", sales.group.pk)
+    data = change_data(staff, page)
+    data.update(kind=ServiceType.Kind.ANALYTICAL, workflow=str(sales.workflow.pk))
+
+    response = staff.post(page, data)
+
+    assert_refused(response, "These types would be left outside any group: service type 1.1 “Venda nova”.")
+    assert ("form", "kind", "orphaned_types") in refusals(response)
+    assert ServiceType.objects.get(pk=sales.group.pk).kind == ServiceType.Kind.SYNTHETIC
+    assert ServiceType.objects.get(pk=sales.type.pk).parent == sales.group
+    assert not Change.objects.exists()
 
 
 def test_a_service_type_is_added_under_its_group(staff: Client, sales: SalesSetup) -> None:

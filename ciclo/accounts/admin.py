@@ -18,8 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from ciclo.accounts.models import ApiToken, UserCompany
 from ciclo.accounts.roles import ROLE_ORDER, Role, set_role
 from ciclo.accounts.tokens import create_token, revoke_token
-from ciclo.configurator.forms import ProtectedInlineFormSet
-from ciclo.history.admin import HistoryMixin
+from ciclo.history.admin import HistoryMixin, ProtectedInlineFormSet
 
 ROLE_HELP = _(
     "Agents open and work tickets; supervisors also move tickets anywhere and override required questions; "

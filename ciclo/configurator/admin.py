@@ -6,26 +6,32 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Max, QuerySet
-from django.forms import BaseModelFormSet
+from django.db import models, transaction
+from django.db.models import Count, QuerySet
+from django.forms import BaseForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ciclo.accounts.roles import may_use_admin
+from ciclo.configurator import changes
 from ciclo.configurator.forms import (
     CrmOptionsForm,
+    CycleForm,
     CycleQuestionForm,
+    ItemForm,
+    ItemFormSet,
     OptionForm,
     OptionInlineFormSet,
     QuestionForm,
     QuestionInlineFormSet,
     ResponsibilityCenterForm,
     ServiceTypeForm,
+    WorkflowForm,
     WorkflowStepForm,
     WorkflowStepFormSet,
-    collections_exist,
 )
 from ciclo.configurator.models import (
     CrmOptions,
@@ -37,7 +43,6 @@ from ciclo.configurator.models import (
     Workflow,
     WorkflowStep,
 )
-from ciclo.configurator.specs import parent_for, validate_workflow
 from ciclo.history.admin import HistoryMixin
 
 admin.site.site_header = _("Ciclo")
@@ -47,8 +52,110 @@ admin.site.index_title = _("Configurator")
 admin.site.has_permission = lambda request: request.user.is_active and may_use_admin(request.user)  # type: ignore[method-assign]
 
 
+def _adopt(obj: models.Model, row: models.Model) -> None:
+    """Make the page's object the row the change saved: its id (for the redirect and Django's
+    log) and its values, as Django's own saving would have left them."""
+    for field in row._meta.concrete_fields:
+        setattr(obj, field.attname, getattr(row, field.attname))
+    obj._state.adding = False
+    obj._state.db = row._state.db
+    obj._state.fields_cache.clear()
+
+
+def _note_rows(formset: Any) -> None:
+    """What Django's log of the change reads of a formset it did not save."""
+    if not isinstance(formset, ItemFormSet):
+        return
+    kept = formset.kept_forms()
+    formset.new_objects = [f.instance for f in kept if f.instance.pk is None]
+    formset.changed_objects = [
+        (f.instance, f.changed_data) for f in kept if f.instance.pk is not None and f.has_changed()
+    ]
+    formset.deleted_objects = [f.instance for f in formset.initial_forms if formset.deleting(f)]
+
+
+def _item_of(formsets: list[Any], kind: type[ItemFormSet]) -> Any:
+    formset = next(f for f in formsets if isinstance(f, kind))
+    assert formset.item is not None, "saved without its item checked"
+    return formset
+
+
+class ConfigurationAdmin(HistoryMixin):
+    """A Configurator page: saved, deleted and (de)activated through `configurator.changes`.
+
+    The page's form and inline rows build the item in clean(), where changes checks it;
+    on save, changes writes it whole in one transaction with its history rows, so neither
+    Django's own saving nor the HistoryMixin's recording runs for these objects.
+    """
+
+    def save_item(self, request: HttpRequest, form: Any, formsets: list[Any]) -> models.Model:
+        """Save the page's checked item through changes; the row the page is about."""
+        raise NotImplementedError
+
+    @staticmethod
+    def saved(form: BaseForm) -> Any:
+        instance = form.instance  # type: ignore[attr-defined]
+        return instance if instance.pk is not None else None
+
+    def save_form(self, request: HttpRequest, form: Any, change: bool) -> Any:
+        return form.instance
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        """Nothing yet: the item is saved whole, with its rows, in save_related."""
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        row = self.save_item(request, form, list(formsets))
+        _adopt(form.instance, row)
+        for formset in formsets:
+            _note_rows(formset)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        _note_rows(formset)  # saved with the item
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        changes.delete(obj, by=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        with transaction.atomic():
+            for obj in queryset:
+                changes.delete(obj, by=request.user)
+
+    def change_active(self, request: HttpRequest, obj: Any, active: bool) -> bool:
+        return changes.set_active(obj, active, by=request.user)
+
+    # Refused while saving (someone changed the configuration meanwhile): a message, never an error page.
+
+    def _refused(self, request: HttpRequest, exc: changes.ConfigurationInvalid) -> HttpResponse:
+        problems = " ".join(problem.message for problem in exc.problems)
+        self.message_user(request, gettext("Nothing was saved: %(problems)s") % {"problems": problems}, messages.ERROR)
+        return HttpResponseRedirect(request.get_full_path())
+
+    def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return super().changeform_view(request, *args, **kwargs)
+        except changes.ConfigurationInvalid as exc:
+            return self._refused(request, exc)
+
+    def delete_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return super().delete_view(request, *args, **kwargs)
+        except changes.ConfigurationInvalid as exc:
+            return self._refused(request, exc)
+
+    def changelist_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return super().changelist_view(request, *args, **kwargs)
+        except changes.ConfigurationInvalid as exc:
+            return self._refused(request, exc)
+
+
+def _whole(form: Any) -> Any:
+    assert isinstance(form, ItemForm) and form.item is not None, "saved without its item checked"
+    return form.item
+
+
 @admin.register(ResponsibilityCenter)
-class ResponsibilityCenterAdmin(HistoryMixin):
+class ResponsibilityCenterAdmin(ConfigurationAdmin):
     form = ResponsibilityCenterForm
     list_display = ("code", "description", "closes_process", "member_count", "active")
     list_display_links = ("code", "description")
@@ -78,6 +185,9 @@ class ResponsibilityCenterAdmin(HistoryMixin):
     def member_count(self, obj: ResponsibilityCenter) -> Any:
         return obj.member_total or _("anyone")  # type: ignore[attr-defined]
 
+    def save_item(self, request: HttpRequest, form: Any, formsets: list[Any]) -> models.Model:
+        return changes.save_cr(_whole(form), by=request.user, saved=self.saved(form))
+
 
 class SharedChoicesInline(admin.TabularInline):
     """Reads the choices of its select boxes once per page, not once per row."""
@@ -87,7 +197,7 @@ class SharedChoicesInline(admin.TabularInline):
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
         if field is not None and db_field.name in self.shared_choices:
-            field.choices = list(field.choices)  # type: ignore[arg-type]
+            field.choices = list(iter(field.choices))  # type: ignore[arg-type]  # iter: no COUNT first
         return field
 
     def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
@@ -114,7 +224,8 @@ class WorkflowStepInline(SharedChoicesInline):
 
 
 @admin.register(Workflow)
-class WorkflowAdmin(HistoryMixin):
+class WorkflowAdmin(ConfigurationAdmin):
+    form = WorkflowForm
     list_display = ("code", "description", "step_count", "active")
     list_display_links = ("code", "description")
     list_filter = ("active",)
@@ -151,25 +262,14 @@ class WorkflowAdmin(HistoryMixin):
     def problems(self, obj: Workflow | None) -> str:
         if obj is None or obj.pk is None:
             return "—"
-        errors = validate_workflow(obj)
-        if not errors:
+        problems = changes.check_workflow_item(changes.workflow_item(obj), obj)
+        if not problems:
             return _("None: tickets can run through this workflow.")  # type: ignore[return-value]
-        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((e,) for e in errors)))
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((p.message,) for p in problems)))
 
-    def before_formset_save(self, request: HttpRequest, formset: BaseModelFormSet) -> None:
-        # Steps that change order (or go) first step aside, so two steps can swap orders
-        # without tripping the one-order-per-workflow constraint half-way.
-        if not isinstance(formset, WorkflowStepFormSet):
-            return
-        moving = [
-            f.instance.pk
-            for f in formset.initial_forms
-            if f.instance.pk is not None and ("order" in f.changed_data or formset.deleting(f))
-        ]
-        if moving:
-            top = WorkflowStep.objects.aggregate(top=Max("order"))["top"] or 0
-            for offset, pk in enumerate(moving, start=1):
-                WorkflowStep.objects.filter(pk=pk).update(order=top + offset)
+    def save_item(self, request: HttpRequest, form: Any, formsets: list[Any]) -> models.Model:
+        steps = _item_of(formsets, WorkflowStepFormSet)
+        return changes.save_workflow(steps.item, by=request.user, saved=self.saved(form))
 
 
 class QuestionInline(SharedChoicesInline):
@@ -188,7 +288,8 @@ class QuestionInline(SharedChoicesInline):
 
 
 @admin.register(ServiceCycle)
-class ServiceCycleAdmin(HistoryMixin):
+class ServiceCycleAdmin(ConfigurationAdmin):
+    form = CycleForm
     list_display = ("code", "description", "question_count", "active")
     list_display_links = ("code", "description")
     list_filter = ("active",)
@@ -215,6 +316,10 @@ class ServiceCycleAdmin(HistoryMixin):
     def question_count(self, obj: ServiceCycle) -> int:
         return obj.question_total  # type: ignore[attr-defined,no-any-return]
 
+    def save_item(self, request: HttpRequest, form: Any, formsets: list[Any]) -> models.Model:
+        questions = _item_of(formsets, QuestionInlineFormSet)
+        return changes.save_cycle(questions.item, by=request.user, saved=self.saved(form))
+
 
 class OptionInline(admin.TabularInline):
     model = Option
@@ -226,7 +331,9 @@ class OptionInline(admin.TabularInline):
 
 
 @admin.register(Question)
-class QuestionAdmin(HistoryMixin):
+class QuestionAdmin(ConfigurationAdmin):
+    """A question with its options; saved as its cycle with this question replaced."""
+
     form = QuestionForm
     list_display = ("code", "text", "cycle", "cr", "answer_type", "required", "active")
     list_display_links = ("code", "text")
@@ -250,9 +357,18 @@ class QuestionAdmin(HistoryMixin):
         ),
     )
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # A question stays in its cycle (its answers belong to that cycle's tickets).
+        return ("cycle",) if obj is not None else ()
+
+    def save_item(self, request: HttpRequest, form: Any, formsets: list[Any]) -> models.Model:
+        options = _item_of(formsets, OptionInlineFormSet)
+        cycle = changes.save_cycle(options.item, by=request.user, saved=options.cycle)
+        return Question.objects.get(cycle=cycle, code=options.question_code)
+
 
 @admin.register(ServiceType)
-class ServiceTypeAdmin(HistoryMixin):
+class ServiceTypeAdmin(ConfigurationAdmin):
     form = ServiceTypeForm
     list_display = (
         "code",
@@ -303,17 +419,13 @@ class ServiceTypeAdmin(HistoryMixin):
             obj.colour,
         )
 
-    def save_model(self, request: HttpRequest, obj: ServiceType, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        if obj.kind == ServiceType.Kind.SYNTHETIC or {"code", "kind"} & set(form.changed_data):
-            # A group added, moved or removed: the others' group may have changed.
-            for other in ServiceType.objects.exclude(pk=obj.pk).select_related("parent"):
-                if parent_for(other) != other.parent:
-                    other.save(update_fields=["parent"])
+    def save_item(self, request: HttpRequest, form: Any, formsets: list[Any]) -> models.Model:
+        # The others' group follows a group added, moved or removed: changes sees to it.
+        return changes.save_service_type(_whole(form), by=request.user, saved=self.saved(form))
 
 
 @admin.register(CrmOptions)
-class CrmOptionsAdmin(HistoryMixin):
+class CrmOptionsAdmin(ConfigurationAdmin):
     """One row: the list goes straight to it."""
 
     form = CrmOptionsForm
@@ -343,6 +455,10 @@ class CrmOptionsAdmin(HistoryMixin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def save_item(self, request: HttpRequest, form: Any, formsets: list[Any]) -> models.Model:
+        assert isinstance(form, CrmOptionsForm)
+        return changes.save_crm_options(form.values(), by=request.user)
+
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
@@ -351,6 +467,6 @@ class CrmOptionsAdmin(HistoryMixin):
 
     def render_change_form(self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
         obj = kwargs.get("obj")
-        if obj is not None and collections_exist(obj):
+        if obj is not None and changes.collections_exist(obj):
             self.message_user(request, _("Collection tickets exist: the collection types are locked."), messages.INFO)
         return super().render_change_form(request, context, *args, **kwargs)

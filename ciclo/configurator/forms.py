@@ -1,70 +1,138 @@
 """Admin forms of the Configurator.
 
-Each form checks the rules of what it edits on the posted, still unsaved values
-(the same rules, in `validation.py`, that the definitions import and the saved
-rows go through), so a bad configuration is refused with messages, never saved.
+A page builds the item it edits (`configurator.items`) from its form and its inline
+rows, over the saved item for what the page does not post, and asks
+`configurator.changes` — the one home of the configuration's rules — what is wrong
+with it. Each problem is shown on the row and field it is about (else above the
+rows, or at the top of the form), with its rule as the error's code; the admin then
+saves the item through the same module (`configurator/admin.py`).
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections import Counter
+import re
 from collections.abc import Iterable
 from typing import Any
 
 from django import forms
-from django.contrib.admin.utils import NestedObjects
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import models, router
+from django.db import models
 from django.forms.models import BaseInlineFormSet
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from ciclo.configurator.classification import is_under
+from ciclo.configurator import changes
+from ciclo.configurator.items import (
+    CrItem,
+    CycleItem,
+    DecisionOptionItem,
+    Item,
+    OptionItem,
+    QuestionItem,
+    ServiceTypeItem,
+    StepItem,
+    WorkflowItem,
+)
 from ciclo.configurator.models import (
     CrmOptions,
     DecisionOption,
     Option,
     Question,
     ResponsibilityCenter,
+    ServiceCycle,
     ServiceType,
     Workflow,
     WorkflowStep,
 )
-from ciclo.configurator.specs import cycle_crs, db_lookup, workflow_spec
-from ciclo.configurator.validation import (
-    OptionSpec,
-    QuestionRule,
-    QuestionSpec,
-    StepSpec,
-    WorkflowSpec,
-    check_question,
-    check_workflow,
-    crs_of_workflow,
-)
+from ciclo.configurator.validation import Problem, Rule
 
 Kind = WorkflowStep.Kind
 
-
-# In use: what protects an object from deletion
-
-
-def protected_uses(obj: models.Model) -> list[str]:
-    """What keeps obj from being deleted (tickets, answers…), as "kind (count)"; empty when free."""
-    collector = NestedObjects(using=router.db_for_write(type(obj)))
-    collector.collect([obj])
-    counts = Counter(str(p._meta.verbose_name_plural) for p in collector.protected)
-    return [f"{name} ({count})" for name, count in sorted(counts.items())]
+# The page's form, on the object it shares with the page's inline rows: how they find it.
+PAGE_FORM = "_ciclo_page_form"
 
 
-class ProtectedInlineFormSet(BaseInlineFormSet):
-    """An inline formset that refuses to delete what is in use, and checks its rows as a whole."""
+# Problems on the page
+
+
+def refusal(problem: Problem) -> ValidationError:
+    """A problem as a form error: its message, its rule as the error's code."""
+    return ValidationError(problem.message, code=problem.rule.value)
+
+
+def split_path(path: str) -> list[str | int]:
+    """A problem's path as its parts: "steps[2].options[1].label" → ["steps", 2, "options", 1, "label"]."""
+    return [int(index) if index else name for index, name in re.findall(r"\[(\d+)\]|([^.\[\]]+)", path)]
+
+
+def field_of(form: forms.BaseForm, parts: list[str | int]) -> str | None:
+    """The form's field a path (relative to the form's item) begins with; None: the form as a whole."""
+    name = parts[0] if parts and isinstance(parts[0], str) else None
+    return name if name in form.fields else None
+
+
+def _no_check() -> None:
+    pass
+
+
+class ItemForm(forms.ModelForm):
+    """A form that holds a whole item (a CR, a service type): checked by `configurator.changes`
+    once every field is valid on its own; `item` is then what the admin saves."""
+
+    item: Item | None = None
+
+    def saved(self) -> Any:
+        """The saved row the form changes; None on an add page."""
+        return self.instance if self.instance.pk is not None else None
+
+    def build_item(self) -> Item:
+        raise NotImplementedError
+
+    def check_item(self, item: Any) -> list[Problem]:
+        raise NotImplementedError
+
+    def _post_clean(self) -> None:
+        # After the model's own validation: a code another row holds is said once, by it.
+        super()._post_clean()  # type: ignore[misc]
+        self.item = None
+        if self.errors:
+            return
+        item = self.build_item()
+        problems = self.check_item(item)
+        for problem in problems:
+            self.add_error(field_of(self, split_path(problem.path)), refusal(problem))
+        if not problems:
+            self.item = item
+
+
+class PageForm(forms.ModelForm):
+    """The form of a page whose item its inline rows complete (a workflow and its steps…): the
+    rows' formset checks the item whole, and finds this form through the object they share."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        setattr(self.instance, PAGE_FORM, self)
+
+
+class ItemFormSet(BaseInlineFormSet):
+    """The rows of an item's list (a workflow's steps, a cycle's questions, a question's options).
+
+    Once the page's form and every row are valid, clean() builds the item with them and
+    checks it whole; `item` is then what the admin saves.
+    """
+
+    rows_key = ""  # the item's list these rows are: "steps", "questions", "options"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.item: Item | None = None
+        self.refused = False
+        self.rows_path = ""  # where the rows' owner sits in the item ("questions[3]" on a question's page)
 
     def deleting(self, form: forms.BaseForm) -> bool:
         return bool(self.can_delete and self._should_delete_form(form))  # type: ignore[attr-defined]
 
-    def kept_forms(self) -> list[forms.ModelForm]:
+    def kept_forms(self) -> list[Any]:
         """The rows that will exist after saving: not deleted, and not blank extra rows."""
         return [
             form
@@ -72,41 +140,64 @@ class ProtectedInlineFormSet(BaseInlineFormSet):
             if not self.deleting(form) and not (form.instance._state.adding and not form.has_changed())
         ]
 
-    def deleted_forms_in_use(self) -> list[str]:
-        errors: list[str] = []
-        if not self.can_delete:
-            return errors
-        for form in self.forms:
-            if self.deleting(form) and form.instance.pk is not None:
-                uses = protected_uses(form.instance)
-                if uses:
-                    errors.append(self.in_use_message(form, uses))
-        return errors
+    def add_fields(self, form: forms.BaseForm, index: int | None) -> None:
+        super().add_fields(form, index)
+        # The admin's inline form refuses a protected deletion on its own, before the item is
+        # checked, in words about "protected related objects": the item's rule (in use) says it.
+        form.hand_clean_DELETE = _no_check  # type: ignore[attr-defined]
 
-    def in_use_message(self, form: forms.ModelForm, uses: list[str]) -> str:
-        obj = form.instance
-        name = type(obj)._default_manager.filter(pk=obj.pk).first() or obj
-        if any(f.name == "active" for f in obj._meta.concrete_fields):
-            text = gettext("“%(object)s” is in use and cannot be deleted (%(uses)s): deactivate it instead.")
-        else:
-            text = gettext("“%(object)s” is in use and cannot be deleted (%(uses)s).")
-        return text % {"object": name, "uses": ", ".join(uses)}
+    def page_form(self) -> forms.ModelForm | None:
+        """The page's form, when it is valid (else the item is not checked: its errors show first)."""
+        form = getattr(self.instance, PAGE_FORM, None)
+        return form if form is not None and form.is_valid() else None
 
-    def rule_errors(self) -> list[str]:
-        """The whole set's rules; runs only when every row is valid on its own."""
-        return []
+    def build(self, page: forms.ModelForm, rows: list[Any]) -> tuple[Item, list[Any]]:
+        """The item, and the rows in the order of its list."""
+        raise NotImplementedError
+
+    def check(self, item: Any) -> list[Problem]:
+        raise NotImplementedError
+
+    def place(
+        self, problem: Problem, page: forms.ModelForm, rows: list[Any]
+    ) -> tuple[forms.BaseForm | None, str | None]:
+        """The form (a row, or the page's; None: the rows as a whole) and field a problem is about."""
+        parts = split_path(problem.path)
+        prefix = split_path(self.rows_path)
+        if parts[: len(prefix)] != prefix:
+            return None, None
+        rest = parts[len(prefix) :]
+        if len(rest) >= 2 and rest[0] == self.rows_key and isinstance(rest[1], int) and rest[1] < len(rows):
+            row = rows[rest[1]]
+            return row, field_of(row, rest[2:])
+        if rest and rest[0] != self.rows_key and field_of(page, rest):
+            return page, field_of(page, rest)
+        return None, None
 
     def clean(self) -> None:
-        # Before the model formset's own checks: they would refuse the deletion too,
-        # with a message about "protected related objects" a user cannot act on.
-        in_use = self.deleted_forms_in_use()
-        if in_use:
-            raise ValidationError(in_use)
+        self.item, self.refused = None, False
         super().clean()
-        if not any(self.errors):
-            errors = self.rule_errors()
-            if errors:
-                raise ValidationError(errors)
+        page = self.page_form()
+        if page is None or any(self.errors):
+            return
+        item, rows = self.build(page, self.kept_forms())
+        problems = self.check(item)
+        outside: list[ValidationError] = []
+        for problem in problems:
+            form, field = self.place(problem, page, rows)
+            if form is None:
+                outside.append(refusal(problem))
+            else:
+                form.add_error(field, refusal(problem))
+        self.refused = bool(problems)
+        if outside:
+            raise ValidationError(outside)
+        if not problems:
+            self.item = item
+
+    def is_valid(self) -> bool:
+        # A problem shown on the page's own form must stop the save as well.
+        return super().is_valid() and not self.refused
 
 
 # Workflow steps and their decision options
@@ -149,33 +240,10 @@ def format_options(options: Iterable[tuple[str, int]]) -> str:
     return "\n".join(f"{label} = {target}" for label, target in options)
 
 
-@dataclasses.dataclass
-class OptionPlan:
-    """How the posted option lines map onto a step's saved options."""
-
-    keep: list[tuple[DecisionOption | None, str, int]]  # in order; None: a new option
-    remove: list[DecisionOption]
-
-
-def plan_options(existing: list[DecisionOption], wanted: list[tuple[str, int]]) -> OptionPlan:
-    """Match lines to saved options: same text first, then by position; the rest are new or removed.
-
-    Matching by text first keeps an option's row (and the tickets' decisions that
-    point to it) when lines are only reordered or one above it is removed.
-    """
-    unmatched = list(existing)
-    slots: list[DecisionOption | None] = [None] * len(wanted)
-    for index, (label, _target) in enumerate(wanted):
-        for option in unmatched:
-            if option.label.strip().casefold() == label.casefold():
-                slots[index] = option
-                unmatched.remove(option)
-                break
-    for index in range(len(wanted)):
-        if slots[index] is None and unmatched:
-            slots[index] = unmatched.pop(0)
-    keep = [(slots[i], label, target) for i, (label, target) in enumerate(wanted)]
-    return OptionPlan(keep=keep, remove=unmatched)
+class WorkflowForm(PageForm):
+    class Meta:
+        model = Workflow
+        fields = ["code", "description", "active"]
 
 
 class WorkflowStepForm(forms.ModelForm):
@@ -209,7 +277,6 @@ class WorkflowStepForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.parsed_options: list[tuple[str, int]] = []
-        self.option_plan: OptionPlan | None = None
         if self.instance.pk is not None:
             self.initial["options"] = format_options((o.label, o.target_order) for o in self.saved_options())
 
@@ -230,229 +297,152 @@ class WorkflowStepForm(forms.ModelForm):
         if kind != Kind.DECISION:
             cleaned["question"] = ""
             if self.parsed_options:
-                self.add_error("options", _("Only a decision has options: empty this box or make the step a decision."))
+                self.add_error(
+                    "options",
+                    ValidationError(
+                        _("Only a decision has options: empty this box or make the step a decision."),
+                        code=Rule.STEP_SHAPE.value,
+                    ),
+                )
         if kind != Kind.CR:
             cleaned["cr"] = None
             cleaned["next_order"] = None
         if kind != Kind.WORKFLOW:
             cleaned["target_workflow"] = None
             cleaned["target_order"] = None
-        if "options" in self.errors:
-            return cleaned
-        wanted = self.parsed_options if kind == Kind.DECISION else []
-        plan = plan_options(self.saved_options(), wanted)
-        if plan.remove:
-            from ciclo.tickets.models import MoveDecision
-
-            used_ids = set(
-                MoveDecision.objects.filter(option__in=plan.remove).values_list("option_id", flat=True).distinct()
-            )
-            used = [o.label for o in plan.remove if o.pk in used_ids]
-            if used:
-                self.add_error(
-                    "options",
-                    ValidationError(
-                        _(
-                            "Option “%(options)s” was chosen on tickets and cannot be removed: keep its line "
-                            "(you may change the order it goes to)."
-                        ),
-                        code="option_in_use",
-                        params={"options": "”, “".join(used)},
-                    ),
-                )
-                return cleaned
-        self.option_plan = plan
         return cleaned
 
-    def save(self, commit: bool = True) -> WorkflowStep:
-        step = super().save(commit=commit)
-        if commit:
-            self.save_options()
+    def step_item(self, own: Workflow, own_code: str) -> StepItem:
+        """The step as the workflow's item holds it; its options keep the ids of the saved ones they are."""
+        data = self.cleaned_data
+        kind = data["kind"]
+        cr, target = data.get("cr"), data.get("target_workflow")
+        if target is None:
+            target_code = None
         else:
-            save_m2m = self.save_m2m
-
-            def save_m2m_and_options() -> None:
-                save_m2m()
-                self.save_options()
-
-            self.save_m2m = save_m2m_and_options  # type: ignore[method-assign]
-        return step
-
-    def save_options(self) -> None:
-        plan = self.option_plan
-        if plan is None:
-            return
-        if plan.remove:
-            DecisionOption.objects.filter(pk__in=[o.pk for o in plan.remove]).delete()
-        for position, (option, label, target) in enumerate(plan.keep, start=1):
-            if option is None:
-                DecisionOption.objects.create(step=self.instance, label=label, target_order=target, position=position)
-            elif (option.label, option.target_order, option.position) != (label, target, position):
-                option.label, option.target_order, option.position = label, target, position
-                option.save(update_fields=["label", "target_order", "position"])
-        self.option_plan = None
+            target_code = own_code if own.pk is not None and target.pk == own.pk else target.code
+        lines = self.parsed_options if kind == Kind.DECISION else []
+        rows, _left = changes.match_options(self.saved_options(), [(None, label) for label, _target in lines])
+        item = StepItem.model_construct(
+            order=data["order"],
+            kind=kind,
+            cr=cr.code if cr is not None else None,
+            next_order=data.get("next_order"),
+            question=data.get("question") or "",
+            options=[
+                DecisionOptionItem.model_construct(id=row.pk if row else None, label=label, target_order=order)
+                for (label, order), row in zip(lines, rows, strict=True)
+            ],
+            target_workflow=target_code,
+            target_order=data.get("target_order"),
+            active=bool(data.get("active")),
+        )
+        item._row = self.instance.pk
+        return item
 
 
-class WorkflowStepFormSet(ProtectedInlineFormSet):
-    """The steps of one workflow, checked as a whole route before anything is saved."""
+class WorkflowStepFormSet(ItemFormSet):
+    """The steps of one workflow: the workflow is checked as a whole route before anything is saved."""
 
-    def in_use_message(self, form: forms.ModelForm, uses: list[str]) -> str:
-        order = form.initial.get("order", form.instance.order)
-        return gettext("Step %(order)s is used by tickets (%(uses)s): deactivate it instead.") % {
-            "order": order,
-            "uses": ", ".join(uses),
-        }
+    rows_key = "steps"
 
-    def posted_spec(self) -> WorkflowSpec:
-        own = self.instance
-        steps: list[StepSpec] = []
-        for form in self.kept_forms():
-            data = form.cleaned_data
-            cr = data.get("cr")
-            target = data.get("target_workflow")
-            if target is None:
-                target_code = None
-            else:
-                target_code = own.code if own.pk is not None and target.pk == own.pk else target.code
-            steps.append(
-                StepSpec(
-                    order=data["order"],
-                    kind=data["kind"],
-                    cr=cr.code if cr is not None else None,
-                    closes=bool(cr is not None and cr.closes_process),
-                    next_order=data.get("next_order"),
-                    question=data.get("question") or "",
-                    options=tuple(getattr(form, "parsed_options", ())) if data["kind"] == Kind.DECISION else (),
-                    target_workflow=target_code,
-                    target_order=data.get("target_order"),
-                )
-            )
-        return WorkflowSpec(code=own.code or "", steps=steps)
+    def build(self, page: forms.ModelForm, rows: list[Any]) -> tuple[Item, list[Any]]:
+        data = page.cleaned_data
+        item = WorkflowItem.model_construct(
+            code=data["code"],
+            description=data["description"],
+            active=bool(data.get("active")),
+            steps=[form.step_item(self.instance, data["code"]) for form in rows],
+        )
+        return item, rows
 
-    def rule_errors(self) -> list[str]:
-        own = self.instance
-        spec = self.posted_spec()
-        own_codes = {spec.code}
-        if own.pk is not None:
-            own_codes |= set(Workflow.objects.filter(pk=own.pk).values_list("code", flat=True))
+    def check(self, item: Any) -> list[Problem]:
+        return changes.check_workflow_item(item, self.instance if self.instance.pk is not None else None)
 
-        def lookup(code: str) -> WorkflowSpec | None:
-            return spec if code in own_codes else db_lookup(code)
-
-        errors = check_workflow(spec, lookup)
-        if errors or own.pk is None:
-            return errors
-        # Workflows that jump into this one must still be valid with the new steps.
-        others = Workflow.objects.filter(steps__target_workflow=own).exclude(pk=own.pk).distinct()
-        for other in others:
-            other_spec = workflow_spec(other)
-            before = set(check_workflow(other_spec, db_lookup))
-            for error in check_workflow(other_spec, lookup):
-                if error not in before:
-                    errors.append(
-                        gettext("Workflow “%(workflow)s”, which jumps into this one: %(error)s")
-                        % {"workflow": other, "error": error}
-                    )
-        # The service types of this workflow: their cycle's CRs must still be on the route.
-        passed = crs_of_workflow(spec, lookup)
-        for service_type in ServiceType.objects.filter(workflow=own).exclude(cycle=None).order_by("code_key"):
-            missing = sorted(cycle_crs(service_type.cycle_id) - passed)
-            if missing:
-                errors.append(
-                    gettext(
-                        "Service type “%(type)s” asks questions in CRs this workflow would no longer pass: %(crs)s."
-                    )
-                    % {"type": service_type, "crs": ", ".join(missing)}
-                )
-        return errors
+    def place(
+        self, problem: Problem, page: forms.ModelForm, rows: list[Any]
+    ) -> tuple[forms.BaseForm | None, str | None]:
+        # A problem of the route names its step by order.
+        if problem.order is not None:
+            row = next((form for form in rows if form.cleaned_data.get("order") == problem.order), None)
+            if row is not None:
+                return row, field_of(row, split_path(problem.path)[2:])
+        return super().place(problem, page, rows)
 
 
 # Responsibility centers
 
 
-class ResponsibilityCenterForm(forms.ModelForm):
+class ResponsibilityCenterForm(ItemForm):
     class Meta:
         model = ResponsibilityCenter
         fields = ["code", "description", "closes_process", "active", "members"]
 
-    def clean(self) -> dict[str, Any]:
-        super().clean()
-        cleaned = self.cleaned_data
-        if self.instance.pk is not None and "closes_process" in self.changed_data:
-            errors = workflows_broken_by(self.instance.pk, bool(cleaned.get("closes_process")))
-            if errors:
-                self.add_error("closes_process", errors)
-        return cleaned
+    def build_item(self) -> Item:
+        data = self.cleaned_data
+        return CrItem.model_construct(
+            code=data["code"],
+            description=data["description"],
+            closes_process=bool(data.get("closes_process")),
+            active=bool(data.get("active")),
+            members=sorted(user.get_username() for user in data.get("members") or ()),
+        )
 
-
-def workflows_broken_by(cr_pk: int, closes: bool) -> list[str]:
-    """The new workflow problems that changing a CR's "closes the process" would cause."""
-    code = ResponsibilityCenter.objects.filter(pk=cr_pk).values_list("code", flat=True).first()
-    cache: dict[str, WorkflowSpec | None] = {}
-
-    def patched(workflow_code: str) -> WorkflowSpec | None:
-        if workflow_code not in cache:
-            spec = db_lookup(workflow_code)
-            if spec is not None:
-                spec = WorkflowSpec(
-                    code=spec.code,
-                    steps=[
-                        dataclasses.replace(s, closes=closes) if s.kind == Kind.CR and s.cr == code else s
-                        for s in spec.steps
-                    ],
-                )
-            cache[workflow_code] = spec
-        return cache[workflow_code]
-
-    errors: list[str] = []
-    for workflow in Workflow.objects.filter(steps__isnull=False).distinct():
-        before = set(check_workflow(workflow_spec(workflow), db_lookup))
-        after = patched(workflow.code)
-        assert after is not None
-        for error in check_workflow(after, patched):
-            if error not in before:
-                errors.append(gettext("Workflow “%(workflow)s”: %(error)s") % {"workflow": workflow, "error": error})
-    return errors
+    def check_item(self, item: Any) -> list[Problem]:
+        return changes.check_cr(item, self.saved())
 
 
 # Service cycles and questions
 
 
-def types_missing_crs(cycle_id: int | None, crs: set[str]) -> list[str]:
-    """Service types of the cycle whose workflow never passes one of these CRs, as messages."""
-    if cycle_id is None:
-        return []
-    errors: list[str] = []
-    types = ServiceType.objects.filter(cycle_id=cycle_id).exclude(workflow=None).select_related("workflow")
-    for service_type in types.order_by("code_key"):
-        assert service_type.workflow is not None
-        workflow = db_lookup(service_type.workflow.code)
-        passed = crs_of_workflow(workflow, db_lookup) if workflow is not None else set()
-        missing = sorted(crs - passed)
-        if missing:
-            errors.append(
-                gettext(
-                    "Service type “%(type)s” uses this cycle, but its workflow “%(workflow)s” never passes "
-                    "these CRs: %(crs)s. Add them to the workflow or ask the questions in another CR."
-                )
-                % {"type": service_type, "workflow": service_type.workflow, "crs": ", ".join(missing)}
-            )
-    return errors
+class CycleForm(PageForm):
+    class Meta:
+        model = ServiceCycle
+        fields = ["code", "description", "active"]
 
 
-class QuestionInlineFormSet(ProtectedInlineFormSet):
-    """A cycle's questions: their CRs must lie on the workflows of the types that use the cycle."""
+class CycleQuestionForm(forms.ModelForm):
+    """A question as the cycle's inline shows it: its help text, limits and options stay as saved."""
 
-    def rule_errors(self) -> list[str]:
-        crs = {
-            form.cleaned_data["cr"].code
-            for form in self.kept_forms()
-            if form.cleaned_data.get("cr") is not None and form.cleaned_data.get("active")
+    class Meta:
+        model = Question
+        fields = ["code", "text", "cr", "answer_type", "required", "active"]
+
+    def question_item(self, saved: QuestionItem | None) -> QuestionItem:
+        data = self.cleaned_data
+        values = {
+            "code": data["code"],
+            "text": data["text"],
+            "cr": data["cr"].code,
+            "answer_type": data["answer_type"],
+            "required": bool(data.get("required")),
+            "active": bool(data.get("active")),
         }
-        return types_missing_crs(self.instance.pk, crs)
+        if saved is not None:
+            return saved.model_copy(update=values)
+        return QuestionItem.model_construct(**values, help_text="", min_value=None, max_value=None, options=[])
 
 
-class QuestionForm(forms.ModelForm):
+class QuestionInlineFormSet(ItemFormSet):
+    """A cycle's questions: the cycle is checked whole with them (and with the types that use it)."""
+
+    rows_key = "questions"
+
+    def build(self, page: forms.ModelForm, rows: list[Any]) -> tuple[Item, list[Any]]:
+        data = page.cleaned_data
+        values = {"code": data["code"], "description": data["description"], "active": bool(data.get("active"))}
+        if self.instance.pk is None:
+            return CycleItem.model_construct(**values, questions=[form.question_item(None) for form in rows]), rows
+        base = changes.cycle_item(self.instance)
+        saved = {question._row: question for question in base.questions}
+        questions = [form.question_item(saved.get(form.instance.pk)) for form in rows]
+        return base.model_copy(update={**values, "questions": questions}), rows
+
+    def check(self, item: Any) -> list[Problem]:
+        return changes.check_cycle(item, self.instance if self.instance.pk is not None else None)
+
+
+class QuestionForm(PageForm):
     class Meta:
         model = Question
         fields = [
@@ -468,82 +458,6 @@ class QuestionForm(forms.ModelForm):
             "active",
         ]
 
-    def clean(self) -> dict[str, Any]:
-        super().clean()
-        cleaned = self.cleaned_data
-        answer_type = cleaned.get("answer_type")
-        if answer_type:
-            # The limits are this form's; the options' rules are checked by the options inline.
-            spec = QuestionSpec(answer_type, cleaned.get("min_value"), cleaned.get("max_value"))
-            for problem in check_question(spec):
-                if problem.field in {"min_value", "max_value"} and problem.field in self.fields:
-                    self.add_error(problem.field, problem.message)
-        cycle, cr = cleaned.get("cycle"), cleaned.get("cr")
-        if cycle is not None and cr is not None:
-            crs = (
-                set(cycle_crs(cycle.pk))
-                if self.instance.pk is None
-                else set(
-                    Question.objects.filter(cycle=cycle, active=True)
-                    .exclude(pk=self.instance.pk)
-                    .values_list("cr__code", flat=True)
-                )
-            )
-            if cleaned.get("active"):
-                crs.add(cr.code)
-            for error in types_missing_crs(cycle.pk, crs):
-                self.add_error("cr", error)
-        return cleaned
-
-
-class CycleQuestionForm(forms.ModelForm):
-    """A question as the cycle's inline shows it (no options there): its answer type is checked
-    against the options it already has, which this page does not post."""
-
-    # Rules the saved options can break when only the type changes; a question with no
-    # options yet gets them on its own page (NO_ACTIVE_OPTION is left to that page).
-    RULES = (QuestionRule.OPTIONS_TYPE, QuestionRule.MANY_DEFAULTS)
-
-    class Meta:
-        model = Question
-        fields = ["code", "text", "cr", "answer_type", "required", "active"]
-
-    def clean(self) -> dict[str, Any]:
-        super().clean()
-        cleaned = self.cleaned_data
-        answer_type = cleaned.get("answer_type")
-        if self.instance.pk is None or not answer_type or answer_type == self.instance.answer_type:
-            return cleaned
-        options = tuple(
-            OptionSpec(label=label, checked_by_default=default, active=active)
-            for label, default, active in self.instance.options.values_list("label", "checked_by_default", "active")
-        )
-        spec = QuestionSpec(answer_type, self.instance.min_value, self.instance.max_value, options)
-        for problem in check_question(spec):
-            if problem.rule in self.RULES:
-                self.add_error("answer_type", problem.message)
-        return cleaned
-
-
-class OptionInlineFormSet(ProtectedInlineFormSet):
-    """A question's options, checked with the posted question by `check_question`."""
-
-    def rule_errors(self) -> list[str]:
-        question = self.instance
-        if not question.answer_type:
-            return []
-        options = tuple(
-            OptionSpec(
-                label=str(data.get("label", "")),
-                checked_by_default=bool(data.get("checked_by_default")),
-                active=bool(data.get("active")),
-            )
-            for data in (form.cleaned_data for form in self.kept_forms())
-        )
-        spec = QuestionSpec(question.answer_type, question.min_value, question.max_value, options)
-        # The limits are reported by the question's own form.
-        return [problem.message for problem in check_question(spec) if problem.field == "options"]
-
 
 class OptionForm(forms.ModelForm):
     class Meta:
@@ -551,11 +465,70 @@ class OptionForm(forms.ModelForm):
         fields = ["label", "position", "checked_by_default", "asks_complement", "active"]
         widgets = {"position": forms.NumberInput(attrs={"class": "vIntegerField"})}
 
+    def option_item(self) -> OptionItem:
+        data = self.cleaned_data
+        return OptionItem.model_construct(
+            id=self.instance.pk,
+            label=data["label"],
+            checked_by_default=bool(data.get("checked_by_default")),
+            asks_complement=bool(data.get("asks_complement")),
+            active=bool(data.get("active")),
+        )
+
+
+class OptionInlineFormSet(ItemFormSet):
+    """A question's options, on the question's page: its cycle is checked with that question replaced."""
+
+    rows_key = "options"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.cycle: ServiceCycle | None = None
+        self.question_code = ""
+
+    def build(self, page: forms.ModelForm, rows: list[Any]) -> tuple[Item, list[Any]]:
+        data = page.cleaned_data
+        question = self.instance
+        # A question stays in its cycle: the field is offered only on the add page.
+        self.cycle = cycle = data.get("cycle") or question.cycle
+        base = changes.cycle_item(cycle)
+        ordered = [
+            form
+            for _index, form in sorted(
+                enumerate(rows), key=lambda pair: (pair[1].cleaned_data.get("position") or 0, pair[0])
+            )
+        ]
+        values = {
+            "code": data["code"],
+            "cr": data["cr"].code,
+            "text": data["text"],
+            "help_text": data.get("help_text") or "",
+            "answer_type": data["answer_type"],
+            "required": bool(data.get("required")),
+            "min_value": data.get("min_value"),
+            "max_value": data.get("max_value"),
+            "active": bool(data.get("active")),
+            "options": [form.option_item() for form in ordered],
+        }
+        questions = list(base.questions)
+        index = next((i for i, q in enumerate(questions) if question.pk is not None and q._row == question.pk), None)
+        if index is None:
+            questions.append(QuestionItem.model_construct(**values))
+            index = len(questions) - 1
+        else:
+            questions[index] = questions[index].model_copy(update=values)
+        self.rows_path = f"questions[{index}]"
+        self.question_code = data["code"]
+        return base.model_copy(update={"questions": questions}), ordered
+
+    def check(self, item: Any) -> list[Problem]:
+        return changes.check_cycle(item, self.cycle)
+
 
 # Service types
 
 
-class ServiceTypeForm(forms.ModelForm):
+class ServiceTypeForm(ItemForm):
     class Meta:
         model = ServiceType
         fields = [
@@ -573,63 +546,34 @@ class ServiceTypeForm(forms.ModelForm):
         ]
         widgets = {"colour": forms.TextInput(attrs={"type": "color"})}
 
-    def clean(self) -> dict[str, Any]:
-        super().clean()
-        cleaned = self.cleaned_data
-        service_type = self.instance
-        code, kind = cleaned.get("code"), cleaned.get("kind")
-        if service_type.pk is None or code is None or kind is None:
-            return cleaned
-        if {"code", "kind"} & set(self.changed_data):
-            groups = list(
-                ServiceType.objects.filter(kind=ServiceType.Kind.SYNTHETIC)
-                .exclude(pk=service_type.pk)
-                .values_list("code", flat=True)
-            )
-            if kind == ServiceType.Kind.SYNTHETIC:
-                groups.append(code)
-            orphans = [
-                str(child)
-                for child in ServiceType.objects.filter(parent=service_type, kind=ServiceType.Kind.ANALYTICAL)
-                if not any(is_under(group, child.code) for group in groups)
-            ]
-            if orphans:
-                self.add_error(
-                    "code",
-                    ValidationError(
-                        _("These types would be left outside any group: %(types)s. Change their classification first."),
-                        code="orphans",
-                        params={"types": "; ".join(orphans)},
-                    ),
-                )
-        return cleaned
+    def build_item(self) -> Item:
+        data = self.cleaned_data
+        workflow, cycle = data.get("workflow"), data.get("cycle")
+        return ServiceTypeItem.model_construct(
+            code=data["code"],
+            description=data["description"],
+            kind=data["kind"],
+            category=data["category"],
+            priority=data["priority"],
+            days_to_next_contact=data["days_to_next_contact"],
+            colour=data["colour"],
+            active_from=data.get("active_from"),
+            workflow=workflow.code if workflow is not None else None,
+            cycle=cycle.code if cycle is not None else None,
+            active=bool(data.get("active")),
+        )
+
+    def check_item(self, item: Any) -> list[Problem]:
+        return changes.check_service_type_item(item, self.saved())
 
 
 # CRM options
 
 
-def collections_exist(options: CrmOptions) -> bool:
-    """Whether a collection ticket exists with the saved analytical collection type (the types are then locked)."""
-    from ciclo.tickets.models import Ticket
-
-    saved = CrmOptions.objects.filter(pk=options.pk).values_list("collection_analytical_type_id", flat=True).first()
-    return saved is not None and Ticket.objects.filter(service_type_id=saved).exists()
-
-
 class CrmOptionsForm(forms.ModelForm):
     class Meta:
         model = CrmOptions
-        fields = [
-            "use_cycle_in_followup",
-            "collection_synthetic_type",
-            "collection_analytical_type",
-            "collection_delegate_user",
-            "automatic_note_user",
-            "collection_days_overdue",
-            "collection_grouping",
-            "email_debtor_on_collection",
-            "access_control_user_company",
-        ]
+        fields = list(changes.CRM_FIELDS)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -640,29 +584,13 @@ class CrmOptionsForm(forms.ModelForm):
                 field = self.fields[name]
                 field.queryset = users.filter(models.Q(is_active=True) | models.Q(pk=current))  # type: ignore[attr-defined]
 
+    def values(self) -> dict[str, Any]:
+        """The options as the form would leave them (what `changes.save_crm_options` takes)."""
+        return {name: self.cleaned_data[name] for name in changes.CRM_FIELDS if name in self.cleaned_data}
+
     def clean(self) -> dict[str, Any]:
         super().clean()
-        cleaned = self.cleaned_data
-        changed = [
-            name for name in ("collection_synthetic_type", "collection_analytical_type") if name in self.changed_data
-        ]
-        if changed and self.instance.pk is not None and collections_exist(self.instance):
-            for name in changed:
-                self.add_error(
-                    name,
-                    _(
-                        "The collection types are locked: collection tickets already exist. "
-                        "Keep the current type (you may deactivate it or edit its workflow and cycle instead)."
-                    ),
-                )
-        group, analytical = cleaned.get("collection_synthetic_type"), cleaned.get("collection_analytical_type")
-        if group is not None and analytical is not None and not is_under(group.code, analytical.code):
-            self.add_error(
-                "collection_analytical_type",
-                ValidationError(
-                    _("The analytical collection type must sit under the synthetic one (%(group)s)."),
-                    code="collection_under",
-                    params={"group": group},
-                ),
-            )
-        return cleaned
+        if not self.errors:
+            for problem in changes.check_crm_options(self.values()):
+                self.add_error(field_of(self, split_path(problem.path)), refusal(problem))
+        return self.cleaned_data

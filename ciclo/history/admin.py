@@ -1,4 +1,5 @@
-"""The history of configuration changes, and the mixin every configuration admin writes it with."""
+"""The history of changes, and the mixin the admins write it with (the Configurator's go through
+`configurator.changes`, which writes its own)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,25 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import ProtectedError, RestrictedError
 from django.forms import BaseForm, BaseModelFormSet
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
-from ciclo.history.models import Change, record_change, secret_fields, snapshot
+from ciclo.history.models import (
+    Change,
+    protected_uses,
+    record_change,
+    record_deletion,
+    secret_fields,
+    set_active,
+    snapshot,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -45,33 +56,39 @@ def _form_extras(form: BaseForm) -> dict[str, list[Any]]:
     return extras
 
 
-def record(
-    obj: models.Model,
-    *,
-    by: Any,
-    action: str,
-    before: dict[str, Any] | None = None,
-    extra: dict[str, Any] | None = None,
-) -> Change | None:
-    """record_change, plus changes that are not concrete fields (many-to-many, extra form fields)."""
-    entry = record_change(obj, by=by, action=action, before=before)
-    if extra:
-        if entry is None:
-            # No field changed, only the extras: an empty row to hold them.
-            entry = record_change(obj, by=by, action=action)
-        assert entry is not None
-        entry.changes = {**entry.changes, **extra}
-        entry.save(update_fields=["changes"])
-    return entry
+class ProtectedInlineFormSet(BaseInlineFormSet):
+    """An inline formset that refuses, with a message a user can act on, to delete a row in use."""
 
+    def deleting(self, form: BaseForm) -> bool:
+        return bool(self.can_delete and self._should_delete_form(form))  # type: ignore[attr-defined]
 
-def record_deletion(obj: models.Model, *, by: Any, before: dict[str, Any] | None = None) -> Change | None:
-    """Call before deleting: the row keeps every value the object had (`before`, or its fields now)."""
-    entry = record_change(obj, by=by, action=Change.Action.DELETED)
-    if entry is not None:
-        entry.changes = {name: [value, None] for name, value in (before or snapshot(obj)).items()}
-        entry.save(update_fields=["changes"])
-    return entry
+    def deleted_forms_in_use(self) -> list[str]:
+        errors: list[str] = []
+        if not self.can_delete:
+            return errors
+        for form in self.forms:
+            if self.deleting(form) and form.instance.pk is not None:
+                uses = protected_uses(form.instance)
+                if uses:
+                    errors.append(self.in_use_message(form, uses))
+        return errors
+
+    def in_use_message(self, form: BaseForm, uses: list[str]) -> str:
+        obj = form.instance  # type: ignore[attr-defined]
+        name = type(obj)._default_manager.filter(pk=obj.pk).first() or obj
+        if _has_active(type(obj)):
+            text = gettext("“%(object)s” is in use and cannot be deleted (%(uses)s): deactivate it instead.")
+        else:
+            text = gettext("“%(object)s” is in use and cannot be deleted (%(uses)s).")
+        return text % {"object": name, "uses": ", ".join(uses)}
+
+    def clean(self) -> None:
+        # Before the model formset's own checks: they would refuse the deletion too,
+        # with a message about "protected related objects" a user cannot act on.
+        in_use = self.deleted_forms_in_use()
+        if in_use:
+            raise ValidationError(in_use)
+        super().clean()
 
 
 def _has_active(model: type[models.Model]) -> bool:
@@ -80,7 +97,7 @@ def _has_active(model: type[models.Model]) -> bool:
 
 @admin.action(description=_("Deactivate selected %(verbose_name_plural)s"), permissions=["change"])
 def deactivate_selected(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: models.QuerySet) -> None:
-    count = _set_active(queryset, False, by=request.user)
+    count = _change_active(modeladmin, request, queryset, False)
     modeladmin.message_user(
         request,
         ngettext("%(count)d item deactivated.", "%(count)d items deactivated.", count) % {"count": count},
@@ -90,7 +107,7 @@ def deactivate_selected(modeladmin: admin.ModelAdmin, request: HttpRequest, quer
 
 @admin.action(description=_("Activate selected %(verbose_name_plural)s"), permissions=["change"])
 def activate_selected(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: models.QuerySet) -> None:
-    count = _set_active(queryset, True, by=request.user)
+    count = _change_active(modeladmin, request, queryset, True)
     modeladmin.message_user(
         request,
         ngettext("%(count)d item activated.", "%(count)d items activated.", count) % {"count": count},
@@ -98,17 +115,10 @@ def activate_selected(modeladmin: admin.ModelAdmin, request: HttpRequest, querys
     )
 
 
-def _set_active(queryset: models.QuerySet, active: bool, *, by: Any) -> int:
-    count = 0
-    action = Change.Action.CHANGED if active else Change.Action.DEACTIVATED
+def _change_active(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: models.QuerySet, active: bool) -> int:
+    assert isinstance(modeladmin, HistoryMixin)
     with transaction.atomic():
-        for obj in queryset.exclude(active=active):
-            before = snapshot(obj)
-            obj.active = active  # type: ignore[attr-defined]
-            obj.save(update_fields=["active"])
-            record_change(obj, by=by, action=action, before=before)
-            count += 1
-    return count
+        return sum(modeladmin.change_active(request, obj, active) for obj in queryset.exclude(active=active))
 
 
 class HistoryMixin(admin.ModelAdmin):
@@ -148,9 +158,8 @@ class HistoryMixin(admin.ModelAdmin):
         if not extra:
             return
         if entry is None:
-            record(
-                obj, by=request.user, action=Change.Action.CHANGED if was_change else Change.Action.CREATED, extra=extra
-            )
+            action = Change.Action.CHANGED if was_change else Change.Action.CREATED
+            record_change(obj, by=request.user, action=action, extra=extra)
         else:
             entry.changes = {**entry.changes, **extra}
             entry.save(update_fields=["changes"])
@@ -165,23 +174,19 @@ class HistoryMixin(admin.ModelAdmin):
                 if formset._should_delete_form(f) and f.instance.pk is not None:  # type: ignore[attr-defined]
                     record_deletion(f.instance, by=request.user, before=before.get(f.instance.pk))
         forms_by_obj = {id(f.instance): f for f in formset.forms}
-        self.before_formset_save(request, formset)
         super().save_formset(request, form, formset, change)
         for obj in formset.new_objects:
             row = forms_by_obj.get(id(obj))
-            record(obj, by=request.user, action=Change.Action.CREATED, extra=_form_extras(row) if row else None)
+            record_change(obj, by=request.user, action=Change.Action.CREATED, extra=_form_extras(row) if row else None)
         for obj, _fields in formset.changed_objects:
             row = forms_by_obj.get(id(obj))
-            record(
+            record_change(
                 obj,
                 by=request.user,
                 action=Change.Action.CHANGED,
                 before=before.get(obj.pk),
                 extra=_form_extras(row) if row else None,
             )
-
-    def before_formset_save(self, request: HttpRequest, formset: BaseModelFormSet) -> None:
-        """A hook for admins that must prepare rows (after the history snapshot, before saving)."""
 
     def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
@@ -206,6 +211,10 @@ class HistoryMixin(admin.ModelAdmin):
             super().delete_queryset(request, queryset)
 
     # Deactivating instead
+
+    def change_active(self, request: HttpRequest, obj: Any, active: bool) -> bool:
+        """Turn obj's `active` flag on or off with its history row; False when it already was."""
+        return set_active(obj, active, by=request.user)
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions = super().get_actions(request)

@@ -10,8 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from ciclo.configurator.forms import ProtectedInlineFormSet
-from ciclo.history.admin import HistoryMixin
+from ciclo.history.admin import HistoryMixin, ProtectedInlineFormSet
 from ciclo.people.changes import add_person
 from ciclo.people.documents import format_document, normalize_document
 from ciclo.people.models import Company, ContactPerson, Email, Person, Phone

@@ -822,6 +822,7 @@ def test_a_question_in_a_cr_off_the_workflow_is_refused(staff: Client, sales: Sa
     response = staff.post(page, data)
 
     assert_refused(response, "The cycle asks questions in CRs that the workflow never passes: 5.")
+    assert ("options", "__all__", "cycle_off_route") in refusals(response)
     assert Question.objects.get(pk=sales.q_proposal.pk).cr == sales.cr_proposal
 
 

@@ -1,4 +1,4 @@
-"""Helpers the resource routers share: checking a model, finding users, writing history."""
+"""Helpers the resource routers share: checking a model, setting a PATCH's fields, finding users."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from django.db import models
 from django.utils.translation import gettext as _
 
 from ciclo.api.errors import invalid
-from ciclo.history.models import Change, record_change, snapshot
 
 
 def clean_model(obj: models.Model, *, exclude: list[str] | None = None) -> None:
@@ -71,46 +70,3 @@ def find_user(username: str, field: str) -> Any:
     if user is None:
         raise invalid({field: [_("There is no user “%(user)s”.") % {"user": value}]})
     return user
-
-
-def record_created(obj: models.Model, by: Any, extra: dict[str, Any] | None = None) -> None:
-    change = record_change(obj, by=by, action=Change.Action.CREATED)
-    if change is not None and extra:
-        change.changes.update({k: [None, v] for k, v in extra.items()})
-        change.save(update_fields=["changes"])
-
-
-def record_changed(
-    obj: models.Model,
-    by: Any,
-    before: dict[str, Any],
-    extra_before: dict[str, Any] | None = None,
-    extra_after: dict[str, Any] | None = None,
-) -> None:
-    """A CHANGED row (DEACTIVATED when `active` went from true to false); `extra_*` add what
-    a snapshot does not hold, such as many-to-many members."""
-    after = snapshot(obj)
-    action = Change.Action.CHANGED
-    if before.get("active") is True and after.get("active") is False:
-        action = Change.Action.DEACTIVATED
-    change = record_change(obj, by=by, action=action, before=before)
-    extra = {
-        k: [(extra_before or {}).get(k), v] for k, v in (extra_after or {}).items() if (extra_before or {}).get(k) != v
-    }
-    if not extra:
-        return
-    if change is None:
-        change = record_change(obj, by=by, action=Change.Action.CHANGED)
-        if change is None:  # pragma: no cover - CHANGED without `before` always writes
-            return
-        change.changes = {}
-    change.changes.update(extra)
-    change.save(update_fields=["changes"])
-
-
-def record_deleted(obj: models.Model, by: Any) -> None:
-    """Write the DELETED row, keeping what the object was; call it before deleting, in the same transaction."""
-    change = record_change(obj, by=by, action=Change.Action.DELETED)
-    if change is not None:
-        change.changes = {k: [v, None] for k, v in snapshot(obj).items()}
-        change.save(update_fields=["changes"])

@@ -4,7 +4,8 @@ Administrators only. GET /definitions/export gives the bundle as JSON or YAML;
 POST /definitions/import takes one (a JSON body, or YAML with the content type
 application/yaml or text/yaml), checks it whole and applies it in one transaction —
 or, with ?dry_run=1, only says what it would do. An invalid bundle is a 422 whose
-`fields` name each error's path in the file; nothing is written.
+`fields` name each error's path in the file, and whose `problems` give each error's
+rule code too (as the plan's `errors` do); nothing is written.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 
 from ciclo.api.auth import require_admin
-from ciclo.api.errors import ApiError, invalid
-from ciclo.api.schemas import LIST, responses
+from ciclo.api.errors import ApiError, invalid, problems_out
+from ciclo.api.schemas import LIST, ProblemOut, responses
 from ciclo.configurator.definitions import (
     BundleSyntaxError,
     DefinitionsInvalid,
@@ -48,11 +49,6 @@ class PlanItemOut(Schema):
     path: str
     status: Literal[tuple(Status.values)]  # type: ignore[valid-type]
     changes: dict[str, list[Any]]
-
-
-class ProblemOut(Schema):
-    path: str
-    message: str
 
 
 class PlanOut(Schema):
@@ -163,5 +159,7 @@ def import_definitions(request: HttpRequest, dry_run: bool = False) -> dict[str,
         except DefinitionsInvalid as exc:
             plan = exc.plan
     if not plan.is_valid:
-        raise invalid(plan.error_fields(), _("The definitions have errors; nothing was changed."))
+        error = invalid(plan.error_fields(), _("The definitions have errors; nothing was changed."))
+        error.extra["problems"] = problems_out(plan.errors, path=str)
+        raise error
     return plan.as_dict()

@@ -6,8 +6,11 @@
 carry data for programs, typed per code in the schema (ciclo.api.schemas.ErrorDetail):
 `decision` (decision_required), `step`/`workflow`/`options` (invalid_choice), `questions`
 (required_unanswered), `conflicts` (answer_conflict), `crs` (phase_locked),
-`current_version` (stale_ticket), `used_by` (in_use). The engine's data speaks of rows by
-id; here it is put in the API's vocabulary (steps by order, questions by code).
+`current_version` (stale_ticket), `used_by` (in_use), `problems` (invalid and in_use, for a
+change of the configuration: each rule it breaks as {rule, path, message}). The engine's data
+speaks of rows by id, and the configuration's problems of paths as a file writes them
+("steps[2].cr"); here both are put in the API's vocabulary (steps by order, questions by code,
+fields dotted: "steps.2.cr").
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from django.utils.translation import gettext as _
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
+from ciclo.configurator.changes import ConfigurationInvalid
+from ciclo.configurator.validation import Rule
 from ciclo.tickets import errors as engine
 
 if TYPE_CHECKING:
@@ -186,6 +191,33 @@ def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpRe
     return error_response(422, "invalid", _("Some values are not valid."), fields)
 
 
+_INDEX = re.compile(r"\[(\d+)\]")
+
+
+def api_path(path: str) -> str:
+    """A problem's path as the API names fields: "steps[2].cr" → "steps.2.cr"; "" (the item) → "__all__"."""
+    return _INDEX.sub(r".\1", path).lstrip(".") or NON_FIELD_ERRORS
+
+
+def problems_out(problems: Iterable[Any], path: Callable[[str], str] = api_path) -> list[dict[str, str]]:
+    return [{"rule": p.rule.value, "path": path(p.path), "message": p.message} for p in problems]
+
+
+def configuration_error(exc: ConfigurationInvalid) -> HttpResponse:
+    """A refused change of the configuration: 409 when something in use would go, else 422; nothing was written."""
+    problems = problems_out(exc.problems)
+    fields: dict[str, list[str]] = {}
+    for problem in problems:
+        fields.setdefault(problem["path"], []).append(problem["message"])
+    if Rule.IN_USE in exc.rules:
+        message = " ".join(p.message for p in exc.problems if p.rule == Rule.IN_USE)
+        return error_response(409, "in_use", message, fields, used_by=[], problems=problems)
+    if exc.rules == {Rule.CONCURRENT}:
+        return error_response(409, "conflict", exc.problems[0].message)
+    message = _("The change breaks a rule of the configuration; nothing was saved.")
+    return error_response(422, "invalid", message, fields, problems=problems)
+
+
 def _protected(request: HttpRequest, exc: ProtectedError | RestrictedError) -> HttpResponse:
     objects = exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects
     used_by = sorted({str(o._meta.verbose_name) for o in list(objects)[:50]})
@@ -208,6 +240,7 @@ def install(api: NinjaAPI) -> None:
     handlers: dict[type[Exception], Callable[[HttpRequest, Any], HttpResponse]] = {
         ApiError: lambda r, e: error_response(e.status, e.code, e.message, e.fields, **e.extra),
         engine.TicketError: lambda r, e: engine_error(e),
+        ConfigurationInvalid: lambda r, e: configuration_error(e),
         NinjaValidationError: _validation_error,
         HttpError: _http_error,
         Http404: lambda r, e: error_response(404, "not_found", str(e) or _("Not found.")),

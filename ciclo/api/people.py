@@ -14,7 +14,7 @@ from pydantic import Field
 
 from ciclo.api import cursor as keyset
 from ciclo.api.auth import require_perm
-from ciclo.api.common import clean_model, record_changed, record_created, set_fields
+from ciclo.api.common import clean_model, set_fields
 from ciclo.api.errors import invalid, not_found
 from ciclo.api.schemas import (
     CREATE,
@@ -31,7 +31,7 @@ from ciclo.api.schemas import (
     responses,
 )
 from ciclo.fields import Id, Text
-from ciclo.history.models import snapshot
+from ciclo.history.models import Change, record_change, snapshot
 from ciclo.people import changes
 from ciclo.people.documents import normalize_document
 from ciclo.people.models import Company, Person
@@ -138,7 +138,7 @@ def update_person(request: HttpRequest, id: Id, payload: PersonPatch) -> dict[st
     clean_model(person)
     with transaction.atomic():
         person.save()
-        record_changed(person, user, before)
+        record_change(person, by=user, action=Change.Action.CHANGED, before=before)
     return _person_detail(_get_person(person.pk))
 
 
@@ -188,7 +188,7 @@ def create_company(request: HttpRequest, payload: CompanyIn) -> Status:
     clean_model(company)
     with transaction.atomic():
         company.save()
-        record_created(company, user)
+        record_change(company, by=user, action=Change.Action.CREATED)
     return Status(201, _company_out(company))
 
 
@@ -204,5 +204,5 @@ def update_company(request: HttpRequest, id: Id, payload: CompanyPatch) -> dict[
     clean_model(company)
     with transaction.atomic():
         company.save()
-        record_changed(company, user, before)
+        record_change(company, by=user, action=Change.Action.CHANGED, before=before)
     return _company_out(company)

@@ -25,7 +25,9 @@ from pydantic import (
     Strict,
 )
 
-from ciclo.configurator.models import AnswerType, CrmOptions, ServiceType, WorkflowStep
+from ciclo.configurator.items import AnswerTypeName, ServiceTypeCategory, ServiceTypeKind, StepKind
+from ciclo.configurator.models import CrmOptions
+from ciclo.configurator.validation import Rule
 from ciclo.fields import (
     BodyId,
     BodyInt,
@@ -33,7 +35,6 @@ from ciclo.fields import (
     Code,
     Day,
     Flag,
-    Limit,
     Priority,
     StepOrder,
     Text,
@@ -56,27 +57,20 @@ Document = Annotated[
         "checked by its check digits and stored upper-case without the mask.",
     ),
 ]
-# The models' choices are the API's enumerations, each under its own name.
+# The models' choices are the API's enumerations, each under its own name (those of the
+# configuration's items — StepKind, AnswerType, ServiceTypeKind, ServiceTypeCategory — are
+# the items' own: one enumeration per name in the schema).
 if TYPE_CHECKING:
     PersonKind = Person.Kind
     PhoneKind = Phone.Kind
-    StepKind = WorkflowStep.Kind
-    ServiceTypeKind = ServiceType.Kind
-    ServiceTypeCategory = ServiceType.Category
     CollectionGrouping = CrmOptions.CollectionGrouping
     TicketStatus = Ticket.Status
     NoteKind = Note.Kind
     MoveKind = PhaseMove.Kind
     ChannelName = Channel
-    AnswerTypeName = AnswerType
 else:
     PersonKind = _named("PersonKind", Person.Kind, "A person's kind: individual (CPF) or legal entity (CNPJ).")
     PhoneKind = _named("PhoneKind", Phone.Kind, "A phone number's kind.")
-    StepKind = _named("StepKind", WorkflowStep.Kind, "A workflow step's kind: a CR, a decision or a jump.")
-    ServiceTypeKind = _named(
-        "ServiceTypeKind", ServiceType.Kind, "Synthetic (a group) or analytical (used on tickets)."
-    )
-    ServiceTypeCategory = _named("ServiceTypeCategory", ServiceType.Category, "What a service type is for.")
     CollectionGrouping = _named(
         "CollectionGrouping", CrmOptions.CollectionGrouping, "One collection per person, or per person and company."
     )
@@ -84,7 +78,6 @@ else:
     NoteKind = _named("NoteKind", Note.Kind, "How a note was written.")
     MoveKind = _named("MoveKind", PhaseMove.Kind, "open: the opening; move: a note moving on; jump: a supervisor's.")
     ChannelName = _named("Channel", Channel, "The channel of a contact.")
-    AnswerTypeName = _named("AnswerType", AnswerType, "A question's answer type: what its value is.")
 TypeKind = ServiceTypeKind
 TypeCategory = ServiceTypeCategory
 Grouping = CollectionGrouping
@@ -118,7 +111,7 @@ class _Error(Out):
 
 # The codes whose error carries data have a model of their own below; every other code is a GeneralError.
 _WITH_DATA = {"decision_required", "invalid_choice", "required_unanswered", "answer_conflict"}
-_WITH_DATA |= {"phase_locked", "stale_ticket", "in_use"}
+_WITH_DATA |= {"phase_locked", "stale_ticket", "in_use", "invalid"}
 _API_CODES = {"invalid", "bad_request", "malformed_json", "malformed_yaml", "not_authenticated", "forbidden"}
 _API_CODES |= {"not_found", "method_not_allowed", "conflict", "unsupported_media_type", "too_large", "throttled"}
 _API_CODES |= {"error", "server_error"}
@@ -229,15 +222,42 @@ class StaleTicketError(_Error):
     current_version: int
 
 
+class ProblemOut(Out):
+    """One rule a change of the configuration breaks."""
+
+    rule: Rule = Field(description="Which rule: the same code whichever interface (admin, API, import) refused it.")
+    path: str = Field(
+        description="Where: in a request body, the field as `fields` names it (`steps.2.cr`; `__all__` for the "
+        "item as a whole); in a definitions file, its path in the file (`workflows[1].steps[3].cr`; empty for "
+        "the whole)."
+    )
+    message: str = Field(description="The problem for people, in the request's language.")
+
+
+_PROBLEMS = "For a change of the configuration: each rule it breaks, with its code. Absent otherwise."
+
+
+class InvalidError(_Error):
+    """Values that are not valid, or a change of the configuration that breaks a rule: nothing was written."""
+
+    code: Literal["invalid"]
+    problems: list[ProblemOut] = Field(default_factory=list, description=_PROBLEMS)
+
+
 class InUseError(_Error):
-    """A definition in use is never deleted: deactivate it instead."""
+    """A definition in use is never deleted, nor left out of the item it belongs to: deactivate it instead."""
 
     code: Literal["in_use"]
-    used_by: list[str] = Field(description="What uses it (names of kinds of records).")
+    used_by: list[str] = Field(
+        description="What uses it (names of kinds of records), when the database refused the deletion; empty "
+        "when a rule of the configuration refused it (`problems` and `message` then say what is in use)."
+    )
+    problems: list[ProblemOut] = Field(default_factory=list, description=_PROBLEMS)
 
 
 ErrorDetail = Annotated[
     GeneralError
+    | InvalidError
     | DecisionRequiredError
     | InvalidChoiceError
     | RequiredUnansweredError
@@ -317,14 +337,6 @@ class CrOut(Out):
     members: list[str] = Field(description="Usernames; empty: any agent works this CR.")
 
 
-class CrIn(In):
-    code: Code = Field(description="The CR's classification.")
-    description: bounded(200, 1)  # type: ignore[valid-type]
-    closes_process: Flag = False
-    active: Flag = True
-    members: list[Username] = Field(default_factory=list, max_length=1000, description="Usernames.")
-
-
 class CrPatch(In):
     code: Code = Field(default=KEEP, description="The CR's classification.")
     description: bounded(200, 1) = KEEP  # type: ignore[valid-type]
@@ -360,31 +372,6 @@ class WorkflowOut(Out):
     description: str
     active: bool
     steps: list[StepOut]
-
-
-class DecisionOptionIn(In):
-    id: BodyId | None = Field(default=None, description="Keep an existing option (renaming it); else matched by label.")
-    label: bounded(200, 1)  # type: ignore[valid-type]
-    target_order: StepOrder
-
-
-class StepIn(In):
-    order: StepOrder
-    kind: StepKind = StepKind.CR
-    cr: Code | None = Field(default=None, description="The CR's classification (kind cr).")
-    next_order: StepOrder | None = None
-    question: bounded(300) = ""  # type: ignore[valid-type]
-    options: list[DecisionOptionIn] = Field(default_factory=list, max_length=100)
-    target_workflow: Code | None = Field(default=None, description="The target workflow's code (kind workflow).")
-    target_order: StepOrder | None = None
-    active: Flag = True
-
-
-class WorkflowIn(In):
-    code: Code
-    description: bounded(200, 1)  # type: ignore[valid-type]
-    active: Flag = True
-    steps: list[StepIn] = Field(max_length=500)
 
 
 class DefinitionPatch(In):
@@ -425,34 +412,6 @@ class CycleOut(Out):
     questions: list[QuestionOut]
 
 
-class QuestionOptionIn(In):
-    id: BodyId | None = Field(default=None, description="Keep an existing option (renaming it); else matched by label.")
-    label: bounded(200, 1)  # type: ignore[valid-type]
-    checked_by_default: Flag = False
-    asks_complement: Flag = False
-    active: Flag = True
-
-
-class QuestionIn(In):
-    code: Code
-    cr: Code = Field(description="The classification of the CR the question is asked in.")
-    text: bounded(300, 1)  # type: ignore[valid-type]
-    help_text: bounded(300) = ""  # type: ignore[valid-type]
-    answer_type: AnswerTypeName
-    required: Flag = False
-    min_value: Limit | None = None
-    max_value: Limit | None = None
-    active: Flag = True
-    options: list[QuestionOptionIn] = Field(default_factory=list, max_length=200)
-
-
-class CycleIn(In):
-    code: Code
-    description: bounded(200, 1)  # type: ignore[valid-type]
-    active: Flag = True
-    questions: list[QuestionIn] = Field(default_factory=list, max_length=1000)
-
-
 class ServiceTypeOut(Out):
     id: int
     code: str
@@ -467,20 +426,6 @@ class ServiceTypeOut(Out):
     workflow: str | None = Field(description="The workflow's code.")
     cycle: str | None = Field(description="The service cycle's code.")
     active: bool
-
-
-class ServiceTypeIn(In):
-    code: Code = Field(description="The type's classification (1, 1.1, …).")
-    description: bounded(200, 1)  # type: ignore[valid-type]
-    kind: ServiceTypeKind = ServiceTypeKind.ANALYTICAL
-    category: ServiceTypeCategory = ServiceTypeCategory.SERVICE
-    priority: Priority = 3
-    days_to_next_contact: BodySmallInt = 1
-    colour: bounded(7) = "#0d6efd"  # type: ignore[valid-type]
-    active_from: Day | None = None
-    workflow: Code | None = Field(default=None, description="The workflow's code.")
-    cycle: Code | None = Field(default=None, description="The service cycle's code.")
-    active: Flag = True
 
 
 class ServiceTypePatch(In):

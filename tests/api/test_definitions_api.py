@@ -95,7 +95,7 @@ def test_import_applies_the_bundle_as_the_tokens_user(api_as, admin_user, sales)
     change = Change.objects.get(object_repr="1 · Prospecção ativa")
     assert change.by == admin_user and change.changes == {"description": ["Prospecção", "Prospecção ativa"]}
     again = api.post("/definitions/import", data)
-    assert again.body["counts"] == {"created": 0, "changed": 0, "unchanged": 30, "kept": 0}
+    assert again.body["counts"] == {"created": 0, "changed": 0, "unchanged": 30, "deleted": 0, "kept": 0}
 
 
 @pytest.mark.parametrize("content_type", ["application/yaml", "text/yaml"])
@@ -119,6 +119,12 @@ def test_an_invalid_bundle_is_a_422_naming_each_path(api_as, admin_user, sales):
             "cycles[0].questions[0].answer_type",
             "service_types[0].shape",
         }
+        # Each error's rule, on the path the file names it by.
+        assert sorted((p["path"], p["rule"]) for p in error["problems"]) == [
+            ("cycles[0].questions[0].answer_type", "invalid"),
+            ("service_types[0].shape", "unknown_key"),
+            ("workflows[0].steps[0].cr", "not_found"),
+        ]
     assert ResponsibilityCenter.objects.count() == 4
     assert history_is_empty()
 
@@ -129,6 +135,24 @@ def test_a_rule_error_is_placed_on_its_step(api_as, admin_user, sales):
     error = assert_error(api_as(admin_user).post("/definitions/import", data), 422, "invalid")
     assert list(error["fields"]) == ["workflows[0].steps[3]"]
     assert "99" in error["fields"]["workflows[0].steps[3]"][0]
+    [problem] = error["problems"]
+    assert problem["rule"] == "order_missing" and problem["path"] == "workflows[0].steps[3]"
+    plan = api_as(admin_user).post("/definitions/import?dry_run=1", data)
+    assert plan.status_code == 422  # a dry run refuses the same way
+
+
+def test_a_dry_runs_plan_lists_each_error_with_its_rule(api_as, admin_user, sales):
+    from ciclo.configurator.definitions import plan_import
+
+    data = export_bundle()
+    data["workflows"][0]["steps"][3]["next_order"] = 99
+    assert plan_import(data).as_dict()["errors"] == [
+        {
+            "rule": "order_missing",
+            "path": "workflows[0].steps[3]",
+            "message": "Step 15: the next order 99 does not exist.",
+        }
+    ]
 
 
 def test_malformed_yaml_is_a_400(api_as, admin_user, db):

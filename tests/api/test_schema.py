@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from ciclo.api.api import api
-from ciclo.configurator.models import ResponsibilityCenter, ServiceType, WorkflowStep
+from ciclo.configurator.models import AnswerType, ResponsibilityCenter, ServiceType, WorkflowStep
+from ciclo.configurator.validation import Rule
 from ciclo.people.models import Person
 from ciclo.tickets.models import Ticket
 from tests.api.helpers import assert_error, history_is_empty
@@ -29,8 +30,14 @@ def test_every_enumeration_has_its_own_name_and_its_model_values(schema):
         ("TicketStatus", Ticket.Status),
     ]:
         assert components[name]["enum"] == list(choices.values), name
-    step_in = components["StepIn"]["properties"]["kind"]
-    assert step_in["allOf"] == [{"$ref": "#/components/schemas/StepKind"}]
+    # A request body is the configuration's item itself, its enumerations the same named ones.
+    step = components["StepItem"]["properties"]["kind"]
+    assert step["allOf"] == [{"$ref": "#/components/schemas/StepKind"}]
+    question = components["QuestionItem"]["properties"]["answer_type"]
+    assert question == {"$ref": "#/components/schemas/AnswerType"}
+    assert components["AnswerType"]["enum"] == list(AnswerType.values)
+    for name in ("StepIn", "WorkflowIn", "CycleIn", "QuestionIn", "ServiceTypeIn", "CrIn"):
+        assert name not in components
 
 
 def test_every_error_is_typed_per_code(schema):
@@ -46,6 +53,18 @@ def test_every_error_is_typed_per_code(schema):
     ]:
         assert mapping[code] == f"#/components/schemas/{model}"
         assert field in schema["components"]["schemas"][model]["required"]
+
+
+def test_a_refused_change_of_the_configuration_carries_its_rules(schema):
+    components = schema["components"]["schemas"]
+    mapping = components["ErrorOut"]["properties"]["error"]["discriminator"]["mapping"]
+    assert mapping["invalid"] == "#/components/schemas/InvalidError"
+    for model in ("InvalidError", "InUseError"):
+        problems = components[model]["properties"]["problems"]
+        assert problems["items"] == {"$ref": "#/components/schemas/ProblemOut"}
+    assert set(components["ProblemOut"]["required"]) == {"rule", "path", "message"}
+    assert components["ProblemOut"]["properties"]["rule"]["$ref"] == "#/components/schemas/Rule"
+    assert set(components["Rule"]["enum"]) == {rule.value for rule in Rule}
 
 
 def test_each_operation_lists_what_it_answers(schema):

@@ -42,10 +42,12 @@ API_PATHS = {"cr": "crs", "workflow": "workflows", "cycle": "cycles", "type": "s
 
 @pytest.fixture
 def used(sales: SalesSetup, admin_user: Any) -> SalesSetup:
-    """The sales setup with a ticket standing at its first step, its first question answered."""
+    """The sales setup with a ticket standing at its first step, its first question answered,
+    and the administrator's API token (made now: making it is history too)."""
     ensure_role_groups()
     ticket = make_ticket(sales, admin_user)
     save_answers(ticket, [AnswerInput(sales.q_text.pk, "Ana")], by=admin_user)
+    sales.api = Api(create_token(admin_user, name="rules")[1])  # type: ignore[attr-defined]
     return sales
 
 
@@ -89,7 +91,7 @@ class Change_:
     edit: Callable[[dict[str, Any]], None]  # changes the item as a file or the API holds it
     admin: Callable[[dict[str, Any]], None]  # changes the admin page's posted data
 
-    def run(self, interface: str, admin_user: Any, client: Client) -> Any:
+    def run(self, interface: str, admin_user: Any, client: Client, api: Api | None = None) -> Any:
         """The response (admin, API) or the import's outcome (a plan, or the refusal)."""
         if interface == "import":
             data = {"ciclo_definitions": 1, SECTIONS[self.kind]: [self._edited()]}
@@ -98,7 +100,7 @@ class Change_:
             except DefinitionsInvalid as exc:
                 return exc
         if interface == "api":
-            api = Api(create_token(admin_user, name="rules")[1])
+            api = api or Api(create_token(admin_user, name="rules")[1])
             body = self._edited()
             if self.kind in ("workflow", "cycle"):
                 return api.put(f"/config/{API_PATHS[self.kind]}/{self.code}", body)
@@ -210,7 +212,7 @@ def test_every_interface_refuses_the_change_with_the_same_rule_and_writes_nothin
 ) -> None:
     change, code = REFUSED[rule]
     before = state()
-    outcome = change.run(interface, admin_user, client)
+    outcome = change.run(interface, admin_user, client, used.api)  # type: ignore[attr-defined]
     assert code.value in refusal_codes(interface, outcome)
     assert state() == before
 
@@ -280,13 +282,14 @@ def test_a_change_leaves_one_history_row_with_what_changed(
 ) -> None:
     cr = used.cr_prospect
     before = Change.objects.count()
+    api = used.api  # type: ignore[attr-defined]
     change = Change_(
         "cr",
         cr.code,
         lambda c: c.update(description="Primeiro contato"),
         lambda d: d.update(description="Primeiro contato"),
     )
-    outcome = change.run(interface, admin_user, client)
+    outcome = change.run(interface, admin_user, client, api)
     assert not isinstance(outcome, DefinitionsInvalid), outcome
     assert Change.objects.count() == before + 1
     entry = Change.objects.order_by("-id").first()
@@ -316,7 +319,7 @@ def test_what_is_in_use_is_not_deleted_anywhere(
     cr = used.cr_prospect
     before = state()
     if interface == "api":
-        response = Api(create_token(admin_user, name="rules")[1]).delete(f"/config/crs/{cr.code}")
+        response = used.api.delete(f"/config/crs/{cr.code}")  # type: ignore[attr-defined]
         assert api_codes(response) == {Rule.IN_USE.value}
     else:
         client.force_login(admin_user)

@@ -196,7 +196,11 @@ def replace_workflow(request: HttpRequest, code: str, payload: WorkflowItem) -> 
 def update_workflow(request: HttpRequest, code: str, payload: DefinitionPatch) -> dict[str, Any]:
     user = require_admin(request)
     row = _get(Workflow.objects.all(), code, _("workflow"))
-    item = changes.workflow_item(row).model_copy(update=payload.dict(exclude_unset=True))
+    data = payload.dict(exclude_unset=True)
+    if set(data) == {"active"}:  # (de)activating is always allowed, even a workflow saved before its rules held
+        changes.set_active(row, data["active"], by=user)
+        return _workflow_out(_workflow(row.code))
+    item = changes.workflow_item(row).model_copy(update=data)
     workflow = changes.save_workflow(item, by=user, saved=row)
     return _workflow_out(_workflow(workflow.code))
 
@@ -296,7 +300,11 @@ def replace_cycle(request: HttpRequest, code: str, payload: CycleItem) -> dict[s
 def update_cycle(request: HttpRequest, code: str, payload: DefinitionPatch) -> dict[str, Any]:
     user = require_admin(request)
     row = _get(ServiceCycle.objects.all(), code, _("service cycle"))
-    item = changes.cycle_item(row).model_copy(update=payload.dict(exclude_unset=True))
+    data = payload.dict(exclude_unset=True)
+    if set(data) == {"active"}:  # (de)activating is always allowed
+        changes.set_active(row, data["active"], by=user)
+        return _cycle_out(_cycle(row.code))
+    item = changes.cycle_item(row).model_copy(update=data)
     cycle = changes.save_cycle(item, by=user, saved=row)
     return _cycle_out(_cycle(cycle.code))
 

@@ -538,6 +538,17 @@ class Planner:
                 item.broken = True
         return item.broken
 
+    def _unknown_ids(self, options: Sequence[DecisionOptionItem | OptionItem], existing: Sequence[Any]) -> None:
+        """An option that names a saved option by id must name one of this item's own."""
+        own = {o.pk for o in existing}
+        for option in options:
+            if option.id is not None and option.id not in own:
+                self.error(
+                    Rule.NOT_FOUND,
+                    join(option.path, "id"),
+                    _("Option %(id)s is not one of this item's options.") % {"id": option.id},
+                )
+
     def _add(self, item: PlanItem, op: _Op | None = None) -> None:
         self.items.append(item)
         if op is not None:
@@ -797,6 +808,7 @@ class Planner:
         if step.kind != Kind.DECISION:
             return
         existing = list(row.options.all()) if row is not None and row.kind == Kind.DECISION else []
+        self._unknown_ids(step.options, existing)
         rows, left = match_options(existing, [(o.id, o.label) for o in step.options])
         for option, option_row, position in zip(step.options, rows, _positions(existing, rows), strict=True):
             wanted = {"label": option.label, "target_order": option.target_order, "position": position}
@@ -910,6 +922,7 @@ class Planner:
             return  # a file leaves the saved options of a question that has none as they are
         existing = list(row.options.all()) if row is not None else []
         wanted_options = question.options if question.is_choice else []
+        self._unknown_ids(wanted_options, existing)
         rows, left = match_options(existing, [(o.id, o.label) for o in wanted_options])
         for option, option_row, position in zip(wanted_options, rows, _positions(existing, rows), strict=True):
             wanted = {"position": position, **option.values()}

@@ -867,3 +867,32 @@ def test_a_change_refused_because_someone_saved_meanwhile_is_a_409_conflict():
     response = configuration_error(exc)
     assert response.status_code == 409
     assert json.loads(response.content)["error"] == {"code": "conflict", "message": "Changed meanwhile.", "fields": {}}
+
+
+def test_an_option_id_of_another_item_is_refused_on_its_path(api_as, admin_user, sales):
+    api = api_as(admin_user)
+    workflow = api.get("/config/workflows/vendas").body
+    body = {k: workflow[k] for k in ("code", "description", "active")}
+    body["steps"] = [{k: v for k, v in step.items() if k not in ("id", "closes_process")} for step in workflow["steps"]]
+    decision = next(s for s in body["steps"] if s["kind"] == "decision")
+    decision["options"] = [
+        {"id": o["id"], "label": o["label"], "target_order": o["target_order"]} for o in decision["options"]
+    ]
+    decision["options"][0]["id"] = 10**9  # no option of this step
+    for step in body["steps"]:
+        if step["kind"] != "decision":
+            step.pop("options")
+            step.pop("question")
+    response = api.put("/config/workflows/vendas", body)
+    assert response.status_code == 422, response.body
+    index = body["steps"].index(decision)
+    assert [p["rule"] for p in response.body["error"]["problems"]] == ["not_found"]
+    assert f"steps.{index}.options.0.id" in response.body["error"]["fields"]
+
+
+def test_a_workflow_saved_before_its_rules_held_can_still_be_deactivated(api_as, admin_user, sales):
+    WorkflowStep.objects.filter(pk=sales.step_negotiation.pk).update(next_order=12)  # broken underneath
+    response = api_as(admin_user).patch("/config/workflows/vendas", {"active": False})
+    assert response.status_code == 200, response.body
+    assert Workflow.objects.get(code="vendas").active is False
+    assert Change.objects.filter(action=Change.Action.DEACTIVATED, object_id=str(sales.workflow.pk)).count() == 1

@@ -537,6 +537,7 @@ class Report:
     created: Counter[type[Model]] = field(default_factory=Counter)
     tickets: Counter[str] = field(default_factory=Counter)
     definitions_changes: int = 0  # history rows of the import: more than it created when it put values back
+    definitions_restored: int = 0  # demo definitions someone had edited, put back as the bundle has them
 
     @property
     def changed(self) -> bool:
@@ -608,11 +609,14 @@ def load_definitions(admin: User, report: Report) -> None:
         apply_import(parse(definitions_text()), by=admin)
     except DefinitionsInvalid as exc:
         raise DemoError(_("The demo's definitions were refused: %(problems)s") % {"problems": exc}) from exc
+    made = 0
     for model in CONFIGURATION:
         created = model._default_manager.count() - before[model]
         if created > 0:
             report.created[model] += created
+            made += created
     report.definitions_changes = Change.objects.filter(pk__gt=last_change).count()
+    report.definitions_restored = max(0, report.definitions_changes - made)
 
 
 def ensure_crm_options(admin: User, report: Report) -> None:

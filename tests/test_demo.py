@@ -135,8 +135,9 @@ def test_it_puts_an_edited_definition_back_as_the_bundle_has_it(loaded: Loaded) 
     ResponsibilityCenter.objects.filter(code="1.02").update(description="Proposta")
     last = Change.objects.aggregate(last=Max("pk"))["last"]
 
-    _run_demo()
+    output = _run_demo()
 
+    assert "1 demo definition put back as the demo's file has it." in output
     assert ResponsibilityCenter.objects.get(code="1.02").description == "Proposta enviada"
     [change] = Change.objects.filter(pk__gt=last)
     assert change.changes["description"] == ["Proposta", "Proposta enviada"]

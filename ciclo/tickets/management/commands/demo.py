@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from tqdm import tqdm
 
 from ciclo.demo_data import DemoError, demo_logins, load_demo
@@ -21,7 +22,8 @@ T = TypeVar("T")
 class Command(BaseCommand):
     help = _(
         "Load a demo company in Portuguese: users, responsibility centers, workflows, cycles, service types, "
-        "about 200 people and 500 tickets. Running it again completes what is missing and changes nothing else."
+        "about 200 people and 500 tickets. Its configuration is a definitions file imported as any other: running "
+        "it again completes what is missing and puts back a demo definition that was edited."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -64,6 +66,16 @@ class Command(BaseCommand):
                     f"{count} {model._meta.verbose_name_plural}" for model, count in report.created.items()
                 )
                 self.stdout.write(_("Created: %(objects)s.") % {"objects": created})
+            restored = report.definitions_restored
+            if restored:
+                self.stdout.write(
+                    ngettext(
+                        "%(count)d demo definition put back as the demo's file has it.",
+                        "%(count)d demo definitions put back as the demo's file has them.",
+                        restored,
+                    )
+                    % {"count": restored}
+                )
             if report.tickets:
                 open_, closed = report.tickets[Ticket.Status.OPEN], report.tickets[Ticket.Status.CLOSED]
                 self.stdout.write(

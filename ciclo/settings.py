@@ -113,8 +113,6 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: a request reads the configuration's version once (ciclo.configurator.cache).
-    "ciclo.configurator.middleware.ConfigScopeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Early, so that every response carries the policy (ciclo.security).
     "ciclo.security.ContentSecurityPolicyMiddleware",

@@ -30,4 +30,3 @@ def role_required(*roles: Role) -> Callable[[View], View]:
 
 
 ciclo_user = role_required()
-supervisor_required = role_required(Role.ADMIN, Role.SUPERVISOR)

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
 from django.db import models
-from django.db.models import Case, IntegerField, OuterRef, Subquery, Value, When
+from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils.translation import gettext_lazy as _
 
 
@@ -109,6 +110,12 @@ def role_of(user: AbstractBaseUser | AnonymousUser) -> Role | None:
     role = next((r for r in ROLE_ORDER if r.value in names), None)
     setattr(user, _ROLE_CACHE, role)
     return role
+
+
+def users_with_role() -> QuerySet[Any]:
+    """The active users who have a Ciclo role (those role_of() gives a role), as a queryset."""
+    groups = Group.objects.filter(user=OuterRef("pk"), name__in=[r.value for r in ROLE_ORDER])
+    return get_user_model()._default_manager.filter(Q(is_superuser=True) | Exists(groups), is_active=True)
 
 
 def is_supervisor(user: AbstractBaseUser | AnonymousUser) -> bool:

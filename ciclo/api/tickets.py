@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal
 
 from django.contrib.auth import get_user_model
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
@@ -32,10 +32,7 @@ from ciclo.api.schemas import (
     AnswerIn,
     AnswersResultOut,
     ChoiceIn,
-    Code,
-    Day,
     HistoryOut,
-    Id,
     MoveIn,
     MoveResultOut,
     NoteIn,
@@ -48,13 +45,11 @@ from ciclo.api.schemas import (
     TicketStatus,
     UnlockIn,
     UnlockOut,
-    Username,
-    bounded,
     responses,
 )
-from ciclo.configurator.cache import config
-from ciclo.configurator.classification import is_under
+from ciclo.configurator.classification import sort_key
 from ciclo.configurator.models import Question, ResponsibilityCenter, ServiceType, Workflow, WorkflowStep
+from ciclo.fields import Code, Day, Id, Username, bounded
 from ciclo.people.models import Company, ContactPerson, Person
 from ciclo.tickets import query
 from ciclo.tickets.access import ticket_for
@@ -240,22 +235,22 @@ class TicketFilters(Schema):
 def ticket_filter(f: TicketFilters) -> query.TicketFilter:
     """The API's parameters (codes, ids, a username) as the shared ticket query's filter, checked by its rules.
 
-    Codes of service types and CRs are read from the configuration's copy (configurator.cache),
-    without a query; users are not configuration and are looked up.
+    A service type's, a CR's code and a username are looked up (a query each, when given).
     """
     fields: dict[str, list[str]] = {}
     service_types: list[int] = []
-    cfg = config()  # inside a request: the version its token's query read, no query
     if f.service_type is not None:
         code = f.service_type
-        group = _CLASSIFICATION.match(code) is not None
-        found = [pk for pk, other in cfg.service_types if other == code or (group and is_under(code, other))]
+        named = Q(code=code)
+        if _CLASSIFICATION.match(code) is not None:  # a group: the types under it too
+            named |= Q(code_key__startswith=sort_key(code) + ".")
+        found = list(ServiceType.objects.filter(named).values_list("id", flat=True))
         if not found:
             fields["service_type"] = [_("There is no service type “%(code)s”.") % {"code": code}]
         service_types += found
     crs: list[int] = []
     if f.cr is not None:
-        cr_id = cfg.cr_ids.get(f.cr)
+        cr_id = ResponsibilityCenter.objects.filter(code=f.cr).values_list("id", flat=True).first()
         if cr_id is None:
             fields["cr"] = [_("There is no responsibility center “%(code)s”.") % {"code": f.cr}]
         else:
@@ -349,7 +344,7 @@ def _choices(choices: list[ChoiceIn], workflow_id: int | None) -> dict[int, int]
         return {}
     codes = {c.workflow for c in choices if c.workflow is not None}
     workflows = dict(Workflow.objects.filter(code__in=codes).values_list("code", "id")) if codes else {}
-    steps = {
+    steps: dict[tuple[int | None, int], WorkflowStep] = {
         (s.workflow_id, s.order): s
         for s in WorkflowStep.objects.filter(
             workflow_id__in={workflow_id, *workflows.values()}, kind=WorkflowStep.Kind.DECISION
@@ -420,7 +415,8 @@ def create_ticket(request: HttpRequest, payload: TicketIn) -> Status:
 def add_note(request: HttpRequest, id: Id, payload: NoteIn) -> Status:
     """With `move_on`, the ticket follows its route to the next phase. 422 decision_required
     names the decision to answer in `choices`; 422 required_unanswered lists the questions
-    (a supervisor may pass `override_reason`); 409 ticket_closed or stale_ticket.
+    (who holds the permission tickets.override_required, supervisors, may pass `override_reason`);
+    409 ticket_closed or stale_ticket.
     The ticket in the answer is as this note left it, even if someone changed it right after."""
     user = user_of(request)
     ticket = _get_ticket(request, id)
@@ -449,7 +445,8 @@ def add_note(request: HttpRequest, id: Id, payload: NoteIn) -> Status:
 
 @router.post("/{id}/move", response=responses({200: MoveResultOut}, WRITE), summary="Move to any step (supervisor)")
 def move_ticket(request: HttpRequest, id: Id, payload: MoveIn) -> dict[str, Any]:
-    """`step` is the order of a step of the ticket's workflow; a reason is required."""
+    """`step` is the order of a step of the ticket's workflow; a reason is required. Needs the permission
+    tickets.move_any_step (supervisors hold it): 403 not_allowed without it."""
     user = user_of(request)
     ticket = _get_ticket(request, id)
     step = WorkflowStep.objects.filter(workflow_id=ticket.workflow_id, order=payload.step).first()

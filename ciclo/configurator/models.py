@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import datetime as dt
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ciclo.configurator.cache import ConfigQuerySet
-from ciclo.configurator.classification import sort_key, validate_code
-
-if TYPE_CHECKING:
-    from django.contrib.auth.models import User
+from ciclo.accounts.roles import is_supervisor, role_of
+from ciclo.configurator.classification import is_under, sort_key, validate_code
 
 
 class ClassifiedModel(models.Model):
@@ -33,26 +33,19 @@ class ClassifiedModel(models.Model):
         super().save(*args, **kwargs)  # type: ignore[arg-type]
 
 
-class ConfigVersion(models.Model):
-    """One row: the token of the configuration's current version (see configurator.cache)."""
-
-    token = models.CharField(max_length=32, default="")
-
-    class Meta:
-        verbose_name = _("configuration version")
-        verbose_name_plural = _("configuration version")
-
-    def __str__(self) -> str:
-        return self.token
-
-
-class ResponsibilityCenterQuerySet(ConfigQuerySet):
+class ResponsibilityCenterQuerySet(models.QuerySet["ResponsibilityCenter"]):
     def active(self) -> ResponsibilityCenterQuerySet:
         return self.filter(active=True)
 
-    def workable_by(self, user: User) -> ResponsibilityCenterQuerySet:
-        """CRs without members, and those the user is a member of."""
-        return self.filter(models.Q(members=None) | models.Q(members=user)).distinct()
+    def workable_by(self, user: Any) -> ResponsibilityCenterQuerySet:
+        """The CRs whose tickets `user` may work: every CR for a supervisor (or an administrator); for an
+        agent, the CRs without members and those they are a member of; none for a user without a Ciclo role."""
+        if role_of(user) is None:
+            return self.none()
+        if is_supervisor(user):
+            return self.all()
+        members = ResponsibilityCenter.members.through.objects.filter(responsibilitycenter_id=OuterRef("pk"))
+        return self.filter(~Exists(members) | Exists(members.filter(user_id=user.pk)))
 
 
 class ResponsibilityCenter(ClassifiedModel):
@@ -100,8 +93,6 @@ class NamedDefinition(models.Model):
     description = models.CharField(_("description"), max_length=200)
     active = models.BooleanField(_("active"), default=True)
 
-    objects = ConfigQuerySet.as_manager()
-
     class Meta:
         abstract = True
 
@@ -119,6 +110,15 @@ class Workflow(NamedDefinition):
 
     def first_step(self) -> WorkflowStep | None:
         return self.steps.order_by("order").first()
+
+
+class WorkflowStepQuerySet(models.QuerySet["WorkflowStep"]):
+    def with_route(self) -> WorkflowStepQuerySet:
+        """With what following a route reads of each step: its CR, the workflow it jumps to, and a
+        decision's options in order (two queries for a whole workflow)."""
+        return self.select_related("cr", "target_workflow").prefetch_related(
+            Prefetch("options", queryset=DecisionOption.objects.order_by("position", "id"))
+        )
 
 
 class WorkflowStep(models.Model):
@@ -155,7 +155,7 @@ class WorkflowStep(models.Model):
     target_order = models.PositiveIntegerField(_("target order"), null=True, blank=True)
     active = models.BooleanField(_("active"), default=True)
 
-    objects = ConfigQuerySet.as_manager()
+    objects = WorkflowStepQuerySet.as_manager()
 
     class Meta:
         ordering = ["workflow", "order"]
@@ -182,8 +182,6 @@ class DecisionOption(models.Model):
     label = models.CharField(_("option"), max_length=200)
     target_order = models.PositiveIntegerField(_("go to order"))
     position = models.PositiveIntegerField(_("position"), default=0)
-
-    objects = ConfigQuerySet.as_manager()
 
     class Meta:
         ordering = ["position", "id"]
@@ -218,9 +216,23 @@ class AnswerType(models.TextChoices):
         return {cls.SINGLE_CHOICE.value, cls.MULTIPLE_CHOICE.value}
 
 
-class QuestionQuerySet(ConfigQuerySet):
+class QuestionQuerySet(models.QuerySet["Question"]):
     def active(self) -> QuestionQuerySet:
         return self.filter(active=True)
+
+    def with_options(self) -> QuestionQuerySet:
+        """With what answering reads of each question: its CR and its options in order (two queries)."""
+        return self.select_related("cr").prefetch_related(
+            Prefetch("options", queryset=Option.objects.order_by("position", "id"))
+        )
+
+    def of_service_type(self, service_type_id: int) -> QuestionQuerySet:
+        """The questions of the cycle of this service type (none when it has no cycle)."""
+        return self.filter(cycle__service_types=service_type_id)
+
+    def required_in(self, cr_id: int) -> QuestionQuerySet:
+        """The questions that block moving on from this CR until they are answered: required and active."""
+        return self.filter(cr_id=cr_id, required=True, active=True)
 
 
 class Question(ClassifiedModel):
@@ -276,8 +288,6 @@ class Option(models.Model):
     )
     active = models.BooleanField(_("active"), default=True)
 
-    objects = ConfigQuerySet.as_manager()
-
     class Meta:
         ordering = ["position", "id"]
         verbose_name = _("option")
@@ -303,6 +313,16 @@ class Priority(models.IntegerChoices):
             return ""
         label = dict(cls.choices).get(value)
         return f"{value} – {label}" if label else str(value)
+
+
+class ServiceTypeQuerySet(models.QuerySet["ServiceType"]):
+    def openable(self, on: dt.date | None = None) -> ServiceTypeQuerySet:
+        """The types a new ticket can be opened with on the day `on` (today by default): analytical,
+        active and already in force, with a workflow. ServiceType.opening_refusal says the same of one type."""
+        on = on or timezone.localdate()
+        return self.filter(kind=ServiceType.Kind.ANALYTICAL, active=True, workflow__isnull=False).filter(
+            Q(active_from__isnull=True) | Q(active_from__lte=on)
+        )
 
 
 class ServiceType(ClassifiedModel):
@@ -363,7 +383,7 @@ class ServiceType(ClassifiedModel):
     )
     active = models.BooleanField(_("active"), default=True)
 
-    objects = ConfigQuerySet.as_manager()
+    objects = ServiceTypeQuerySet.as_manager()
 
     class Meta:
         ordering = ["code_key"]
@@ -384,20 +404,31 @@ class ServiceType(ClassifiedModel):
     def is_analytical(self) -> bool:
         return self.kind == self.Kind.ANALYTICAL
 
-    def clean(self) -> None:
-        from django.core.exceptions import ValidationError
+    def opening_refusal(self, on: dt.date | None = None) -> str:
+        """Why a ticket cannot be opened with this type on the day `on` ("" when it can): the rule of
+        ServiceType.objects.openable(), for one type already read."""
+        on = on or timezone.localdate()
+        if not self.is_analytical:
+            return str(_("Tickets are opened with an analytical type, not a group (synthetic)."))
+        if not self.active or (self.active_from is not None and self.active_from > on):
+            return str(_("The service type “%(type)s” is not active.") % {"type": self})
+        if self.workflow_id is None:
+            return str(_("The service type “%(type)s” has no workflow.") % {"type": self})
+        return ""
 
-        from ciclo.configurator.specs import validate_service_type
+    def group(self) -> ServiceType | None:
+        """The synthetic type with the longest classification that prefixes this one."""
 
-        if self.code:
-            errors = validate_service_type(self)
-            if errors:
-                raise ValidationError(errors)
+        candidates = [
+            t
+            for t in ServiceType.objects.filter(kind=ServiceType.Kind.SYNTHETIC).exclude(pk=self.pk)
+            if is_under(t.code, self.code)
+        ]
+        return max(candidates, key=lambda t: len(t.code.split(".")), default=None)
 
     def save(self, *args: object, **kwargs: object) -> None:
-        from ciclo.configurator.specs import parent_for
-
-        self.parent = parent_for(self)
+        # The rules a type must satisfy are checked by configurator.changes, before anything is saved.
+        self.parent = self.group()
         update_fields = kwargs.get("update_fields")
         if update_fields is not None:
             kwargs["update_fields"] = {*update_fields, "parent"}  # type: ignore[misc]
@@ -456,8 +487,6 @@ class CrmOptions(models.Model):
     )
     access_control_user_company = models.BooleanField(_("access control user × company"), default=False)
     email_debtor_on_collection = models.BooleanField(_("e-mail the debtor when a collection is opened"), default=False)
-
-    objects = ConfigQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("CRM options")

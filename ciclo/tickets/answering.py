@@ -12,8 +12,6 @@ from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ciclo import rows
-from ciclo.configurator.cache import config
 from ciclo.configurator.models import AnswerType, Question, ResponsibilityCenter
 from ciclo.tickets.access import check_can_work
 from ciclo.tickets.errors import AnswerConflict, InvalidInput, PhaseLocked, PhaseNotUnlocked
@@ -82,17 +80,16 @@ def _answers_with_choices() -> Prefetch[Any]:
 
 
 # What saving answers reads of the ticket it locks.
-_LOCKED_FIELDS = ("id", "cr_id", "service_type_id", "company_id")
-_ANSWER_FIELDS = rows.attnames(Answer)
+_LOCKED_FIELDS = ("id", "cr", "service_type", "company")
 
 
 def _current_answers(ticket_id: int, question_ids: list[int]) -> dict[int, Answer]:
     """The ticket's answers to these questions, by question."""
     if not question_ids:
         return {}
-    where = "ticket_id = %s AND question_id IN (" + ", ".join(["%s"] * len(question_ids)) + ")"
-    found = rows.select(Answer, _ANSWER_FIELDS, where, [ticket_id, *question_ids])
-    return {a.question_id: a for a, _extra in found}
+    # order_by(): the model's default order would join the ticket only to sort by it.
+    found = Answer.objects.filter(ticket_id=ticket_id, question_id__in=question_ids).order_by()
+    return {a.question_id: a for a in found}
 
 
 def save_answers(
@@ -119,12 +116,11 @@ def save_answers(
 
     with transaction.atomic():
         # One writer per ticket at a time: the version checks below cannot race.
-        locked, cfg = lock_ticket(ticket, _LOCKED_FIELDS)
+        locked = lock_ticket(ticket, by, _LOCKED_FIELDS)
         at = at or timezone.now()  # after the lock, so revisions' time order is the real order
-        check_can_work(by, locked, cfg)
-        cycle_id = cfg.type_cycle.get(locked.service_type_id)
-        cycle = cfg.cycle_questions(cycle_id) if cycle_id else {}
-        questions = {qid: cycle[qid] for qid in by_question if qid in cycle}
+        check_can_work(by, locked)
+        found = Question.objects.of_service_type(locked.service_type_id).filter(pk__in=by_question).with_options()
+        questions = {q.pk: q for q in found}
         for qid in by_question:
             if qid not in questions:
                 errors[str(qid)] = [_("Question %(id)s is not a question of this ticket's cycle.") % {"id": qid}]
@@ -257,7 +253,7 @@ def _write(
             answer._new_choices = []  # type: ignore[attr-defined]
         changed.extend(to_delete)
     if new_answers:
-        rows.insert(new_answers)
+        Answer.objects.bulk_create(new_answers)
     if changed:
         Answer.objects.bulk_update(
             changed,
@@ -285,9 +281,9 @@ def _write(
         for c in a._new_choices  # type: ignore[attr-defined]
     ]
     if new_choices:
-        rows.insert(new_choices)
+        AnswerChoice.objects.bulk_create(new_choices)
     if revisions:
-        rows.insert(
+        AnswerRevision.objects.bulk_create(
             [
                 AnswerRevision(
                     answer_id=a.pk,
@@ -315,8 +311,8 @@ def unlock_phase(
     """
     reason = (reason or "").strip()
     with transaction.atomic():
-        locked, cfg = lock_ticket(ticket, _LOCKED_FIELDS)
-        check_can_work(by, locked, cfg)
+        locked = lock_ticket(ticket, by, _LOCKED_FIELDS)
+        check_can_work(by, locked)
         if cr.pk == locked.cr_id:
             raise InvalidInput({"cr": [_("The current phase is not locked.")]})
         if cr.pk not in visited_crs(locked):
@@ -339,8 +335,8 @@ def relock_phase(ticket: Ticket, cr: ResponsibilityCenter, *, by: Any, at: dt.da
     A phase already locked again returns its last unlock; one never unlocked is refused (PhaseNotUnlocked).
     """
     with transaction.atomic():
-        locked, cfg = lock_ticket(ticket, _LOCKED_FIELDS)
-        check_can_work(by, locked, cfg)
+        locked = lock_ticket(ticket, by, _LOCKED_FIELDS)
+        check_can_work(by, locked)
         unlock = CrUnlock.objects.filter(ticket_id=locked.pk, cr=cr).order_by("-at", "-id").first()
         if unlock is None:
             raise PhaseNotUnlocked(cr)
@@ -369,8 +365,8 @@ def cycle_of(ticket: Ticket) -> list[PhaseQuestions]:
         a.question_id: a
         for a in Answer.objects.filter(ticket=ticket).order_by().prefetch_related(_answers_with_choices())
     }
-    # The questions with their CRs and options: the configuration's copy (no query while it holds).
-    questions = sorted(config().cycle_questions(cycle_id).values(), key=lambda q: (q.cr.code_key, q.code_key))
+    # Per CR in the CRs' order, then in the questions' (their classifications).
+    questions = Question.objects.filter(cycle_id=cycle_id).with_options().order_by("cr__code_key", "code_key")
     visited, unlocks = visited_crs(ticket), open_unlocks(ticket)
     unlocked = set(unlocks)
     phases: dict[int, PhaseQuestions] = {}

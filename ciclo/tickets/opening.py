@@ -10,16 +10,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ciclo import rows
 from ciclo.accounts.roles import role_of
-from ciclo.configurator.cache import config
 from ciclo.configurator.models import ServiceType
 from ciclo.people.models import Company, ContactPerson, Person
 from ciclo.people.text import fold_all
-from ciclo.tickets.access import can_work_cr, company_restricted
+from ciclo.tickets.access import check_can_open, is_assignable
 from ciclo.tickets.errors import InvalidInput, NotAllowed
-from ciclo.tickets.models import Channel, Note, Ticket
-from ciclo.tickets.routing import StepMap, _apply_route, resolve
+from ciclo.tickets.models import Channel, Note, PhaseMove, Ticket
+from ciclo.tickets.routing import StepMap, apply_route, resolve
 
 
 def open_ticket(
@@ -50,12 +48,8 @@ def open_ticket(
         errors["subject"] = [_("Give the ticket a subject.")]
     elif len(subject) > 200:
         errors["subject"] = [_("The subject has at most 200 characters.")]
-    if not service_type.is_analytical:
-        errors["service_type"] = [_("Tickets are opened with an analytical type, not a group (synthetic).")]
-    elif not service_type.active or (service_type.active_from and service_type.active_from > timezone.localdate(at)):
-        errors["service_type"] = [_("The service type “%(type)s” is not active.") % {"type": service_type}]
-    elif service_type.workflow_id is None:
-        errors["service_type"] = [_("The service type “%(type)s” has no workflow.") % {"type": service_type}]
+    if refusal := service_type.opening_refusal(timezone.localdate(at) if timezone.is_aware(at) else at.date()):
+        errors["service_type"] = [refusal]
     if not person.active:
         errors["person"] = [_("%(person)s is inactive.") % {"person": person}]
     if not company.active:
@@ -68,28 +62,26 @@ def open_ticket(
         errors["next_contact_at"] = [_("The next-contact date needs a time zone.")]
     if timezone.is_naive(at):
         errors["at"] = [_("The opening time needs a time zone.")]
-    if next_contact_user is not None and not next_contact_user.is_active:
-        errors["next_contact_user"] = [_("The next-contact user must be an active user.")]
+    if next_contact_user is not None and not is_assignable(next_contact_user):
+        errors["next_contact_user"] = [_("The next-contact user must be an active user with a Ciclo role.")]
     if errors:
         raise InvalidInput(errors)
-    cfg = config()
-    if company_restricted(by, cfg) and not by.company_access.filter(company=company).exists():
-        raise NotAllowed(_("You have no access to company %(company)s.") % {"company": company})
 
-    steps = StepMap(cfg)
+    steps = StepMap()
     route = resolve(steps.first(service_type.workflow_id), choices or {}, steps)  # type: ignore[arg-type]
-    if route.target.cr is None or not can_work_cr(by, route.target.cr, cfg):
-        raise NotAllowed(
-            _("Only the members of “%(cr)s” and supervisors open tickets of this type.") % {"cr": route.target.cr}
-        )
+    assert route.target.cr is not None, "a route ends on a CR step"
+    check_can_open(by, company, route.target.cr)
     if next_contact_at is None:
         next_contact_at = at + dt.timedelta(days=service_type.days_to_next_contact)
 
     with transaction.atomic():
-        ticket = Ticket(
+        ticket = Ticket.objects.create(
             person=person,
             service_type=service_type,
             workflow_id=route.workflow_id,
+            # The route decides the first step; the ticket row needs it before the move row.
+            step=route.target,
+            cr=route.target.cr,
             subject=subject,
             contact_person=contact_person,
             company=company,
@@ -101,11 +93,7 @@ def open_ticket(
             opened_by=by,
             search_text=fold_all(subject, text or ""),
         )
-        # The route decides the first step; the ticket row needs it before the move row.
-        ticket.step = route.target
-        ticket.cr = route.target.cr
-        rows.insert([ticket])
-        note = Note(
+        note = Note.objects.create(
             ticket=ticket,
             kind=Note.Kind.OPENING,
             text=(text or "").strip() or _("Ticket opened: %(subject)s") % {"subject": subject},
@@ -115,9 +103,8 @@ def open_ticket(
             next_contact_at=ticket.next_contact_at,
             next_contact_user=ticket.next_contact_user,
         )
-        rows.insert([note])
         ticket.step_id = None  # type: ignore[assignment]  # no "from" on the opening move
-        _apply_route(ticket, route, by=by, at=at, note=note, kind="open")
+        apply_route(ticket, route, by=by, at=at, note=note, kind=PhaseMove.Kind.OPEN)
         if ticket.is_closed:
-            rows.update(ticket, ["status", "closed_at"])
+            ticket.save(update_fields=["status", "closed_at"])
     return ticket

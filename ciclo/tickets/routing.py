@@ -8,15 +8,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ciclo import rows
-from ciclo.accounts.roles import is_supervisor
-from ciclo.configurator.cache import Config, config, version_sql
 from ciclo.configurator.models import DecisionOption, Question, Workflow, WorkflowStep
 from ciclo.people.text import append_folded
-from ciclo.tickets.access import check_can_work
+from ciclo.tickets.access import check_can_work, is_assignable, with_work_checks
 from ciclo.tickets.errors import (
     DecisionRequired,
     InvalidChoice,
@@ -28,24 +26,25 @@ from ciclo.tickets.errors import (
 )
 from ciclo.tickets.models import Answer, Channel, MoveDecision, Note, PhaseMove, Ticket
 
-# Every field of a ticket: what the engine locks and reads before it moves one.
-TICKET_FIELDS = rows.attnames(Ticket)
-
-
 # A route longer than this is a loop the workflow validation should have refused.
 MAX_HOPS = 200
 
+MOVE_ANY_STEP = "tickets.move_any_step"
+OVERRIDE_REQUIRED = "tickets.override_required"
+
 
 class StepMap:
-    """The steps of the workflows a route passes, from the process's configuration copy."""
+    """The steps of the workflows a route passes, each workflow read once when first needed
+    (WorkflowStep.objects.with_route: its steps with their CRs, and the decisions' options)."""
 
-    def __init__(self, cfg: Config | None = None) -> None:
-        self.cfg = cfg or config()
-        self._seen: set[int] = set()
+    def __init__(self) -> None:
+        self._workflows: dict[int, dict[int, WorkflowStep]] = {}
 
     def steps(self, workflow_id: int) -> dict[int, WorkflowStep]:
-        self._seen.add(workflow_id)
-        return self.cfg.workflow_steps(workflow_id)
+        if workflow_id not in self._workflows:
+            found = WorkflowStep.objects.filter(workflow_id=workflow_id).with_route()
+            self._workflows[workflow_id] = {s.order: s for s in found}
+        return self._workflows[workflow_id]
 
     def get(self, workflow_id: int, order: int) -> WorkflowStep:
         step = self.steps(workflow_id).get(order)
@@ -55,8 +54,14 @@ class StepMap:
             )
         return step
 
+    def by_id(self, workflow_id: int, step_id: int) -> WorkflowStep:
+        step = next((s for s in self.steps(workflow_id).values() if s.pk == step_id), None)
+        if step is None:
+            raise LookupError(step_id)
+        return step
+
     def steps_all(self) -> list[WorkflowStep]:
-        return [s for wid in self._seen for s in self.cfg.workflow_steps(wid).values()]
+        return [s for steps in self._workflows.values() for s in steps.values()]
 
     def first(self, workflow_id: int) -> WorkflowStep:
         steps = self.steps(workflow_id)
@@ -121,35 +126,29 @@ def resolve(start: WorkflowStep, choices: Mapping[int, int], steps: StepMap) -> 
     raise InvalidChoice(_("The route loops without reaching a phase; ask an administrator to fix the workflow."))
 
 
-def first_route(workflow: Workflow, choices: Mapping[int, int] | None = None, cfg: Config | None = None) -> Route:
-    steps = StepMap(cfg)
+def first_route(workflow: Workflow, choices: Mapping[int, int] | None = None) -> Route:
+    steps = StepMap()
     return resolve(steps.first(workflow.pk), choices or {}, steps)
 
 
-def unanswered_required(ticket: Ticket, cfg: Config | None = None) -> list[Question]:
-    """Required, active questions of the ticket's current phase that have no answer."""
-    cfg = cfg or config()
-    required = cfg.required_questions(cfg.type_cycle.get(ticket.service_type_id), ticket.cr_id)
-    if not required:
-        return []
-    answered = set(
-        Answer.objects.filter(ticket_id=ticket.pk, question_id__in=[q.pk for q in required], is_empty=False)
-        .order_by()  # the model's default order would join the ticket only to sort by it
-        .values_list("question_id", flat=True)
+def unanswered_required(ticket: Ticket) -> list[Question]:
+    """Required, active questions of the ticket's current phase that have no answer (one query)."""
+    answered = Answer.objects.filter(ticket_id=ticket.pk, question_id=OuterRef("pk"), is_empty=False)
+    return list(
+        Question.objects.of_service_type(ticket.service_type_id)
+        .required_in(ticket.cr_id)
+        .exclude(Exists(answered))
+        .order_by("code_key")
     )
-    return [q for q in required if q.pk not in answered]
 
 
-def lock_ticket(ticket: Ticket, names: tuple[str, ...] = TICKET_FIELDS) -> tuple[Ticket, Config]:
-    """The ticket's row, locked for this transaction (only it, not the rows it refers to), and the configuration.
-
-    The configuration's version is read by the same statement.
-    """
-    found = rows.select(Ticket, names, "id = %s", [ticket.pk], lock=True, extra=version_sql())
-    if not found:
-        raise Ticket.DoesNotExist(f"ticket {ticket.pk}")
-    locked, (version,) = found[0]
-    return locked, config(version or "")
+def lock_ticket(ticket: Ticket, by: Any, fields: tuple[str, ...] = ()) -> Ticket:
+    """The ticket's row, locked for this transaction (only it, not the rows it refers to), read with
+    whether `by` may work it (access.with_work_checks, which check_can_work reads). `fields`: only those."""
+    qs = with_work_checks(Ticket.objects.select_for_update(), by)
+    if fields:
+        qs = qs.only(*fields)
+    return qs.get(pk=ticket.pk)
 
 
 def _clean_note(text: str, next_contact_user: Any, next_contact_at: dt.datetime | None) -> str:
@@ -157,8 +156,8 @@ def _clean_note(text: str, next_contact_user: Any, next_contact_at: dt.datetime 
     text = (text or "").strip()
     if not text:
         errors["text"] = [_("Write what was said in this contact: the note cannot be empty.")]
-    if next_contact_user is not None and not getattr(next_contact_user, "is_active", False):
-        errors["next_contact_user"] = [_("The next-contact user must be an active user.")]
+    if next_contact_user is not None and not is_assignable(next_contact_user):
+        errors["next_contact_user"] = [_("The next-contact user must be an active user with a Ciclo role.")]
     if next_contact_at is not None and timezone.is_naive(next_contact_at):
         errors["next_contact_at"] = [_("The next-contact date needs a time zone.")]
     if errors:
@@ -190,30 +189,31 @@ def record_note(
     """Record a contact's note; with `move_on`, follow the route to the next phase.
 
     A decision on the route needs its option in `choices`; required questions of
-    the current phase block the move unless a supervisor gives `override_reason`.
+    the current phase block the move unless someone allowed to override them
+    (the permission tickets.override_required: supervisors) gives `override_reason`.
     """
     text = _clean_note(text, next_contact_user, next_contact_at)
     if channel not in Channel.values:
         raise InvalidInput({"channel": [_("“%(value)s” is not a channel.") % {"value": channel}]})
     override_reason = (override_reason or "").strip()
-    if override_reason and not is_supervisor(by):
-        raise NotAllowed(_("Only a supervisor may move on past unanswered required questions."))
+    if override_reason and not by.has_perm(OVERRIDE_REQUIRED):
+        raise NotAllowed(_("You are not allowed to move on past unanswered required questions."))
     with transaction.atomic():
-        locked, cfg = lock_ticket(ticket)
+        locked = lock_ticket(ticket, by)
         # Taken once the row is locked, so history's time order is the order the writers got the lock in.
         at = at or timezone.now()
-        check_can_work(by, locked, cfg)
+        check_can_work(by, locked)
         if expected_version is not None and locked.version != expected_version:
             raise StaleTicket(locked.version)
         route: Route | None = None
         overridden: list[dict[str, Any]] = []
         if move_on:
-            steps = StepMap(cfg)
-            current = cfg.step_by_id(locked.workflow_id, locked.step_id)
+            steps = StepMap()
+            current = steps.by_id(locked.workflow_id, locked.step_id)
             locked.step = current
             if locked.is_closed or current.next_order is None:
                 raise TicketClosed()
-            missing = unanswered_required(locked, cfg)
+            missing = unanswered_required(locked)
             if missing:
                 described = [{"id": q.pk, "code": q.code, "text": q.text} for q in missing]
                 if not override_reason:
@@ -221,7 +221,7 @@ def record_note(
                 overridden = described
             route = resolve(steps.get(locked.workflow_id, current.next_order), choices or {}, steps)
 
-        note = Note(
+        note = Note.objects.create(
             ticket=locked,
             kind=Note.Kind.CONTACT,
             text=text,
@@ -231,7 +231,6 @@ def record_note(
             next_contact_at=next_contact_at,
             next_contact_user=next_contact_user,
         )
-        rows.insert([note])
         move = None
         fields = ["version"]
         if next_contact_at is not None:
@@ -241,7 +240,7 @@ def record_note(
             locked.next_contact_user = next_contact_user
             fields.append("next_contact_user")
         if route is not None:
-            move = _apply_route(
+            move = apply_route(
                 locked,
                 route,
                 by=by,
@@ -255,7 +254,7 @@ def record_note(
         locked.search_text = append_folded(locked.search_text, text)
         fields.append("search_text")
         locked.version += 1
-        rows.update(locked, fields)
+        locked.save(update_fields=fields)
     _refresh(ticket, locked)
     return NoteResult(note=note, move=move, ticket=ticket)
 
@@ -270,37 +269,39 @@ def move_to_step(
     expected_version: int | None = None,
     at: dt.datetime | None = None,
 ) -> PhaseMove:
-    """A supervisor moves the ticket to any step of its workflow, with a reason.
+    """Move the ticket to any step of its workflow, with a reason: for those with the permission
+    tickets.move_any_step (supervisors).
 
     A closed ticket moved to a phase that does not close is open again.
     """
-    if not is_supervisor(by):
-        raise NotAllowed(_("Only a supervisor may move a ticket to any step."))
+    if not by.has_perm(MOVE_ANY_STEP):
+        raise NotAllowed(_("You are not allowed to move a ticket to any step."))
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput({"reason": [_("Say why the ticket is moved: the reason cannot be empty.")]})
     with transaction.atomic():
-        locked, cfg = lock_ticket(ticket)
+        locked = lock_ticket(ticket, by)
         at = at or timezone.now()  # after the lock: see record_note
         if step.workflow_id != locked.workflow_id:
             raise InvalidInput({"step": [_("The step must belong to the ticket's workflow.")]})
-        check_can_work(by, locked, cfg)
+        check_can_work(by, locked)
         if expected_version is not None and locked.version != expected_version:
             raise StaleTicket(locked.version)
-        locked.step = cfg.step_by_id(locked.workflow_id, locked.step_id)
-        steps = StepMap(cfg)
+        steps = StepMap()
+        locked.step = steps.by_id(locked.workflow_id, locked.step_id)
         route = resolve(steps.get(step.workflow_id, step.order), choices or {}, steps)
-        note = Note(ticket=locked, kind=Note.Kind.MOVE, text=reason, channel=Channel.SYSTEM, author=by, created_at=at)
-        rows.insert([note])
-        move = _apply_route(locked, route, by=by, at=at, note=note, kind=PhaseMove.Kind.JUMP, reason=reason)
+        note = Note.objects.create(
+            ticket=locked, kind=Note.Kind.MOVE, text=reason, channel=Channel.SYSTEM, author=by, created_at=at
+        )
+        move = apply_route(locked, route, by=by, at=at, note=note, kind=PhaseMove.Kind.JUMP, reason=reason)
         locked.search_text = append_folded(locked.search_text, reason)
         locked.version += 1
-        rows.update(locked, ["workflow", "step", "cr", "status", "closed_at", "version", "search_text"])
+        locked.save(update_fields=["workflow", "step", "cr", "status", "closed_at", "version", "search_text"])
     _refresh(ticket, locked)
     return move
 
 
-def _apply_route(
+def apply_route(
     ticket: Ticket,
     route: Route,
     *,
@@ -311,9 +312,11 @@ def _apply_route(
     reason: str = "",
     overridden: list[dict[str, Any]] | None = None,
 ) -> PhaseMove:
+    """Write the move the route makes (its row, the decisions taken) and put the ticket at its end:
+    the target's phase, closed if that phase closes the process, open otherwise. The caller saves the ticket."""
     target = route.target
     assert target.cr_id is not None, "a route ends on a CR step"
-    move = PhaseMove(
+    move = PhaseMove.objects.create(
         ticket=ticket,
         note=note,
         kind=kind,
@@ -327,9 +330,8 @@ def _apply_route(
         by=by,
         at=at,
     )
-    rows.insert([move])
     if route.decisions:
-        rows.insert(
+        MoveDecision.objects.bulk_create(
             [MoveDecision(move=move, step=s, option=o, question=s.question, label=o.label) for s, o in route.decisions]
         )
     ticket.workflow_id = route.workflow_id
@@ -426,13 +428,16 @@ def _lead(start: WorkflowStep, steps: StepMap) -> Lead:
     return Lead(step=route.target)
 
 
-def route_from(start: WorkflowStep, choices: Mapping[int, int] | None = None, cfg: Config | None = None) -> RouteAhead:
+def route_from(
+    start: WorkflowStep, choices: Mapping[int, int] | None = None, steps: StepMap | None = None
+) -> RouteAhead:
     """The route from `start`: every decision it can meet before a phase (a decision an option leads to as
     well), each option with where it leads, and where `choices` (decision step id → option id) end.
 
     Read-only: what a form offers. Moving (record_note, move_to_step) resolves the route again.
+    `steps`: the workflows already read, if any.
     """
-    steps = StepMap(cfg)
+    steps = steps or StepMap()
     choices = choices or {}
     ahead = RouteAhead(first=_lead(start, steps))
     seen: set[int] = set()
@@ -464,14 +469,14 @@ def route_from(start: WorkflowStep, choices: Mapping[int, int] | None = None, cf
     return ahead
 
 
-def route_ahead(ticket: Ticket, choices: Mapping[int, int] | None = None, cfg: Config | None = None) -> RouteAhead:
+def route_ahead(ticket: Ticket, choices: Mapping[int, int] | None = None, steps: StepMap | None = None) -> RouteAhead:
     """What moving on from the ticket's current step would meet (see route_from)."""
-    cfg = cfg or config()
-    current = cfg.step_by_id(ticket.workflow_id, ticket.step_id)
+    steps = steps or StepMap()
+    current = steps.by_id(ticket.workflow_id, ticket.step_id)
     if ticket.is_closed or current.next_order is None:
         return RouteAhead(closed=True)
     try:
-        start = StepMap(cfg).get(ticket.workflow_id, current.next_order)
+        start = steps.get(ticket.workflow_id, current.next_order)
     except InvalidChoice as err:
         return RouteAhead(first=Lead(error=err.message))
-    return route_from(start, choices, cfg)
+    return route_from(start, choices, steps)

@@ -1,5 +1,5 @@
-"""A page loads the session's user with its role and the configuration's version in one query,
-and reads that version no more (ciclo.accounts.backends, configurator.cache)."""
+"""A page loads the session's user with its role in one query, and the user's permissions in one more
+when it asks for one (ciclo.accounts.backends)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.backends import ModelBackend
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from ciclo.accounts.roles import Role, set_role
-from ciclo.configurator import cache
 from tests.factory import make_ticket
 
 
@@ -24,7 +24,7 @@ def _fresh_lockouts(db):
 
 
 def page_queries(client: Any, url: str) -> tuple[Any, list[str]]:
-    client.get(url)  # warm-up: this process's copy of the configuration
+    client.get(url)  # warm-up: the session's first request may write it
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(url)
     assert response.status_code == 200
@@ -36,16 +36,23 @@ def reads(queries: list[str], table: str) -> list[str]:
 
 
 @pytest.mark.parametrize("page", ["ticket", "home", "tickets"])
-def test_a_page_reads_the_version_and_the_role_with_the_user(client, sales, agent, page):
+def test_a_page_reads_the_role_with_the_user(client, sales, agent, page):
     ticket = make_ticket(sales, agent)
     client.force_login(agent)
     url = reverse("ticket", args=[ticket.pk]) if page == "ticket" else reverse(page)
     _response, queries = page_queries(client, url)
-    version = reads(queries, "configurator_configversion")
-    assert len(version) == 1, queries
     user_query = reads(queries, "auth_user")[0]
-    assert version == [user_query] and '"auth_group"' in user_query
+    assert '"auth_group"' in user_query
     assert not [q for q in queries if q.lstrip().startswith('SELECT "auth_group"')]
+
+
+def test_the_ticket_page_reads_the_permissions_once_in_one_query(client, sales, supervisor):
+    """The note form (override required questions) and the move form (any step) both ask for a permission."""
+    ticket = make_ticket(sales, supervisor)
+    client.force_login(supervisor)
+    response, queries = page_queries(client, reverse("ticket", args=[ticket.pk]))
+    assert len(reads(queries, "auth_permission")) == 1, queries
+    assert response.context["may_override"] is True and response.context["steps"]
 
 
 def test_force_login_and_logins_use_the_role_backend(client, agent):
@@ -86,7 +93,6 @@ def test_a_cr_given_members_is_seen_by_the_next_page(client, sales, agent, super
     assert client.get(url).context["can_work"] is True
     sales.cr_prospect.members.set([supervisor])  # the configuration changes between two pages
     assert client.get(url).context["can_work"] is False
-    assert cache._request.get() is None
 
 
 def test_the_backend_loads_the_user_with_its_role(agent, supervisor):
@@ -102,3 +108,24 @@ def test_the_backend_loads_the_user_with_its_role(agent, supervisor):
     agent.is_active = False
     agent.save()
     assert backend.get_user(agent.pk) is None
+
+
+def test_the_backend_reads_a_users_permissions_by_one_query(agent, supervisor, admin_user):
+    from django.contrib.auth.models import Permission
+
+    from ciclo.accounts.backends import RoleBackend
+    from ciclo.accounts.roles import ensure_role_groups
+
+    ensure_role_groups()
+    agent.user_permissions.add(Permission.objects.get(codename="view_answerrevision"))
+    backend = RoleBackend()
+    for user in (agent, supervisor, admin_user):
+        user = type(user).objects.get(pk=user.pk)
+        with CaptureQueriesContext(connection) as ctx:
+            perms = backend.get_all_permissions(user)
+            assert backend.get_all_permissions(user) == perms
+        assert len(ctx) == 1
+        # The same as Django's ModelBackend: the user's own permissions and those of their groups.
+        assert perms == ModelBackend().get_all_permissions(type(user).objects.get(pk=user.pk))
+    assert "tickets.view_answerrevision" in backend.get_all_permissions(type(agent).objects.get(pk=agent.pk))
+    assert "tickets.move_any_step" not in backend.get_all_permissions(type(agent).objects.get(pk=agent.pk))

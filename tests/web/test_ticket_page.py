@@ -93,16 +93,17 @@ def test_the_page_makes_the_same_queries_with_many_questions_and_history(client,
     for i in range(60):
         record_note(big, by=agent, text=f"contato {i}")
     client.force_login(supervisor)
-    client.get(url("ticket", small.pk))  # the process's configuration copy is read once, not per page
+    client.get(url("ticket", small.pk))  # the session's first request may write it
     counts = []
     for t in (small, big):
         with CaptureQueriesContext(connection) as ctx:
             assert client.get(url("ticket", t.pk)).status_code == 200
         counts.append(len(ctx))
-    # The session; the user with its role and the configuration version; the ticket; its notes; the users to
-    # pass it to; its required answers; answers; their choices; phases visited; phases unlocked; the timeline's
-    # unlocks. Questions and options come from the configuration's copy.
-    assert counts == [11, 11], counts
+    # The session; the user with its role; the ticket (with whether the user may work it); the users to pass
+    # it to; the workflow's steps and their options; the required questions unanswered; the user's
+    # permissions; answers; their choices; phases visited; phases unlocked; the cycle's questions and their
+    # options; the notes; the timeline's unlocks.
+    assert counts == [16, 16], counts
 
 
 # --- notes and moves --------------------------------------------------------------------------------

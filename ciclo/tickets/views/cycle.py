@@ -12,29 +12,15 @@ from django.views.decorators.http import require_GET, require_POST
 from ciclo.accounts.decorators import ciclo_user
 from ciclo.http import HtmxHttpRequest
 from ciclo.tickets import cycle_form
-from ciclo.tickets.access import can_work_cr, ticket_for
+from ciclo.tickets.access import ticket_for
 from ciclo.tickets.answering import cycle_of, save_answers
 from ciclo.tickets.errors import AnswerConflict, InvalidInput, NotAllowed, PhaseLocked
 from ciclo.tickets.models import Answer, Ticket
-from ciclo.tickets.values import separators
+from ciclo.tickets.views.ticket import cycle_context, render_page
 
 
 def _ticket(request: HttpRequest, pk: int) -> Ticket:
     return ticket_for(request.user, pk, Ticket.objects.select_related("service_type", "cr", "person"))
-
-
-def cycle_context(
-    request: HttpRequest, ticket: Ticket, forms: list[cycle_form.PhaseForm] | None = None, **extra: Any
-) -> dict[str, Any]:
-    decimal_mark, thousands_mark = separators()
-    return {
-        "ticket": ticket,
-        "phase_forms": forms if forms is not None else cycle_form.build(cycle_of(ticket)),
-        "can_answer": can_work_cr(request.user, ticket.cr),
-        "decimal_mark": decimal_mark,
-        "thousands_mark": thousands_mark,
-        **extra,
-    }
 
 
 @require_GET
@@ -110,8 +96,6 @@ def answers(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     if not request.htmx:
         if status == 200:
             return redirect("ticket", pk=ticket.pk)
-        from ciclo.tickets.views.ticket import render_page
-
         return render_page(request, ticket, cycle=cycle_context(request, ticket, forms, **extra), status=status)
     # htmx swaps only successful responses by default; the fragment carries its own errors.
     response = render(request, "tickets/_cycle.html", cycle_context(request, ticket, forms, **extra))

@@ -6,12 +6,10 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -22,11 +20,11 @@ from ciclo.http import get_id, parse_id
 from ciclo.people.changes import create_person
 from ciclo.people.models import Company, ContactPerson, Person, Phone
 from ciclo.people.text import SearchTooShort
+from ciclo.tickets.access import assignable_users
 from ciclo.tickets.errors import DecisionRequired, InvalidInput, NotAllowed
 from ciclo.tickets.models import Channel
 from ciclo.tickets.opening import open_ticket
 
-User = get_user_model()
 SEARCH_LIMIT = 15
 
 
@@ -51,7 +49,7 @@ class NewTicketForm(forms.Form):
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%d/%m/%Y %H:%M"],
     )
     next_contact_user = forms.ModelChoiceField(
-        User.objects.filter(is_active=True, groups__isnull=False).distinct().order_by("username"),
+        assignable_users(),
         label=gettext_lazy("Next contact with"),
         required=False,
         help_text=gettext_lazy("Empty: you."),
@@ -60,14 +58,9 @@ class NewTicketForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        today = timezone.localdate()
         service_type = self.fields["service_type"]
         assert isinstance(service_type, forms.ModelChoiceField)
-        service_type.queryset = (
-            ServiceType.objects.filter(kind=ServiceType.Kind.ANALYTICAL, active=True, workflow__isnull=False)
-            .exclude(active_from__gt=today)
-            .order_by("code_key")
-        )
+        service_type.queryset = ServiceType.objects.openable().order_by("code_key")
         person_id = parse_id(str(self.data.get("person") or self.initial.get("person") or ""))
         if person_id is not None:
             contact_person = self.fields["contact_person"]

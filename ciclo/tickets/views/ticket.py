@@ -1,4 +1,7 @@
-"""The ticket page: header, timeline, recording a note (moving on), the supervisor's move."""
+"""The ticket page: header, cycle, timeline, recording a note (moving on), the move to any step.
+
+The context of each of the page's panels is built here (the cycle's views use cycle_context and render_page).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -16,12 +19,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
-from ciclo.accounts.decorators import ciclo_user, supervisor_required
-from ciclo.accounts.roles import is_supervisor
-from ciclo.configurator.cache import config
+from ciclo.accounts.decorators import ciclo_user
 from ciclo.configurator.models import WorkflowStep
 from ciclo.http import HtmxHttpRequest, parse_id, parse_int
-from ciclo.tickets.access import can_work_cr, check_can_work, ticket_for
+from ciclo.tickets import cycle_form
+from ciclo.tickets.access import assignable_users, ticket_for, work_refusal
+from ciclo.tickets.answering import cycle_of
 from ciclo.tickets.errors import (
     DecisionRequired,
     InvalidChoice,
@@ -32,10 +35,17 @@ from ciclo.tickets.errors import (
     TicketClosed,
 )
 from ciclo.tickets.models import Channel, CrUnlock, Note, PhaseMove, Ticket
-from ciclo.tickets.routing import move_to_step, record_note, route_ahead, route_from, unanswered_required
-from ciclo.tickets.views.cycle import cycle_context
-
-User = get_user_model()
+from ciclo.tickets.routing import (
+    MOVE_ANY_STEP,
+    OVERRIDE_REQUIRED,
+    StepMap,
+    move_to_step,
+    record_note,
+    route_ahead,
+    route_from,
+    unanswered_required,
+)
+from ciclo.tickets.values import separators
 
 
 def _ticket(request: HttpRequest, pk: int) -> Ticket:
@@ -43,10 +53,6 @@ def _ticket(request: HttpRequest, pk: int) -> Ticket:
         "person", "service_type", "cr", "step", "company", "contact_person", "next_contact_user", "workflow"
     )
     return ticket_for(request.user, pk, qs)
-
-
-def _assignable_users() -> list[Any]:
-    return list(User.objects.filter(is_active=True, groups__isnull=False).distinct().order_by("username"))
 
 
 def _choices_from(data: Any) -> dict[int, int]:
@@ -60,30 +66,21 @@ def _choices_from(data: Any) -> dict[int, int]:
     return choices
 
 
-def _work_refusal(request: HttpRequest, ticket: Ticket) -> str:
-    """Why this user may not work the ticket in its phase ("" when they may): the engine's own words."""
-    if can_work_cr(request.user, ticket.cr):
-        return ""
-    try:
-        check_can_work(request.user, ticket)
-    except NotAllowed as err:
-        return err.message
-    return ""
-
-
-def note_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[str, Any]:
+def note_context(request: HttpRequest, ticket: Ticket, *, steps: StepMap | None = None, **extra: Any) -> dict[str, Any]:
+    """The note form: where moving on leads, what blocks it, who the next contact can be given to.
+    `steps`: the ticket's workflow, when the page has read it already."""
     choices = extra.pop("choices", {})
-    refusal = _work_refusal(request, ticket)
+    refusal = work_refusal(request.user, ticket)
     values = extra.pop("values", {})
     return {
         "ticket": ticket,
         "channels": Channel.choices,
-        "users": _assignable_users(),
-        "route": route_ahead(ticket, choices),
+        "users": list(assignable_users()),
+        "route": route_ahead(ticket, choices, steps),
         "required": unanswered_required(ticket) if not ticket.is_closed else [],
         "can_work": not refusal,
         "refusal": refusal,
-        "is_supervisor": is_supervisor(request.user),
+        "may_override": request.user.has_perm(OVERRIDE_REQUIRED),
         "values": values,
         "errors": extra.pop("errors", {}),
         # The version the user read: a refused note keeps it, so a change made meanwhile is still caught.
@@ -147,16 +144,33 @@ def step_label(step: WorkflowStep) -> str:
     return _("Go to the workflow %(workflow)s") % {"workflow": step.target_workflow}
 
 
-def move_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[str, Any]:
-    """The supervisor's move: every step of the ticket's workflow, by name; a decision step asks its question."""
-    if not is_supervisor(request.user):
+def move_context(request: HttpRequest, ticket: Ticket, *, steps: StepMap | None = None, **extra: Any) -> dict[str, Any]:
+    """The move to any step (for who may: tickets.move_any_step): every step of the ticket's workflow, by
+    name; a decision step asks its question. `steps`: the ticket's workflow, when the page has read it already."""
+    if not request.user.has_perm(MOVE_ANY_STEP):
         return {"steps": []}
-    steps = [s for _order, s in sorted(config().workflow_steps(ticket.workflow_id).items())]
+    steps = steps or StepMap()
+    workflow = steps.steps(ticket.workflow_id)
     chosen: WorkflowStep | None = extra.pop("move_step", None)
     return {
-        "steps": [(s, step_label(s)) for s in steps],
+        "steps": [(workflow[order], step_label(workflow[order])) for order in sorted(workflow)],
         "move_step": chosen,
-        "move_ahead": route_from(chosen, extra.pop("move_choices", {})) if chosen is not None else None,
+        "move_ahead": route_from(chosen, extra.pop("move_choices", {}), steps) if chosen is not None else None,
+        **extra,
+    }
+
+
+def cycle_context(
+    request: HttpRequest, ticket: Ticket, forms: list[cycle_form.PhaseForm] | None = None, **extra: Any
+) -> dict[str, Any]:
+    """The cycle panel: the questions per phase with their answers, open to who may work the ticket."""
+    decimal_mark, thousands_mark = separators()
+    return {
+        "ticket": ticket,
+        "phase_forms": forms if forms is not None else cycle_form.build(cycle_of(ticket)),
+        "can_answer": not work_refusal(request.user, ticket),
+        "decimal_mark": decimal_mark,
+        "thousands_mark": thousands_mark,
         **extra,
     }
 
@@ -170,17 +184,12 @@ def render_page(
     move: dict[str, Any] | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    return render(
-        request,
-        "tickets/ticket.html",
-        {
-            **(note if note is not None else note_context(request, ticket)),
-            **(cycle if cycle is not None else cycle_context(request, ticket)),
-            **(move if move is not None else move_context(request, ticket)),
-            "notes": timeline(ticket),
-        },
-        status=status,
-    )
+    """The whole page; a panel given (`note`, `cycle`, `move`) is shown with that context instead of afresh."""
+    steps = StepMap()  # the ticket's workflow, read once for the note form and the move
+    note = note if note is not None else note_context(request, ticket, steps=steps)
+    cycle = cycle if cycle is not None else cycle_context(request, ticket)
+    move = move if move is not None else move_context(request, ticket, steps=steps)
+    return render(request, "tickets/ticket.html", {**note, **cycle, **move, "notes": timeline(ticket)}, status=status)
 
 
 @require_GET
@@ -217,7 +226,7 @@ def note(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         next_contact_at = None
         errors["next_contact_at"] = [_("Give the next contact as a date and time.")]
     user_id = parse_id(data.get("next_contact_user", ""))
-    next_user = User.objects.filter(pk=user_id, is_active=True).first() if user_id is not None else None
+    next_user = assignable_users().filter(pk=user_id).first() if user_id is not None else None
     if data.get("next_contact_user") and next_user is None:
         errors["next_contact_user"] = [_("Choose an active user.")]
     version = parse_int(data.get("version", ""))
@@ -295,29 +304,32 @@ def ticket_url(ticket: Ticket, entered: bool = False) -> str:
     return f"{url}#cycle" if entered else url
 
 
-def _workflow_step(ticket: Ticket, raw: str) -> WorkflowStep | None:
+def _workflow_step(ticket: Ticket, raw: str, steps: StepMap) -> WorkflowStep | None:
     step_id = parse_id(raw)
     if step_id is None:
         return None
-    return next((s for s in config().workflow_steps(ticket.workflow_id).values() if s.pk == step_id), None)
+    return next((s for s in steps.steps(ticket.workflow_id).values() if s.pk == step_id), None)
 
 
 @require_GET
-@supervisor_required
+@ciclo_user
+@permission_required(MOVE_ANY_STEP, raise_exception=True)
 def move_decisions(request: HttpRequest, pk: int) -> HttpResponse:
-    """The decisions a supervisor's move to the chosen step meets, each option with where it leads."""
+    """The decisions a move to the chosen step meets, each option with where it leads."""
     ticket = _ticket(request, pk)
-    step = _workflow_step(ticket, request.GET.get("step", ""))
-    ahead = route_from(step) if step is not None else None
+    steps = StepMap()
+    step = _workflow_step(ticket, request.GET.get("step", ""), steps)
+    ahead = route_from(step, steps=steps) if step is not None else None
     return render(request, "tickets/_move_decisions.html", {"ticket": ticket, "move_ahead": ahead})
 
 
 @require_POST
-@supervisor_required
+@ciclo_user
+@permission_required(MOVE_ANY_STEP, raise_exception=True)
 def move(request: HttpRequest, pk: int) -> HttpResponse:
-    """A supervisor moves the ticket to any step of its workflow, with a reason."""
+    """Move the ticket to any step of its workflow, with a reason (supervisors: tickets.move_any_step)."""
     ticket = _ticket(request, pk)
-    step = _workflow_step(ticket, request.POST.get("step", ""))
+    step = _workflow_step(ticket, request.POST.get("step", ""), StepMap())
     if step is None:
         messages.error(request, _("Choose a step of this ticket's workflow."))
         return redirect(ticket_url(ticket))

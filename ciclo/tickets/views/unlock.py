@@ -13,16 +13,14 @@ from django.views.decorators.http import require_POST
 from ciclo.accounts.decorators import ciclo_user
 from ciclo.configurator.models import ResponsibilityCenter
 from ciclo.http import HtmxHttpRequest
+from ciclo.tickets.access import ticket_for
 from ciclo.tickets.answering import relock_phase, unlock_phase
 from ciclo.tickets.errors import InvalidInput, NotAllowed, PhaseNotUnlocked
 from ciclo.tickets.models import Ticket
-from ciclo.tickets.views.cycle import cycle_context
-from ciclo.tickets.views.ticket import render_page, ticket_url, timeline
+from ciclo.tickets.views.ticket import cycle_context, render_page, ticket_url, timeline
 
 
 def _ticket(request: HttpRequest, pk: int) -> Ticket:
-    from ciclo.tickets.access import ticket_for
-
     return ticket_for(request.user, pk, Ticket.objects.select_related("service_type", "cr", "person"))
 
 

@@ -21,6 +21,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from ciclo.configurator.models import AnswerType, Option, Question
+from ciclo.fields import decimal_text
 from ciclo.http import parse_id, parse_int
 from ciclo.tickets.answering import AnswerInput, PhaseQuestions
 from ciclo.tickets.models import Answer
@@ -30,7 +31,7 @@ from ciclo.tickets.values import NumberRefused, format_number, parse_decimal
 def _number_signature(text: str) -> str:
     """Typed numbers compare by value: "1.234,50" and "1234,5" are the same answer."""
     try:
-        return f"{parse_decimal(text).normalize():f}"
+        return decimal_text(parse_decimal(text)) or ""
     except NumberRefused:
         return text
 

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
 from ciclo.configurator.models import AnswerType, Option, Question
+from ciclo.fields import decimal_text
 
 SHORT_TEXT_MAX = 100
 LONG_TEXT_MAX = 20000
@@ -75,8 +76,7 @@ def json_of(
 
 
 def _plain(number: Decimal) -> str:
-    text = f"{number.normalize():f}"
-    return text
+    return decimal_text(number) or "0"
 
 
 def _is_blank(raw: Any) -> bool:

@@ -410,6 +410,20 @@ def _positions(saved: list[Any], matched: list[Any | None]) -> list[int]:
     return [index if rewrite or row is None else row.position for index, row in enumerate(matched, start=1)]
 
 
+def _pair(items: Sequence[Item], saved: Mapping[Any, R], key: Callable[[Any], Any]) -> tuple[list[R | None], list[R]]:
+    """Which saved child each item is — an admin row by its id (`_row`), whatever its key now; the
+    others by key (a step's order, a question's classification) — and the saved ones left over."""
+    by_pk = {row.pk: row for row in saved.values()}  # type: ignore[attr-defined]
+    rows: list[R | None] = [by_pk.get(item._row) if item._row is not None else None for item in items]
+    taken = {row.pk for row in rows if row is not None}  # type: ignore[attr-defined]
+    for index, item in enumerate(items):
+        found = saved.get(key(item)) if rows[index] is None else None
+        if found is not None and found.pk not in taken:  # type: ignore[attr-defined]
+            rows[index] = found
+            taken.add(found.pk)  # type: ignore[attr-defined]
+    return rows, [row for row in saved.values() if row.pk not in taken]  # type: ignore[attr-defined]
+
+
 def _diff(saved: dict[str, Any], wanted: dict[str, Any]) -> dict[str, list[Any]]:
     return {k: [plain(saved.get(k)), plain(v)] for k, v in wanted.items() if saved.get(k) != v}
 
@@ -498,8 +512,6 @@ class Planner:
         self.ops: dict[type[models.Model], list[_Op]] = {}
         self.kept_decision_options: dict[int, list[tuple[str, int]]] = {}  # id(step item) → kept (label, target)
         self.kept_options: dict[int, list[Option]] = {}  # id(question item) → kept options
-        self.deleted_steps: dict[str, set[int]] = {}  # workflow code → orders deleted
-        self.deleted_questions: dict[str, set[str]] = {}  # cycle code → codes deleted
         self.synthetic_after: set[str] = set()
         self.renamed: list[tuple[str, str, str]] = []  # (kind, old code, new code)
 
@@ -710,6 +722,28 @@ class Planner:
             if type_row.code not in in_bundle:
                 self._match_saved_type(type_row)
 
+    def _leave(
+        self, kind: str, model: type[models.Model], row: Any, owner: _Op, label: str, path: str, refusal: Any
+    ) -> None:
+        """A saved child the item leaves out: kept (a file), else deleted, or refused with `refusal` when in use.
+
+        `refusal` is a message with %(order)s, %(code)s or %(option)s for the row, or false: nothing uses it.
+        """
+        name = f"{owner.item.name} / {label}"
+        depth = owner.item.depth + 1
+        if not self.whole:
+            self._kept(kind, name, label, depth)
+            return
+        if refusal:
+            names = {
+                "order": getattr(row, "order", ""),
+                "code": getattr(row, "code", ""),
+                "option": getattr(row, "label", ""),
+            }
+            self.error(Rule.IN_USE, path, refusal % names)
+        gone = PlanItem(kind, name, label, depth, "", Status.DELETED)
+        self._add(gone, _Op(gone, model, row, {}, owner=owner, delete=True))
+
     def _renamed_from(self, kind: str, code: str) -> str | None:
         return next((old for k, old, new in self.renamed if k == kind and new == code), None)
 
@@ -746,39 +780,15 @@ class Planner:
         item = PlanItem("workflow", name, name, 0, workflow.path, self._status(row, changes), changes)
         op = _Op(item, Workflow, row, {"code": workflow.code, **wanted})
         self._add(item, op)
-        saved_steps = dict(self.saved.steps.get(workflow.code, {}))
-        by_pk = {s.pk: s for s in saved_steps.values()}
-        rows: list[WorkflowStep | None] = []
-        taken: set[int] = set()
-        for step in workflow.steps:  # an admin row is its saved step, whatever its order now
-            found = by_pk.get(step._row) if step._row is not None else None
-            rows.append(found)
-            if found is not None:
-                taken.add(found.pk)
-        for index, step in enumerate(workflow.steps):
-            if rows[index] is None:
-                at_order = saved_steps.get(step.order)
-                if at_order is not None and at_order.pk not in taken:
-                    rows[index] = at_order
-                    taken.add(at_order.pk)
+        saved_steps = self.saved.steps.get(workflow.code, {})
+        rows, left = _pair(workflow.steps, saved_steps, lambda s: s.order)
         for step, step_row in zip(workflow.steps, rows, strict=True):
             self._match_step(step, step_row, op)
-        left = [s for s in saved_steps.values() if s.pk not in taken]
         for step_row in sorted(left, key=lambda s: s.order):
             label = _("step %(order)s") % {"order": step_row.order}
-            if not self.whole:
-                self._kept("step", f"{name} / {label}", label, 1)
-                continue
-            if _step_used(step_row):
-                self.error(
-                    Rule.IN_USE,
-                    join(workflow.path, "steps"),
-                    _("Step %(order)s is used by tickets: it cannot be deleted. Deactivate it instead.")
-                    % {"order": step_row.order},
-                )
-            self.deleted_steps.setdefault(workflow.code, set()).add(step_row.order)
-            gone = PlanItem("step", f"{name} / {label}", label, 1, "", Status.DELETED)
-            self._add(gone, _Op(gone, WorkflowStep, step_row, {}, owner=op, delete=True))
+            refusal = _("Step %(order)s is used by tickets: it cannot be deleted. Deactivate it instead.")
+            used = self.whole and _step_used(step_row)
+            self._leave("step", WorkflowStep, step_row, op, label, join(workflow.path, "steps"), used and refusal)
 
     def _match_step(self, step: StepItem, row: WorkflowStep | None, owner: _Op) -> None:
         label = _("step %(order)s") % {"order": step.order}
@@ -823,23 +833,17 @@ class Planner:
             option_item = PlanItem("decision_option", f"{name} / {text}", text, 2, option.path, status, option_changes)
             self._add(option_item, _Op(option_item, DecisionOption, option_row, wanted, owner=op))
         for option_row in left:
-            text = _("option “%(label)s”") % {"label": option_row.label}
             if not self.whole:
                 self.kept_decision_options.setdefault(id(step), []).append((option_row.label, option_row.target_order))
-                self._kept("decision_option", f"{name} / {text}", text, 2)
-                continue
-            if _decision_option_used(option_row):
-                self.error(
-                    Rule.IN_USE,
-                    join(step.path, "options"),
-                    _(
-                        "Option “%(option)s” was chosen on tickets and cannot be removed: keep it "
-                        "(you may change the order it goes to)."
-                    )
-                    % {"option": option_row.label},
-                )
-            gone = PlanItem("decision_option", f"{name} / {text}", text, 2, "", Status.DELETED)
-            self._add(gone, _Op(gone, DecisionOption, option_row, {}, owner=op, delete=True))
+            refusal = _(
+                "Option “%(option)s” was chosen on tickets and cannot be removed: keep it "
+                "(you may change the order it goes to)."
+            )
+            used = self.whole and _decision_option_used(option_row)
+            text = _("option “%(label)s”") % {"label": option_row.label}
+            self._leave(
+                "decision_option", DecisionOption, option_row, op, text, join(step.path, "options"), used and refusal
+            )
 
     def _match_cycle(self, cycle: CycleItem) -> None:
         if cycle.broken:
@@ -853,39 +857,15 @@ class Planner:
         item = PlanItem("cycle", name, name, 0, cycle.path, self._status(row, changes), changes)
         op = _Op(item, ServiceCycle, row, {"code": cycle.code, **wanted})
         self._add(item, op)
-        saved_questions = dict(self.saved.questions.get(cycle.code, {}))
-        by_pk = {q.pk: q for q in saved_questions.values()}
-        rows: list[Question | None] = []
-        taken: set[int] = set()
-        for question in cycle.questions:
-            found = by_pk.get(question._row) if question._row is not None else None
-            rows.append(found)
-            if found is not None:
-                taken.add(found.pk)
-        for index, question in enumerate(cycle.questions):
-            if rows[index] is None:
-                at_code = saved_questions.get(question.code)
-                if at_code is not None and at_code.pk not in taken:
-                    rows[index] = at_code
-                    taken.add(at_code.pk)
+        saved_questions = self.saved.questions.get(cycle.code, {})
+        rows, left = _pair(cycle.questions, saved_questions, lambda q: q.code)
         for question, question_row in zip(cycle.questions, rows, strict=True):
             self._match_question(question, question_row, op)
-        left = [q for q in saved_questions.values() if q.pk not in taken]
         for question_row in sorted(left, key=_by_classification):
             label = _("question %(code)s") % {"code": question_row.code}
-            if not self.whole:
-                self._kept("question", f"{name} / {label}", label, 1)
-                continue
-            if question_row.answers.exists():
-                self.error(
-                    Rule.IN_USE,
-                    join(cycle.path, "questions"),
-                    _("Question %(code)s has answers: it cannot be deleted. Deactivate it instead.")
-                    % {"code": question_row.code},
-                )
-            self.deleted_questions.setdefault(cycle.code, set()).add(question_row.code)
-            gone = PlanItem("question", f"{name} / {label}", label, 1, "", Status.DELETED)
-            self._add(gone, _Op(gone, Question, question_row, {}, owner=op, delete=True))
+            refusal = _("Question %(code)s has answers: it cannot be deleted. Deactivate it instead.")
+            used = self.whole and question_row.answers.exists()
+            self._leave("question", Question, question_row, op, label, join(cycle.path, "questions"), used and refusal)
 
     def _match_question(self, question: QuestionItem, row: Question | None, owner: _Op) -> None:
         label = _("question %(code)s") % {"code": question.code}
@@ -943,20 +923,12 @@ class Planner:
             option_item = PlanItem("option", f"{name} / {text}", text, 2, option.path, status, option_changes)
             self._add(option_item, _Op(option_item, Option, option_row, wanted, owner=op))
         for option_row in left:
-            text = _("option “%(label)s”") % {"label": option_row.label}
             if not self.whole:
                 self.kept_options.setdefault(id(question), []).append(option_row)
-                self._kept("option", f"{name} / {text}", text, 2)
-                continue
-            if option_row.answer_choices.exists():
-                self.error(
-                    Rule.IN_USE,
-                    join(question.path, "options"),
-                    _("Option “%(option)s” was chosen in answers and cannot be removed: deactivate it instead.")
-                    % {"option": option_row.label},
-                )
-            gone = PlanItem("option", f"{name} / {text}", text, 2, "", Status.DELETED)
-            self._add(gone, _Op(gone, Option, option_row, {}, owner=op, delete=True))
+            refusal = _("Option “%(option)s” was chosen in answers and cannot be removed: deactivate it instead.")
+            used = self.whole and option_row.answer_choices.exists()
+            text = _("option “%(label)s”") % {"label": option_row.label}
+            self._leave("option", Option, option_row, op, text, join(question.path, "options"), used and refusal)
 
     # Service types: a type's group (parent) follows from the synthetic types the change leaves.
 

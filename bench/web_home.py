@@ -98,17 +98,19 @@ def day_bounds() -> tuple[dt.datetime, dt.datetime]:
     return start, now.replace(hour=23, minute=59, second=59, microsecond=999999)
 
 
-def give_due(user_id: int, count: int) -> int:
-    """Make `user_id` the next contact of `count` open tickets due by the end of today (others' until now)."""
+def give_due(user_id: int, count: int, spare: tuple[int, ...] = ()) -> int:
+    """Make `user_id` the next contact of `count` open tickets due by the end of today, until now
+    another's (but not those of the users in `spare`)."""
     from django.db import connection, transaction
 
     _start, end = day_bounds()
+    others = ", ".join(["%s"] * (len(spare) + 1))
     with transaction.atomic(), connection.cursor() as c:
         c.execute(
             "UPDATE tickets_ticket SET next_contact_user_id = %s WHERE id IN ("
             " SELECT id FROM tickets_ticket WHERE status = 'open' AND next_contact_at <= %s"
-            " AND next_contact_user_id <> %s ORDER BY id LIMIT %s)",
-            [user_id, connection.ops.adapt_datetimefield_value(end), user_id, count],
+            f" AND next_contact_user_id NOT IN ({others}) ORDER BY id LIMIT %s)",
+            [user_id, connection.ops.adapt_datetimefield_value(end), user_id, *spare, count],
         )
         return c.rowcount
 
@@ -124,7 +126,7 @@ def make_people(world: World, due: int) -> People:
     set_role(boss, Role.SUPERVISOR)
     busy = world.user
     give_due(busy.pk, due)
-    give_due(quiet.pk, 30)
+    give_due(quiet.pk, 30, spare=(busy.pk,))
     analyze()
     return People(busy=busy, quiet=User.objects.get(pk=quiet.pk), boss=User.objects.get(pk=boss.pk))
 

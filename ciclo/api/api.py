@@ -56,7 +56,9 @@ given and keeps the others. What the schema forbids is a 422 naming the field; n
 404 not found or not visible to you, 409 a conflict with the current state
 (closed ticket, stale version, answer conflict, locked phase, definition in use),
 422 invalid values (each field named as the request named it; nothing was written).
-Each operation lists the statuses it can answer.
+Each operation lists the statuses it can answer. A configuration change refused by a rule also lists
+its `problems`: `{"rule": "answered_type", "path": "questions.0.answer_type", "message": "…"}` — the
+rule's code is the same whichever interface (the admin, this API, a definitions file) meets it.
 
 **Lists** are paged by cursor: pass `next_cursor` back as `cursor` until it is null.
 

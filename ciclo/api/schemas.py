@@ -161,7 +161,8 @@ class QuestionMention(Out):
 
 
 class RequiredUnansweredError(_Error):
-    """Required questions of the current phase have no saved answer (a supervisor may pass override_reason)."""
+    """Required questions of the current phase have no saved answer (a user with the permission to override
+    them, supervisors by default, may pass override_reason)."""
 
     code: Literal["required_unanswered"]
     questions: list[QuestionMention]
@@ -632,7 +633,11 @@ class NoteIn(In):
     next_contact_user: Username | None = Field(default=None, description="A username.")
     move_on: Flag = False
     choices: list[ChoiceIn] = Field(default_factory=list, max_length=100)
-    override_reason: bounded(2000) = ""  # type: ignore[valid-type]
+    override_reason: bounded(2000) = Field(  # type: ignore[valid-type]
+        default="",
+        description="Why the ticket moves on past unanswered required questions; needs the permission "
+        "tickets.override_required (supervisors have it).",
+    )
     expected_version: BodyInt | None = Field(
         default=None, description="The ticket's version when read: 409 stale_ticket if it changed."
     )

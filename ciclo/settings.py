@@ -105,6 +105,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "bootstrap",
     "axes",
+    # The task framework (Django 6's django.tasks, backported) and its database backend.
+    "django_tasks",
+    "django_tasks_db",
     "ciclo.accounts",
     "ciclo.history",
     "ciclo.people",
@@ -220,6 +223,33 @@ def _databases() -> dict[str, dict[str, object]]:
 DATABASES = _databases()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Background work (ciclo.jobs): the task backend, the worker, the scheduler, /healthz ---------
+
+# Where tasks wait for a worker: "database" (the default: a table in DATABASES, no broker, SQLite or
+# PostgreSQL) or "redis" (RQ on REDIS_URL, for large sites). Task code is the same for both.
+CICLO_TASKS_BACKEND = os.environ.get("CICLO_TASKS_BACKEND", "").strip().lower() or "database"
+if CICLO_TASKS_BACKEND not in {"database", "redis"}:
+    raise ImproperlyConfigured(f"CICLO_TASKS_BACKEND must be database or redis, got {CICLO_TASKS_BACKEND!r}")
+# The queues a task may name; `ciclo worker` works on all of them unless told --queue-name.
+CICLO_TASK_QUEUES = env_list("CICLO_TASK_QUEUES", ["default"])
+if "default" not in CICLO_TASK_QUEUES or not all(re.fullmatch(r"[A-Za-z0-9_-]{1,32}", q) for q in CICLO_TASK_QUEUES):
+    raise ImproperlyConfigured(
+        "CICLO_TASK_QUEUES must be a comma-separated list of queue names (letters, digits, - and _, "
+        f"up to 32 characters) that includes default, got {os.environ.get('CICLO_TASK_QUEUES')!r}"
+    )
+REDIS_URL = os.environ.get("REDIS_URL", "").strip() or "redis://127.0.0.1:6379/0"
+# Seconds a task may run on the Redis backend before RQ stops it (the database backend has no limit).
+CICLO_TASK_TIMEOUT = int(env_number("CICLO_TASK_TIMEOUT", 3600, minimum=1, integer=True))
+if CICLO_TASKS_BACKEND == "redis":
+    INSTALLED_APPS.append("django_rq")
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": CICLO_TASK_QUEUES}}
+    RQ_QUEUES = {q: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": CICLO_TASK_TIMEOUT} for q in CICLO_TASK_QUEUES}
+    RQ_SHOW_ADMIN_LINK = False
+else:
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": CICLO_TASK_QUEUES}}
+
+# --- end of background work ---------------------------------------------------------------------
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -264,6 +294,91 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Outgoing e-mail (ciclo.mail): printed on the console until EMAIL_HOST names an SMTP server.
+
+
+def _email_host() -> str:
+    import ipaddress
+
+    raw = os.environ.get("EMAIL_HOST", "").strip()
+    if not raw:
+        for name in ("EMAIL_PORT", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD"):
+            if os.environ.get(name, "").strip():
+                # Else a misspelt EMAIL_HOST would leave e-mail on the console, unnoticed.
+                raise ImproperlyConfigured(f"EMAIL_HOST must be set when {name} is: without it e-mail is only printed")
+        return raw
+    if re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?", raw):
+        return raw
+    try:
+        ipaddress.ip_address(raw)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"EMAIL_HOST must be a host name or IP address such as smtp.example.com "
+            f"(the port goes in EMAIL_PORT), got {raw!r}"
+        ) from None
+    return raw
+
+
+def _email_port(default: int) -> int:
+    port = int(env_number("EMAIL_PORT", default, minimum=1, integer=True))
+    if port > 65535:
+        raise ImproperlyConfigured(f"EMAIL_PORT must be a port number from 1 to 65535, got {port}")
+    return port
+
+
+def _email_login() -> tuple[str, str]:
+    """EMAIL_HOST_USER and EMAIL_HOST_PASSWORD, both or neither: Django logs in only with both."""
+    user = os.environ.get("EMAIL_HOST_USER", "").strip()
+    password = os.environ.get("EMAIL_HOST_PASSWORD", "")
+    if user and not password:
+        raise ImproperlyConfigured("EMAIL_HOST_PASSWORD must be set when EMAIL_HOST_USER is")
+    if password and not user:
+        raise ImproperlyConfigured("EMAIL_HOST_USER must be set when EMAIL_HOST_PASSWORD is")
+    return user, password
+
+
+def _default_from_email(required: bool) -> str:
+    from email.utils import parseaddr
+
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    raw = os.environ.get("DEFAULT_FROM_EMAIL", "").strip()
+    if not raw:
+        if required:
+            raise ImproperlyConfigured(
+                "DEFAULT_FROM_EMAIL must be set when EMAIL_HOST is: the sender of Ciclo's e-mail, "
+                "such as 'Ciclo <ciclo@example.com>'"
+            )
+        return "Ciclo <ciclo@localhost>"
+    try:
+        validate_email(parseaddr(raw)[1])
+    except ValidationError:
+        raise ImproperlyConfigured(
+            f"DEFAULT_FROM_EMAIL must be an e-mail address, with a name or without "
+            f"('Ciclo <ciclo@example.com>' or ciclo@example.com), got {raw!r}"
+        ) from None
+    return raw
+
+
+EMAIL_HOST = _email_host()
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured(
+        "EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be on: EMAIL_USE_TLS is STARTTLS (usually port 587), "
+        "EMAIL_USE_SSL is TLS from the first byte (usually port 465)"
+    )
+EMAIL_PORT = _email_port(465 if EMAIL_USE_SSL else 587 if EMAIL_USE_TLS else 25)
+EMAIL_HOST_USER, EMAIL_HOST_PASSWORD = _email_login()
+# Seconds to wait for the server: a worker must not hang on one that stopped answering.
+EMAIL_TIMEOUT = env_number("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = _default_from_email(required=bool(EMAIL_HOST))
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # A refused request (4xx) is one warning line, without a traceback; a 5xx keeps its traceback.
 LOGGING = {

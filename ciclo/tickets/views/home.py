@@ -6,7 +6,8 @@ one user's. An admin also gets the links to the configuration.
 Whoever has 30,000 contacts due still gets the page at once. Every count is read up to
 COUNT_CAP + 1 rows and a larger one shows as "1,000+": past a thousand the exact figure
 changes nothing anyone does with this page, and counting all of them cost more than the
-rest of the page. The lists are paged by keyset (the page after, or before, a cursor
+rest of the page. One query counts each phase's overdue and today's contacts; the lists'
+counts are their sums. The lists are paged by keyset (the page after, or before, a cursor
 naming a row by its next contact and id), so a list's hundredth page is read from the
 index as quickly as its first.
 """
@@ -15,14 +16,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
 from django.db.models import IntegerField, OuterRef, Q, Subquery
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
@@ -65,9 +67,63 @@ class CappedCount(Subquery):
     output_field = IntegerField()
 
 
-def capped_count(rows: TicketQuerySet) -> Capped:
-    """How many rows, reading COUNT_CAP + 1 of them at most."""
-    return Capped.of(rows.order_by().values("pk")[: COUNT_CAP + 1].count())
+def capped_sum(counts: list[int]) -> Capped:
+    """The sum of counts each read up to COUNT_CAP + 1 rows, as the page shows it.
+
+    Exact when no count reached the cap; when one did, the sum is past the cap too, and so is
+    the true total: "1,000+" either way.
+    """
+    return Capped.of(sum(counts))
+
+
+# What a row shows, as .values() names it: a page is read without model instances, and its
+# values are made ready once per row (both the table and the phone's cards show them).
+ROW_FIELDS = (
+    "id",
+    "subject",
+    "next_contact_at",
+    "person__name",
+    "service_type__description",
+    "service_type__colour",
+    "cr__description",
+)
+USER_FIELDS = ("next_contact_user__username", "next_contact_user__first_name", "next_contact_user__last_name")
+
+
+class DueRow(NamedTuple):
+    """A contact as the lists show it, each value ready for the page (the template's loops unpack it)."""
+
+    pk: int
+    number: str  # the pk as the page shows it (an int would be localized for every place it shows)
+    url: str
+    when: str  # its next contact: the date and time when overdue, the time alone when today
+    person: str
+    subject: str
+    colour: str
+    type: str
+    phase: str
+    user: str  # whose contact it is ("" when the page shows only the user's own)
+    next_contact_at: dt.datetime
+
+
+def _due_row(v: dict[str, Any], overdue: bool) -> DueRow:
+    at = timezone.localtime(v["next_contact_at"])
+    when = formats.date_format(at, "SHORT_DATETIME_FORMAT") if overdue else formats.time_format(at, "TIME_FORMAT")
+    first, last = v.get("next_contact_user__first_name"), v.get("next_contact_user__last_name")
+    user = f"{first or ''} {last or ''}".strip() or v.get("next_contact_user__username") or ""
+    return DueRow(
+        v["id"],
+        str(v["id"]),
+        reverse("ticket", args=[v["id"]]),
+        when,
+        v["person__name"],
+        v["subject"],
+        v["service_type__colour"],
+        v["service_type__description"],
+        v["cr__description"],
+        user,
+        v["next_contact_at"],
+    )
 
 
 @dataclass
@@ -76,7 +132,7 @@ class DueList:
 
     key: str  # "overdue" or "today": its cursors are f"{key}_after" and f"{key}_before"
     title: str
-    tickets: list[Ticket]
+    tickets: list[DueRow]
     count: Capped
     first_url: str = ""
     previous_url: str = ""
@@ -104,24 +160,36 @@ def _cursor(key: str, raw: str) -> tuple[dt.datetime, int] | None:
         return None
 
 
-def _due_list(key: str, title: str, rows: TicketQuerySet, params: QueryDict, start_of_day: dt.datetime) -> DueList:
-    """A page of `rows` (the list's tickets) from its cursor in `params`, its capped count and its links."""
+def _due_list(
+    key: str,
+    title: str,
+    rows: TicketQuerySet,
+    count: Capped,
+    fields: tuple[str, ...],
+    params: QueryDict,
+    start_of_day: dt.datetime,
+) -> DueList:
+    """A page of `rows` (the list's tickets, their `fields` read) from its cursor in `params`, with its
+    count and its links."""
     overdue = key == "overdue"
+
+    def read(page: TicketQuerySet, *order: str) -> list[dict[str, Any]]:
+        return list(page.order_by(*order).values(*fields)[: PAGE_SIZE + 1])
+
     in_list = rows.filter(next_contact_at__lt=start_of_day) if overdue else rows
-    count = capped_count(in_list if overdue else in_list.filter(next_contact_at__gte=start_of_day))
     after_name, before_name = f"{key}_after", f"{key}_before"
     forward = _cursor(key, params.get(after_name, ""))
     backward = None if forward else _cursor(key, params.get(before_name, ""))
-    tickets: list[Ticket] = []
+    found: list[dict[str, Any]] = []
     more_before = more_after = False
     if backward is not None:
         value, pk = backward
         page = in_list.filter(after(ORDER, value, pk, descending=True))
         if not overdue:
             page = page.filter(next_contact_at__gte=start_of_day)
-        tickets = list(page.order_by(f"-{ORDER}", "-id")[: PAGE_SIZE + 1])
-        more_before, more_after = len(tickets) > PAGE_SIZE, True
-        tickets = tickets[:PAGE_SIZE][::-1]
+        found = read(page, f"-{ORDER}", "-id")
+        more_before, more_after = len(found) > PAGE_SIZE, True
+        found = found[:PAGE_SIZE][::-1]
     if forward is not None:
         value, pk = forward
         page = in_list.filter(after(ORDER, value, pk, descending=False))
@@ -129,15 +197,16 @@ def _due_list(key: str, title: str, rows: TicketQuerySet, params: QueryDict, sta
         # or SQLite reads the index from the start of the day (PERFORMANCE.md).
         if not overdue and value < start_of_day:
             page = page.filter(next_contact_at__gte=start_of_day)
-        tickets = list(page.order_by(ORDER, "id")[: PAGE_SIZE + 1])
-        more_before, more_after = True, len(tickets) > PAGE_SIZE
-        tickets = tickets[:PAGE_SIZE]
-    if not tickets:
+        found = read(page, ORDER, "id")
+        more_before, more_after = True, len(found) > PAGE_SIZE
+        found = found[:PAGE_SIZE]
+    if not found:
         # No cursor, one of another list, or a page that emptied since its link was made: the first page.
         page = in_list if overdue else in_list.filter(next_contact_at__gte=start_of_day)
-        tickets = list(page.order_by(ORDER, "id")[: PAGE_SIZE + 1])
-        more_before, more_after = False, len(tickets) > PAGE_SIZE
-        tickets = tickets[:PAGE_SIZE]
+        found = read(page, ORDER, "id")
+        more_before, more_after = False, len(found) > PAGE_SIZE
+        found = found[:PAGE_SIZE]
+    tickets = [_due_row(v, overdue) for v in found]
     listing = DueList(key, title, tickets, count)
     base = {after_name: None, before_name: None}
     if more_before:
@@ -152,16 +221,18 @@ def _due_list(key: str, title: str, rows: TicketQuerySet, params: QueryDict, sta
     return listing
 
 
-def _per_phase(due: TicketQuerySet) -> list[dict[str, Any]]:
-    """The phases with contacts due, in code order, each with its capped count: one query, COUNT_CAP + 1
-    index entries at most per phase."""
-    in_phase = due.filter(cr=OuterRef("pk")).order_by().values("pk")[: COUNT_CAP + 1]
+def _per_phase(due: TicketQuerySet, start_of_day: dt.datetime) -> list[dict[str, Any]]:
+    """Every phase in code order, with its contacts due counted overdue and today (COUNT_CAP + 1 index
+    entries at most each) and their capped sum: one query."""
+    in_phase = due.filter(cr=OuterRef("pk")).order_by()
+    overdue = in_phase.filter(next_contact_at__lt=start_of_day).values("pk")[: COUNT_CAP + 1]
+    today = in_phase.filter(next_contact_at__gte=start_of_day).values("pk")[: COUNT_CAP + 1]
     phases = (
-        ResponsibilityCenter.objects.annotate(n=CappedCount(in_phase))
+        ResponsibilityCenter.objects.annotate(overdue=CappedCount(overdue), today=CappedCount(today))
         .order_by("code_key")
-        .values("id", "code", "description", "n")
+        .values("id", "code", "description", "overdue", "today")
     )
-    return [{**p, "count": Capped.of(p["n"])} for p in phases if p["n"]]
+    return [{**p, "count": capped_sum([p["overdue"], p["today"]])} for p in phases]
 
 
 def _team(request: HttpRequest) -> list[tuple[int, str]]:
@@ -199,16 +270,16 @@ def home(request: HttpRequest) -> HttpResponse:
     whose, user_id = _whose(request, team)
     mine = Ticket.objects.due_for(user_id or request.user.pk, at=now)
     due = visible_tickets(request.user, Ticket.objects.due(at=now) if whose == "team" else mine)
-    per_phase = _per_phase(due)
+    start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    phases = _per_phase(due, start_of_day)
+    per_phase = [p for p in phases if p["count"]]
     phase_id = parse_id(request.GET.get("phase", ""))
+    # The lists' counts: of the phase shown, or of every phase.
+    counted = [p for p in phases if p["id"] == phase_id] if phase_id is not None else phases
     # What a row shows, and no more: a ticket's search text alone can hold every note it has.
-    related = ["person", "service_type", "cr"]
-    shown = ["subject", "next_contact_at", "person__name", "service_type__description", "service_type__colour"]
-    shown.append("cr__description")
-    if whose != "me":  # whose contact it is shows in a column
-        related.append("next_contact_user")
-        shown += ["next_contact_user__username", "next_contact_user__first_name", "next_contact_user__last_name"]
-    rows = due.select_related(*related).only(*shown)
+    # Whose contact it is shows in a column when the page is not the user's own.
+    fields = (*ROW_FIELDS, *(USER_FIELDS if whose != "me" else ()))
+    rows = due
     if phase_id is not None:
         rows = rows.filter(cr_id=phase_id)
     # A phase's link keeps whose contacts are shown, and starts both lists again at their first page.
@@ -217,11 +288,11 @@ def home(request: HttpRequest) -> HttpResponse:
         scope["user"] = request.GET["user"]
     for p in per_phase:
         p["url"] = _url(scope, phase=p["id"])
-    start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     params = request.GET.copy()
+    overdue_count, today_count = (capped_sum([p[key] for p in counted]) for key in ("overdue", "today"))
     lists = [
-        _due_list("overdue", pgettext("the home's list", "Overdue"), rows, params, start_of_day),
-        _due_list("today", _("Due today"), rows, params, start_of_day),
+        _due_list("overdue", pgettext("the home's list", "Overdue"), rows, overdue_count, fields, params, start_of_day),
+        _due_list("today", _("Due today"), rows, today_count, fields, params, start_of_day),
     ]
     return render(
         request,

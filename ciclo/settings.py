@@ -113,6 +113,7 @@ INSTALLED_APPS = [
     "ciclo.people",
     "ciclo.configurator",
     "ciclo.tickets",
+    "ciclo.mail",
 ]
 
 MIDDLEWARE = [

@@ -15,7 +15,7 @@ from django.template import engines
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from ciclo.accounts.models import ApiToken, UserCompany
+from ciclo.accounts.models import ApiToken, Profile, UserCompany
 from ciclo.accounts.roles import ROLE_ORDER, Role, set_role
 from ciclo.accounts.tokens import create_token, revoke_token
 from ciclo.history.admin import HistoryMixin, ProtectedInlineFormSet
@@ -65,6 +65,13 @@ class UserCompanyInline(admin.TabularInline):
     verbose_name_plural = _("companies this user may work (when access control user × company is on)")
 
 
+class ProfileInline(admin.StackedInline):
+    model = Profile
+    fields = ("language",)
+    can_delete = False
+    verbose_name_plural = _("preferences")
+
+
 admin.site.unregister(User)
 
 
@@ -74,7 +81,7 @@ class CicloUserAdmin(HistoryMixin, UserAdmin):
     add_form = UserRoleCreationForm
     # The user row itself is not copied into history: it holds the password hash.
     history_records_object = False
-    inlines = [UserCompanyInline]
+    inlines = [ProfileInline, UserCompanyInline]
     list_display = ("username", "first_name", "last_name", "role_display", "companies_display", "is_active")
     list_filter = ("is_active", "is_superuser", "groups")
     fieldsets = (

@@ -19,6 +19,7 @@ from ciclo.accounts.models import ApiToken
 from ciclo.accounts.roles import remember_role, role_subquery
 from ciclo.history.models import Change, record_change, snapshot
 from ciclo.http import parse_id
+from ciclo.mail.sending import send
 
 PREFIX_START = "ciclo_"
 _ALPHABET = string.ascii_lowercase + string.digits
@@ -40,6 +41,8 @@ def create_token(user: Any, *, name: str = "", by: Any = None) -> tuple[ApiToken
     with transaction.atomic():
         token = ApiToken.objects.create(user=user, name=name.strip(), prefix=prefix, key_hash=hash_token(raw))
         record_change(token, by=by, action=Change.Action.CREATED)
+        # Whoever made it, its owner hears of it: the token acts as them in the API.
+        send("token_created", [user], {"token": token, "by": by})
     return token, raw
 
 

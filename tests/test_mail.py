@@ -51,7 +51,7 @@ class Received:
     def part(self, subtype: str) -> str:
         body = self.message.get_body((subtype,))
         assert body is not None, f"no text/{subtype} part"
-        return body.get_content()  # type: ignore[attr-defined, no-any-return]
+        return str(body.get_content()).replace("\r\n", "\n")  # type: ignore[attr-defined]
 
 
 @dataclass

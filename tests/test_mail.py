@@ -106,7 +106,7 @@ def inbox(settings: Any) -> Iterator[Inbox]:
 
 
 @pytest.fixture
-def run_worker(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
+def run_worker(monkeypatch: pytest.MonkeyPatch) -> Callable[[], object]:
     """Runs every queued task in this process, then returns (the database worker's batch mode)."""
     # Between tasks the worker closes stale connections, as a long-running process must; inside a
     # test's transaction that would close the test's own (Django's test client, likewise, stops

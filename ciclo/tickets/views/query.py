@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import formats
+from django.utils import dateformat, formats, timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -37,7 +37,7 @@ from ciclo.people.documents import format_document
 from ciclo.people.models import Company
 from ciclo.tickets import query
 from ciclo.tickets.access import company_restricted
-from ciclo.tickets.models import Channel, Scenario, Ticket
+from ciclo.tickets.models import Channel, Scenario, Ticket, TicketQuerySet
 
 User = get_user_model()
 
@@ -87,8 +87,8 @@ class Shown(StrEnum):
 
 @dataclass(frozen=True)
 class Column:
-    """A column of the results: its label, the sort it offers (a key of query.SORTS), its value and how
-    the table shows it.
+    """A column of the results: its label, the sort it offers (a key of query.SORTS), its value, the fields
+    the value reads (the page reads no others) and how the table shows it.
 
     A column of a choice field gives the stored value and its `choices`: the labels are
     translated once per request, not once per row.
@@ -97,6 +97,7 @@ class Column:
     key: str
     label: Any
     value: Callable[[Ticket], Any]
+    fields: tuple[str, ...]
     sort: str | None = None
     choices: type[models.TextChoices] | None = None
     shown_as: Shown = Shown.TEXT
@@ -107,19 +108,44 @@ def choice_labels(columns: list[Column]) -> dict[str, dict[str, str]]:
     return {c.key: {value: str(label) for value, label in c.choices.choices} for c in columns if c.choices}
 
 
+USER_NAME = ("next_contact_user__username", "next_contact_user__first_name", "next_contact_user__last_name")
 COLUMNS: list[Column] = [
-    Column("number", gettext_lazy("Number"), lambda t: t.pk, "id", shown_as=Shown.LINK),
-    Column("opened", gettext_lazy("Opened"), lambda t: t.opened_at, "opened_at", shown_as=Shown.DATETIME),
-    Column("person", gettext_lazy("Person"), lambda t: t.person.name, "person"),
-    Column("document", gettext_lazy("CPF/CNPJ"), lambda t: format_document(t.person.document)),
-    Column("subject", gettext_lazy("Subject"), lambda t: t.subject, "subject"),
-    Column("type", gettext_lazy("Type"), lambda t: t.service_type.description, "type", shown_as=Shown.SWATCH),
-    Column("phase", gettext_lazy("Phase"), lambda t: f"{t.cr.code} · {t.cr.description}", "phase"),
-    Column("status", gettext_lazy("Status"), lambda t: t.status, "status", choices=Ticket.Status, shown_as=Shown.BADGE),
+    Column("number", gettext_lazy("Number"), lambda t: t.pk, ("id",), "id", shown_as=Shown.LINK),
+    Column(
+        "opened", gettext_lazy("Opened"), lambda t: t.opened_at, ("opened_at",), "opened_at", shown_as=Shown.DATETIME
+    ),
+    Column("person", gettext_lazy("Person"), lambda t: t.person.name, ("person__name",), "person"),
+    Column("document", gettext_lazy("CPF/CNPJ"), lambda t: format_document(t.person.document), ("person__document",)),
+    Column("subject", gettext_lazy("Subject"), lambda t: t.subject, ("subject",), "subject"),
+    Column(
+        "type",
+        gettext_lazy("Type"),
+        lambda t: t.service_type.description,
+        ("service_type__description", "service_type__colour"),
+        "type",
+        shown_as=Shown.SWATCH,
+    ),
+    Column(
+        "phase",
+        gettext_lazy("Phase"),
+        lambda t: f"{t.cr.code} · {t.cr.description}",
+        ("cr__code", "cr__description"),
+        "phase",
+    ),
+    Column(
+        "status",
+        gettext_lazy("Status"),
+        lambda t: t.status,
+        ("status",),
+        "status",
+        choices=Ticket.Status,
+        shown_as=Shown.BADGE,
+    ),
     Column(
         "next_contact",
         gettext_lazy("Next contact"),
         lambda t: t.next_contact_at,
+        ("next_contact_at",),
         "next_contact_at",
         shown_as=Shown.DATETIME,
     ),
@@ -127,11 +153,12 @@ COLUMNS: list[Column] = [
         "next_contact_user",
         gettext_lazy("Next contact with"),
         lambda t: _user_name(t.next_contact_user),
+        USER_NAME,
         "next_contact_user",
     ),
-    Column("company", gettext_lazy("Company"), lambda t: t.company.name, "company"),
-    Column("priority", gettext_lazy("Priority"), lambda t: Priority.describe(t.priority), "priority"),
-    Column("channel", gettext_lazy("Channel"), lambda t: t.channel, choices=Channel),
+    Column("company", gettext_lazy("Company"), lambda t: t.company.name, ("company__name",), "company"),
+    Column("priority", gettext_lazy("Priority"), lambda t: Priority.describe(t.priority), ("priority",), "priority"),
+    Column("channel", gettext_lazy("Channel"), lambda t: t.channel, ("channel",), choices=Channel),
 ]
 COLUMNS_BY_KEY = {c.key: c for c in COLUMNS}
 DEFAULT_COLUMNS = [
@@ -242,19 +269,27 @@ def read_state(request: HttpRequest, data: QueryDict | None = None, *, remember:
 
 
 class Cell(NamedTuple):
-    """One value of a row, in its column, and how the column shows it.
+    """One value of a row, in its column, how the column shows it, and its text as the page shows it.
 
     Tuples, so that `tickets/_query_rows.html` unpacks them in its loop instead of looking up
-    attributes: a page of 200 rows has 2,600 cells."""
+    attributes: a page of 200 rows has 2,600 cells. The text is made here once (a date in the
+    user's format, a number as it reads); the template escapes it as any value."""
 
     key: str
     shown_as: Shown
     value: Any
+    text: str
 
 
 class Row(NamedTuple):
+    """A ticket's row: its cells, and what the row's markup needs of the ticket, read once."""
+
     ticket: Ticket
     cells: list[Cell]
+    number: str
+    url: str
+    colour: str
+    closed: bool
 
 
 @dataclass
@@ -279,9 +314,44 @@ def column_values(columns: list[Column], ticket: Ticket, labels: dict[str, dict[
     return values
 
 
-def _row(ticket: Ticket, columns: list[Column], labels: dict[str, dict[str, str]]) -> Row:
+def _text(value: Any, shown_as: Shown, datetime_format: str) -> str:
+    """A value as the table shows it: what the template would print (a date in `datetime_format`)."""
+    if value is None or value == "":
+        return ""
+    if shown_as == Shown.DATETIME:
+        return dateformat.format(timezone.localtime(value), datetime_format)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)  # what localize() gives an integer (no thousands separator): without its cost
+    return str(formats.localize(value))
+
+
+def _row(ticket: Ticket, columns: list[Column], labels: dict[str, dict[str, str]], swatch: bool, dates: str) -> Row:
     values = column_values(columns, ticket, labels)
-    return Row(ticket, [Cell(c.key, c.shown_as, "" if v is None else v) for c, v in zip(columns, values, strict=True)])
+    cells = [
+        Cell(c.key, c.shown_as, "" if v is None else v, _text(v, c.shown_as, dates))
+        for c, v in zip(columns, values, strict=True)
+    ]
+    return Row(
+        ticket,
+        cells,
+        str(ticket.pk),
+        reverse("ticket", args=[ticket.pk]),
+        ticket.service_type.colour if swatch else "",
+        ticket.is_closed,
+    )
+
+
+def shown_only(qs: TicketQuerySet, columns: list[Column], sort: str) -> TicketQuerySet:
+    """qs reading what the columns show (and the row's status, and the sort's key for the next cursor), its
+    related rows joined only when a column shows them: a page of 200 rows reads no more than it shows."""
+    fields = {"id", "status", *(name for c in columns for name in c.fields)}
+    sort_field = query.SORTS[sort.lstrip("-")][0]
+    if not sort_field.startswith("sort_"):  # an annotation: not a field to read
+        fields.add(sort_field)
+    related = sorted({name.split("__", 1)[0] for name in fields if "__" in name})
+    return qs.select_related(None).select_related(*related).only(*sorted(fields))
 
 
 def find(request: HttpRequest, state: QueryState) -> Results | None:
@@ -290,11 +360,15 @@ def find(request: HttpRequest, state: QueryState) -> Results | None:
         return None
     try:
         qs = query.list_queryset(request.user, query.seek_filter(state.filter, state.after))
-        found = query.page(qs, state.filter.sort, state.after or None, state.size)
+        shown = shown_only(qs, state.columns, state.filter.sort)
+        found = query.page(shown, state.filter.sort, state.after or None, state.size)
     except query.BadCursor as err:
         return Results(error=str(err))
     labels = choice_labels(state.columns)
-    rows = [_row(t, state.columns, labels) for t in found.rows]
+    swatch = any(c.shown_as == Shown.SWATCH for c in state.columns)
+    # The user's date and time format, as the template's `date` filter would read it for every cell.
+    dates = formats.get_format("SHORT_DATETIME_FORMAT")
+    rows = [_row(t, state.columns, labels, swatch, dates) for t in found.rows]
     results = Results(rows=rows, next_cursor=found.next_cursor)
     if not state.after and found.next_cursor is None:
         results.count = len(rows)
@@ -467,9 +541,10 @@ class RenameForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("New name"), max_length=100)
 
 
-@dataclass(frozen=True)
-class Checkbox:
-    pk: int
+class Checkbox(NamedTuple):
+    """A checkbox of a multiple choice; a tuple, which the template's loop unpacks."""
+
+    value: str  # the id, as the form sends it
     label: str
     checked: bool
 
@@ -490,7 +565,7 @@ class MultiChoice:
 def _checkboxes(items: Iterable[Choice], selected: Container[int], inactive: str) -> MultiChoice:
     return MultiChoice(
         [
-            Checkbox(pk, f"{code} · {text}" + ("" if active else inactive), pk in selected)
+            Checkbox(str(pk), f"{code} · {text}" + ("" if active else inactive), pk in selected)
             for pk, code, text, active in items
         ]
     )
@@ -500,6 +575,7 @@ def _choices(request: HttpRequest, state: QueryState, types: list[Choice], crs: 
     """What the filter offers: the types and CRs given, and its selects' options (one query for
     companies and one for users, whatever the page shows), as (value, label) pairs."""
     f = state.filter
+    shown = set(state.column_keys)
     inactive = " (" + _("inactive") + ")"
     companies = Company.objects.order_by("code")
     if company_restricted(request.user):
@@ -517,7 +593,8 @@ def _choices(request: HttpRequest, state: QueryState, types: list[Choice], crs: 
         "user_options": [(pk, f"{first} {last}".strip() or username) for pk, first, last, username in users],
         "statuses": [("", _("All")), *Ticket.Status.choices],
         "page_sizes": PAGE_SIZES,
-        "all_columns": COLUMNS,
+        # Each column's checkbox: (key, label, ticked).
+        "all_columns": [(c.key, str(c.label), c.key in shown) for c in COLUMNS],
     }
 
 

@@ -113,11 +113,16 @@ INSTALLED_APPS = [
     "ciclo.people",
     "ciclo.configurator",
     "ciclo.tickets",
+    "ciclo.operations",
     "ciclo.mail",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files, answered here before anything below runs (ciclo.operations.static adds the policy to them).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Notes the user and the client on the request for the access log line `ciclo serve` writes.
+    "ciclo.operations.middleware.AccessLogMiddleware",
     # Early, so that every response carries the policy (ciclo.security).
     "ciclo.security.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -198,12 +203,18 @@ def _databases() -> dict[str, dict[str, object]]:
         DATA_DIR.mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{DATA_DIR / 'ciclo.sqlite3'}"
     try:
-        config: dict[str, object] = dict(dj_database_url.parse(url, conn_max_age=60))
+        config: dict[str, object] = dict(dj_database_url.parse(url))
     except ValueError as exc:
         raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from exc
+    # Seconds a thread keeps its connection for its next request. 0, a connection per request,
+    # under runserver (a new thread per client connection: kept connections would pile up) and
+    # the tests; `ciclo serve` sets 60, its threads living as long as their worker.
+    config["CONN_MAX_AGE"] = int(env_number("CONN_MAX_AGE", 0, integer=True))
+    # A kept connection is checked before a request uses it, so one the database dropped
+    # (a restart, a failover) is replaced instead of failing that request.
+    config["CONN_HEALTH_CHECKS"] = env_bool("CONN_HEALTH_CHECKS", True)
     engine = str(config["ENGINE"])
     if engine == "django.db.backends.sqlite3":
-        config["CONN_MAX_AGE"] = 0
         # IMMEDIATE: a writer takes the lock at BEGIN, so read-then-write
         # transactions queue instead of failing with "database is locked".
         # wal_autocheckpoint: the write-ahead log is copied back into the database every
@@ -274,6 +285,20 @@ FORMAT_MODULE_PATH = "ciclo.formats"
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", DATA_DIR / "static"))
+# Served by WhiteNoise (MIDDLEWARE). DEBUG off: `ciclo collectstatic` (a step of each release) writes
+# each file under a name holding its content's hash, beside its gzip copy, with the manifest pages
+# link through; a browser may cache such a file for good. DEBUG on: the apps' files as they are.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+from ciclo.operations.static import add_policy_header  # noqa: E402 (settings read above come first)
+
+WHITENOISE_ADD_HEADERS_FUNCTION = add_policy_header
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -381,13 +406,25 @@ EMAIL_TIMEOUT = env_number("EMAIL_TIMEOUT", 10, minimum=1)
 DEFAULT_FROM_EMAIL = _default_from_email(required=bool(EMAIL_HOST))
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
-# A refused request (4xx) is one warning line, without a traceback; a 5xx keeps its traceback.
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "").strip().upper() or "WARNING"
+if LOG_LEVEL not in LOG_LEVELS:
+    raise ImproperlyConfigured(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {os.environ['LOG_LEVEL']!r}")
+# On stderr, in the shape of gunicorn's own lines. A refused request (4xx) is one warning line,
+# without a traceback; a 5xx keeps its traceback. The line per request is gunicorn's access log
+# under `ciclo serve` (ciclo.operations.access_log), on stdout.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "formatters": {
+        "line": {
+            "format": "[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s",
+            "datefmt": "%Y-%m-%d %H:%M:%S %z",
+        }
+    },
     "filters": {"client_errors": {"()": "ciclo.log.ClientErrorsWithoutTraceback"}},
     # On the handler, for django.security.* too (a logger's own filters do not reach its children's records).
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["client_errors"]}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line", "filters": ["client_errors"]}},
     "loggers": {"django.request": {"filters": ["client_errors"]}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }

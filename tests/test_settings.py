@@ -27,6 +27,9 @@ CLEARED = (
     "CICLO_TRUSTED_PROXY_COUNT",
     "AXES_FAILURE_LIMIT",
     "AXES_COOLOFF_HOURS",
+    "CONN_MAX_AGE",
+    "CONN_HEALTH_CHECKS",
+    "LOG_LEVEL",
     # tests/conftest.py sets it for the browser tests; `check --deploy` rightly refuses it.
     "DJANGO_ALLOW_ASYNC_UNSAFE",
 )
@@ -183,3 +186,40 @@ def test_the_deployment_check_passes_with_every_security_setting_given(tmp_path:
     result = _run([str(CICLO), "check", "--deploy", "--fail-level", "WARNING"], tmp_path, **env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+# Database connections and logging
+
+
+def test_a_connection_per_request_and_health_checks_by_default(tmp_path: Path) -> None:
+    # runserver and the tests; `ciclo serve` sets CONN_MAX_AGE=60 for its workers (tests/test_serve.py).
+    assert _setting(tmp_path, 'DATABASES["default"]["CONN_MAX_AGE"]') == "0"
+    assert _setting(tmp_path, 'DATABASES["default"]["CONN_HEALTH_CHECKS"]') == "True"
+
+
+def test_connections_are_kept_as_the_environment_says(tmp_path: Path) -> None:
+    env = {"CONN_MAX_AGE": "300", "CONN_HEALTH_CHECKS": "0", "DATABASE_URL": "postgres://ciclo@db.example.com/ciclo"}
+    assert _setting(tmp_path, 'DATABASES["default"]["CONN_MAX_AGE"]', **env) == "300"
+    assert _setting(tmp_path, 'DATABASES["default"]["CONN_HEALTH_CHECKS"]', **env) == "False"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("CONN_MAX_AGE", "-1"),
+        ("CONN_MAX_AGE", "1.5"),
+        ("CONN_MAX_AGE", "forever"),
+        ("CONN_HEALTH_CHECKS", "sometimes"),
+        ("LOG_LEVEL", "loud"),
+    ],
+)
+def test_a_bad_connection_or_log_value_fails_naming_the_variable(tmp_path: Path, name: str, value: str) -> None:
+    result = _setup(tmp_path, **{name: value})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert name in result.stderr
+    assert repr(value) in result.stderr
+
+
+def test_the_log_level_is_read_in_any_case(tmp_path: Path) -> None:
+    assert _setting(tmp_path, "LOGGING['root']['level']", LOG_LEVEL="info") == "'INFO'"

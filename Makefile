@@ -68,8 +68,9 @@ run: deps-run compilemessages
 	else $(BIN)/ciclo demo; fi
 	@echo
 	@echo "Ciclo on http://$(ADDRESS) -- demo logins: $(DEMO_LOGINS)"
+	@echo "With a worker and the scheduler (Procfile.dev); Ctrl-C stops all three."
 	@echo
-	$(BIN)/ciclo runserver $(ADDRESS)
+	ADDRESS=$(ADDRESS) PATH="$(BIN):$$PATH" PYTHONUNBUFFERED=1 $(BIN)/honcho -f Procfile.dev start
 
 # --- translations ---------------------------------------------------------
 

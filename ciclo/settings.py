@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     # The task framework (Django 6's django.tasks, backported) and its database backend.
     "django_tasks",
     "django_tasks_db",
+    "ciclo.jobs",
     "ciclo.accounts",
     "ciclo.history",
     "ciclo.people",
@@ -259,6 +260,41 @@ if CICLO_TASKS_BACKEND == "redis":
     RQ_SHOW_ADMIN_LINK = False
 else:
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": CICLO_TASK_QUEUES}}
+
+
+def _schedules() -> dict[str, str]:
+    from ciclo.jobs.when import BadSchedule, parse_schedules
+
+    try:
+        return parse_schedules(os.environ.get("CICLO_SCHEDULES", ""))
+    except BadSchedule as exc:
+        raise ImproperlyConfigured(f"CICLO_SCHEDULES: {exc}") from None
+
+
+# The periodic jobs' times, over their defaults in ciclo/jobs/schedules.py: "name=when, name=when", each
+# when "daily HH:MM" (in TIME_ZONE), "every N seconds|minutes|hours" (or Ns, Nm, Nh) or "off".
+CICLO_SCHEDULES = _schedules()
+# The scheduler looks at each period's start, and at least this often (its tick, which /healthz reports).
+CICLO_SCHEDULER_TICK_SECONDS = env_number("CICLO_SCHEDULER_TICK_SECONDS", 30, minimum=0.1)
+CICLO_WORKER_HEARTBEAT_SECONDS = env_number("CICLO_WORKER_HEARTBEAT_SECONDS", 10, minimum=0.1)
+# /healthz?worker=1 fails when no worker has beaten for this many seconds, ?scheduler=1 when the
+# scheduler has not ticked for this many.
+CICLO_HEALTH_WORKER_MAX_AGE = env_number("CICLO_HEALTH_WORKER_MAX_AGE", 60, minimum=1)
+CICLO_HEALTH_SCHEDULER_MAX_AGE = env_number("CICLO_HEALTH_SCHEDULER_MAX_AGE", 120, minimum=1)
+for _beat, _max_age in (
+    ("CICLO_WORKER_HEARTBEAT_SECONDS", "CICLO_HEALTH_WORKER_MAX_AGE"),
+    ("CICLO_SCHEDULER_TICK_SECONDS", "CICLO_HEALTH_SCHEDULER_MAX_AGE"),
+):
+    if globals()[_max_age] <= globals()[_beat]:
+        raise ImproperlyConfigured(
+            f"{_max_age} must be more than {_beat} ({globals()[_beat]:g}), got {globals()[_max_age]:g}"
+        )
+# The housekeeping job (prune_task_records) deletes finished task results and heartbeats older than
+# this many days, and scheduled runs older than that many.
+CICLO_TASK_RESULTS_KEEP_DAYS = int(env_number("CICLO_TASK_RESULTS_KEEP_DAYS", 14, minimum=1, integer=True))
+CICLO_SCHEDULED_RUNS_KEEP_DAYS = int(env_number("CICLO_SCHEDULED_RUNS_KEEP_DAYS", 90, minimum=1, integer=True))
+# A load balancer checks each server over plain HTTP: /healthz is not redirected to HTTPS when DEBUG is off.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 # --- end of background work ---------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -245,7 +246,7 @@ def test_each_server_given_a_control_socket_has_its_own(tmp_path: Path) -> None:
 
 
 LINE = re.compile(
-    r"^time=\S+ method=(?P<method>\S+) path=(?P<path>\S+) status=(?P<status>\d+) "
+    r"^time=\S+ event=request method=(?P<method>\S+) path=(?P<path>\S+) status=(?P<status>\d+) "
     r"duration_ms=(?P<ms>\d+\.\d) bytes=(?P<bytes>\d+)(?: user=(?P<user>\d+))? client=(?P<client>\S+)$"
 )
 
@@ -455,3 +456,57 @@ def test_64_clients_leave_at_most_workers_times_threads_connections_open(tmp_pat
     assert len(lines) == warm_up.ok + load.ok + 1
     assert {m["user"] for m in lines} == {str(agent.pk)}
     assert "segredo" not in server.log()
+
+
+# The sample deployment (deploy/)
+
+DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
+UNITS = {"ciclo-web.service": "serve", "ciclo-worker@.service": "worker", "ciclo-scheduler.service": "scheduler"}
+INSTALLED_CICLO = "/srv/ciclo/.venv/bin/ciclo"
+
+
+def test_the_sample_systemd_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
+    tool = shutil.which("systemd-analyze")
+    if tool is None:
+        pytest.skip("systemd-analyze is not installed here (Debian's systemd package has it)")
+    assert {unit.name for unit in DEPLOY.glob("*.service")} == set(UNITS)
+    for name, command in UNITS.items():
+        text = (DEPLOY / name).read_text()
+        assert f"\nExecStart={INSTALLED_CICLO} {command}\n" in text
+        # verify checks that ExecStart's program exists: the sample's path becomes this checkout's.
+        (tmp_path / name).write_text(text.replace(INSTALLED_CICLO, str(CICLO)))
+    done = subprocess.run(
+        [tool, "verify", *(str(tmp_path / name) for name in UNITS)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    # It warns of an unknown key or a bad value and still exits 0: any word on our units fails.
+    printed = done.stdout + done.stderr
+    ours = [line for line in printed.splitlines() if str(tmp_path) in line or any(name in line for name in UNITS)]
+    assert done.returncode == 0 and ours == [], printed
+
+
+def test_the_units_run_ciclo_commands_that_exist(tmp_path: Path) -> None:
+    done = _ciclo(["help", "--commands"], _env(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert set(UNITS.values()) <= set(done.stdout.split())
+
+
+def _example_environment() -> dict[str, str]:
+    lines = (DEPLOY / "ciclo.env.example").read_text().splitlines()
+    pairs = [line.split("=", 1) for line in lines if line.strip() and not line.startswith("#")]
+    return {key: value for key, value in pairs}
+
+
+def test_the_example_environment_passes_the_deployment_check_once_its_secret_key_is_set(tmp_path: Path) -> None:
+    example = _example_environment()
+    assert example["SECRET_KEY"] == ""  # Ciclo refuses to start until the operator sets one
+    readme = (DEPLOY.parent / "README.md").read_text()
+    assert [key for key in example if f"| `{key}` |" not in readme] == []  # each one documented
+    env = {**_env(tmp_path), **example, "SECRET_KEY": "example-" + "0123456789abcdefghijklmnopqrstuvwxyz" * 2}
+    env.update(CICLO_DATA_DIR=str(tmp_path / "data"), STATIC_ROOT=str(tmp_path / "static"))
+    done = _ciclo(["check", "--deploy", "--fail-level", "WARNING"], env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "no issues" in done.stdout

@@ -1,7 +1,7 @@
 """gunicorn's access log for `ciclo serve`: one structured line per request.
 
-    time=2026-12-02T10:15:04.120-03:00 method=GET path=/tickets/ status=200 duration_ms=12.4 bytes=5120 user=7
-    client=203.0.113.9  (one line)
+    time=2026-12-02T10:15:04.120-03:00 event=request method=GET path=/tickets/ status=200 duration_ms=12.4
+    bytes=5120 user=7 client=203.0.113.9  (on one line)
 
 Fields in logfmt (key=value, a value with spaces or quotes in double quotes, escaped as in JSON), so
 that a log collector parses them and a person still reads them. The query string is never written:
@@ -47,6 +47,7 @@ def request_fields(
     raw = environ.get("RAW_URI") or environ.get("PATH_INFO") or ""
     return {
         "time": dt.datetime.now().astimezone().isoformat(timespec="milliseconds"),
+        "event": "request",
         "method": environ.get("REQUEST_METHOD"),
         # As the client sent it (percent-encoded), without the query string.
         "path": urlsplit(raw).path or raw.split("?", 1)[0],

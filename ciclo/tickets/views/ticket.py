@@ -13,7 +13,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import dateformat, formats, timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -49,10 +50,15 @@ from ciclo.tickets.values import separators
 
 
 def _ticket(request: HttpRequest, pk: int) -> Ticket:
-    qs = Ticket.objects.select_related(
-        "person", "service_type", "cr", "step", "company", "contact_person", "next_contact_user", "workflow"
-    )
+    """The ticket with what its page shows of its related rows (its step and workflow are read by id)."""
+    qs = Ticket.objects.select_related("person", "service_type", "cr", "company", "contact_person", "next_contact_user")
     return ticket_for(request.user, pk, qs)
+
+
+def _assignable() -> list[tuple[str, str]]:
+    """Who the next contact can be given to, as the note form's options: (id, name) in username order."""
+    users = assignable_users().values_list("id", "first_name", "last_name", "username")
+    return [(str(pk), f"{first} {last}".strip() or username) for pk, first, last, username in users]
 
 
 def _choices_from(data: Any) -> dict[int, int]:
@@ -75,7 +81,7 @@ def note_context(request: HttpRequest, ticket: Ticket, *, steps: StepMap | None 
     return {
         "ticket": ticket,
         "channels": Channel.choices,
-        "users": list(assignable_users()),
+        "users": _assignable(),
         "route": route_ahead(ticket, choices, steps),
         "required": unanswered_required(ticket) if not ticket.is_closed else [],
         "can_work": not refusal,
@@ -94,10 +100,12 @@ class Entry:
     """One event of the timeline, with what the template shows of it worked out here (100 notes a page).
 
     A note (with the move it made, if any), or a phase's answers unlocked (`unlock`) or locked again
-    (`unlock` with `relocked`).
+    (`unlock` with `relocked`); `when` and `who` are the event's, as the page shows them.
     """
 
     at: dt.datetime
+    when: str
+    who: str
     note: Note | None = None
     move: PhaseMove | None = None
     channel: str = ""
@@ -106,17 +114,31 @@ class Entry:
     relocked: bool = False
 
 
+def _name(user: Any) -> str:
+    """A user as the timeline names them: the full name, else the username."""
+    if user is None:
+        return ""
+    return str(user.get_full_name() or user.get_username())
+
+
 def timeline(ticket: Ticket) -> list[Entry]:
     """The ticket's notes, unlocks and locks again, newest first, each note with the move it made (if any)."""
     notes = (
         Note.objects.filter(ticket=ticket)
-        .select_related("author", "next_contact_user", "move", "move__from_cr", "move__to_cr")
+        .select_related("author", "move", "move__from_cr", "move__to_cr")
         .order_by("-created_at", "-id")
     )
     channels, kinds = dict(Channel.choices), dict(Note.Kind.choices)
+    short = formats.get_format("SHORT_DATETIME_FORMAT")
+
+    def when(at: dt.datetime) -> str:
+        return dateformat.format(timezone.localtime(at), short)
+
     entries = [
         Entry(
             at=n.created_at,
+            when=when(n.created_at),
+            who=_name(n.author),
             note=n,
             # A note that moved nothing has no move: asking for it raises, which templates pay for dearly.
             move=getattr(n, "move", None),
@@ -126,8 +148,12 @@ def timeline(ticket: Ticket) -> list[Entry]:
         for n in notes
     ]
     unlocks = CrUnlock.objects.filter(ticket=ticket).select_related("cr", "by", "relocked_by").order_by()
-    events = [Entry(at=u.at, unlock=u) for u in unlocks]
-    events += [Entry(at=u.relocked_at, unlock=u, relocked=True) for u in unlocks if u.relocked_at is not None]
+    events = [Entry(at=u.at, when=when(u.at), who=_name(u.by), unlock=u) for u in unlocks]
+    events += [
+        Entry(at=u.relocked_at, when=when(u.relocked_at), who=_name(u.relocked_by), unlock=u, relocked=True)
+        for u in unlocks
+        if u.relocked_at is not None
+    ]
     if not events:
         return entries
     # Stable: notes recorded at the same instant keep their order.
@@ -160,15 +186,71 @@ def move_context(request: HttpRequest, ticket: Ticket, *, steps: StepMap | None 
     }
 
 
+def _question(row: cycle_form.QuestionRow) -> dict[str, Any]:
+    """A question of the cycle as its form shows it, ids as text: the template reads a dict, not models."""
+    q = row.question
+    options = [
+        (str(o.pk), o.label, state["checked"], state["complement"], state["suggested"], o.asks_complement)
+        for state in row.option_states
+        for o in [state["option"]]
+    ]
+    return {
+        "id": str(q.pk),
+        "code": q.code,
+        "text": q.text,
+        "required": q.required,
+        "help": q.help_text,
+        "type": q.answer_type,
+        "choice": q.is_choice,
+        "options": options if q.is_choice else [],
+        "suggested": row.suggested,
+        "version": str(row.version),
+        "original": row.original,
+        "value": row.value,
+        "errors": row.errors,
+        "conflict": row.conflict,
+        "saved": row.saved,
+        "unanswered": row.answer is None or row.answer.is_empty,
+    }
+
+
+def _cycle_phases(ticket: Ticket, forms: list[cycle_form.PhaseForm], can_answer: bool, unlock_cr: Any) -> list[Any]:
+    """The cycle's phases as the panel shows them, each with its questions (_question) and its lock's links.
+    `unlock_cr`: the phase whose unlock was refused for its reason, if any."""
+    phases = []
+    for form in forms:
+        phase = form.phase
+        cr = phase.cr
+        phases.append(
+            {
+                "id": str(cr.pk),
+                "code": cr.code,
+                "description": cr.description,
+                "state": phase.state,
+                "unlock": phase.unlock,
+                "editable": form.editable,
+                "disabled": not (form.editable and can_answer),
+                "unlock_url": reverse("ticket_unlock", args=[ticket.pk, cr.pk]) if phase.state == "locked" else "",
+                "relock_url": reverse("ticket_relock", args=[ticket.pk, cr.pk]) if phase.state == "unlocked" else "",
+                "reason_refused": unlock_cr == cr.pk,
+                "questions": [_question(row) for row in form.rows],
+            }
+        )
+    return phases
+
+
 def cycle_context(
     request: HttpRequest, ticket: Ticket, forms: list[cycle_form.PhaseForm] | None = None, **extra: Any
 ) -> dict[str, Any]:
     """The cycle panel: the questions per phase with their answers, open to who may work the ticket."""
     decimal_mark, thousands_mark = separators()
+    forms = forms if forms is not None else cycle_form.build(cycle_of(ticket))
+    can_answer = not work_refusal(request.user, ticket)
     return {
         "ticket": ticket,
-        "phase_forms": forms if forms is not None else cycle_form.build(cycle_of(ticket)),
-        "can_answer": not work_refusal(request.user, ticket),
+        "phase_forms": forms,
+        "cycle_phases": _cycle_phases(ticket, forms, can_answer, extra.get("unlock_cr")),
+        "can_answer": can_answer,
         "decimal_mark": decimal_mark,
         "thousands_mark": thousands_mark,
         **extra,
@@ -298,8 +380,6 @@ def note_required(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def ticket_url(ticket: Ticket, entered: bool = False) -> str:
-    from django.urls import reverse
-
     url = reverse("ticket", args=[ticket.pk])
     return f"{url}#cycle" if entered else url
 

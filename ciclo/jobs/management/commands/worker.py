@@ -50,8 +50,8 @@ class Command(BaseCommand):
         self, *args: Any, queues: str, batch: bool, max_tasks: int | None, interval: float, **options: Any
     ) -> None:
         level = logging.WARNING if options["verbosity"] == 0 else logging.INFO
-        logging.getLogger("ciclo.tasks").setLevel(level)
-        logging.getLogger("ciclo.jobs").setLevel(level)
+        for name in ("ciclo.tasks", "ciclo.jobs", "ciclo.mail"):  # one line per task, and per message sent
+            logging.getLogger(name).setLevel(level)
         worker.run(
             queues=[q.strip() for q in queues.split(",") if q.strip()] or None,
             batch=batch,

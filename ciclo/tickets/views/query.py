@@ -520,6 +520,9 @@ def _results_context(
         "filter": state.filter,
         "errors": state.errors,
         "field_errors": [(name, state.errors.get(name, [])) for name in FILTER_FIELDS],
+        # Each field's errors, [] when it has none: the form asks for every field's.
+        "field_errs": {name: state.errors.get(name, []) for name in FILTER_FIELDS},
+        "oob": False,
         "other_errors": [e for name, errs in state.errors.items() if name not in FILTER_FIELDS for e in errs],
         "results": results,
         "headers": _headers(state),
@@ -619,6 +622,9 @@ def _scenarios_context(request: HttpRequest, state: QueryState, **extra: Any) ->
         "current_scenario": current,
         "scenario_form": form,
         "querystring": state.querystring(),
+        # What only a saved or refused scenario shows: nothing, unless it says so.
+        "notice": "",
+        "confirm_overwrite": None,
         **extra,
     }
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import dateformat, formats, timezone
@@ -72,12 +72,20 @@ def _choices_from(data: Any) -> dict[int, int]:
     return choices
 
 
+NOTE_FIELDS = ("text", "channel", "next_contact_at", "next_contact_user", "move_on")
+
+
 def note_context(request: HttpRequest, ticket: Ticket, *, steps: StepMap | None = None, **extra: Any) -> dict[str, Any]:
     """The note form: where moving on leads, what blocks it, who the next contact can be given to.
     `steps`: the ticket's workflow, when the page has read it already."""
     choices = extra.pop("choices", {})
     refusal = work_refusal(request.user, ticket)
-    values = extra.pop("values", {})
+    # Every field the form shows, "" or [] when it has no value or no error: a name the template
+    # asks for and does not find costs it far more than one it finds.
+    values = dict.fromkeys(NOTE_FIELDS, "")
+    posted = extra.pop("values", {})
+    values.update(posted.dict() if isinstance(posted, QueryDict) else posted)
+    errors = {name: [] for name in NOTE_FIELDS} | extra.pop("errors", {})
     return {
         "ticket": ticket,
         "channels": Channel.choices,
@@ -88,9 +96,11 @@ def note_context(request: HttpRequest, ticket: Ticket, *, steps: StepMap | None 
         "refusal": refusal,
         "may_override": request.user.has_perm(OVERRIDE_REQUIRED),
         "values": values,
-        "errors": extra.pop("errors", {}),
+        "errors": errors,
         # The version the user read: a refused note keeps it, so a change made meanwhile is still caught.
         "form_version": extra.pop("form_version", None) or ticket.version,
+        # What only a refused note shows (views.ticket.note): nothing, unless it says so.
+        **dict.fromkeys(("prompt", "pending", "blocked", "stale", "general")),
         **extra,
     }
 
@@ -182,6 +192,11 @@ def move_context(request: HttpRequest, ticket: Ticket, *, steps: StepMap | None 
         "steps": [(workflow[order], step_label(workflow[order])) for order in sorted(workflow)],
         "move_step": chosen,
         "move_ahead": route_from(chosen, extra.pop("move_choices", {}), steps) if chosen is not None else None,
+        # What only a refused move shows (views.ticket.move): nothing, unless it says so.
+        "move_error": "",
+        "move_prompt": "",
+        "move_reason": "",
+        "move_errors": {"reason": []},
         **extra,
     }
 
@@ -253,6 +268,8 @@ def cycle_context(
         "can_answer": can_answer,
         "decimal_mark": decimal_mark,
         "thousands_mark": thousands_mark,
+        # What only a save or an unlock shows (views.cycle, views.unlock): nothing, unless it says so.
+        **dict.fromkeys(("success", "notice", "error")),
         **extra,
     }
 
@@ -271,7 +288,8 @@ def render_page(
     note = note if note is not None else note_context(request, ticket, steps=steps)
     cycle = cycle if cycle is not None else cycle_context(request, ticket)
     move = move if move is not None else move_context(request, ticket, steps=steps)
-    return render(request, "tickets/ticket.html", {**note, **cycle, **move, "notes": timeline(ticket)}, status=status)
+    context = {"nav": "", "oob": False, **note, **cycle, **move, "notes": timeline(ticket)}
+    return render(request, "tickets/ticket.html", context, status=status)
 
 
 @require_GET

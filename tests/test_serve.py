@@ -8,6 +8,7 @@ test on PostgreSQL's test database, with data the test commits first.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import os
 import re
@@ -357,7 +358,9 @@ def _hammer(url: str, headers: dict[str, str], clients: int, seconds: float) -> 
         load.seconds = loop.time() - start
         return load
 
-    return asyncio.run(run())
+    # In a thread of its own: a browser test earlier in the session may leave an event loop running here.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, run()).result()
 
 
 class Connections:

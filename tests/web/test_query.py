@@ -958,3 +958,23 @@ def test_the_multiple_choices_list_what_is_ticked_on_their_face(client, world):
     assert "1 · Prospecção; 9 · Encerrado" in face
     types_face = html.split('id="f-service_types"', 1)[1].split("</summary>", 1)[0]
     assert ">All<" in types_face
+
+
+def test_a_page_reads_only_what_its_columns_show(client, world):
+    """The rows' query joins a related row only for a column that shows it, and reads none of a person's notes."""
+    client.force_login(world.agent)
+
+    def rows_query(cols: str, **params: Any) -> str:
+        with CaptureQueriesContext(connection) as ctx:
+            get(client, cols=cols, **params)
+        return next(q["sql"] for q in ctx.captured_queries if q["sql"].startswith('SELECT "tickets_ticket"."id"'))
+
+    narrow = rows_query("number,subject")
+    for table in ("people_person", "people_company", "configurator_servicetype", "auth_user"):
+        assert f'JOIN "{table}"' not in narrow
+    wide = rows_query("number,person,company,next_contact_user")
+    assert 'JOIN "people_person"' in wide and 'JOIN "people_company"' in wide and 'JOIN "auth_user"' in wide
+    assert '"people_person"."notes"' not in wide and '"people_person"."name"' in wide
+    # A sort by a column not shown still reads its key, for the next page's cursor.
+    by_company = rows_query("number", sort="company", size=20)
+    assert 'JOIN "people_company"' in by_company

@@ -493,3 +493,25 @@ def test_a_non_member_sees_the_note_form_disabled_with_the_reason(client, sales,
         'data-testid="note-refusal"' not in html
         and "<fieldset disabled" not in html.split('id="note-form"')[1].split("</form>")[0]
     )
+
+
+def test_the_timeline_names_who_unlocked_and_locked_again_and_when(client, sales, agent, supervisor, ticket):
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from ciclo.tickets.answering import relock_phase, unlock_phase
+
+    save_answers(ticket, [AnswerInput(sales.q_single.pk, [sales.o_site.pk])], by=agent)
+    record_note(ticket, by=agent, text="a", move_on=True)
+    supervisor.first_name, supervisor.last_name = "Sara", "Souza"
+    supervisor.save()
+    at = dt.datetime(2026, 5, 14, 15, 30, tzinfo=ZoneInfo("America/Sao_Paulo"))
+    unlock_phase(ticket, sales.cr_prospect, by=agent, reason="Cliente corrigiu", at=at)
+    relock_phase(ticket, sales.cr_prospect, by=supervisor, at=at + dt.timedelta(hours=1))
+    client.force_login(agent)
+    html = client.get(url("ticket", ticket.pk)).content.decode()
+    unlocked = html.split('data-testid="timeline-unlock"', 1)[1].split("</li>", 1)[0]
+    relocked = html.split('data-testid="timeline-relock"', 1)[1].split("</li>", 1)[0]
+    assert "14/05/2026 15:30 · agent_t" in unlocked and "Cliente corrigiu" in unlocked
+    assert "14/05/2026 16:30 · Sara Souza" in relocked
+    assert html.index('data-testid="timeline-relock"') < html.index('data-testid="timeline-unlock"')  # newest first

@@ -351,7 +351,10 @@ def shown_only(qs: TicketQuerySet, columns: list[Column], sort: str) -> TicketQu
     if not sort_field.startswith("sort_"):  # an annotation: not a field to read
         fields.add(sort_field)
     related = sorted({name.split("__", 1)[0] for name in fields if "__" in name})
-    return qs.select_related(None).select_related(*related).only(*sorted(fields))
+    qs = qs.select_related(None)
+    if related:  # select_related() with no names would join every related row
+        qs = qs.select_related(*related)
+    return qs.only(*sorted(fields))
 
 
 def find(request: HttpRequest, state: QueryState) -> Results | None:

@@ -82,10 +82,11 @@ def note_context(request: HttpRequest, ticket: Ticket, *, steps: StepMap | None 
     refusal = work_refusal(request.user, ticket)
     # Every field the form shows, "" or [] when it has no value or no error: a name the template
     # asks for and does not find costs it far more than one it finds.
-    values = dict.fromkeys(NOTE_FIELDS, "")
     posted = extra.pop("values", {})
-    values.update(posted.dict() if isinstance(posted, QueryDict) else posted)
-    errors = {name: [] for name in NOTE_FIELDS} | extra.pop("errors", {})
+    if isinstance(posted, QueryDict):
+        posted = posted.dict()  # the last value of each field, as the template read it
+    values: dict[str, Any] = {**dict.fromkeys(NOTE_FIELDS, ""), **posted}
+    errors: dict[str, Any] = {**{name: [] for name in NOTE_FIELDS}, **extra.pop("errors", {})}
     return {
         "ticket": ticket,
         "channels": Channel.choices,

@@ -363,6 +363,9 @@ def _hammer(url: str, headers: dict[str, str], clients: int, seconds: float) -> 
         return pool.submit(asyncio.run, run()).result()
 
 
+SERVER_APP = "ciclo-serve-under-test"
+
+
 class Connections:
     """The connections to one database, read from pg_stat_activity every 20 ms by a thread of its own."""
 
@@ -379,7 +382,8 @@ class Connections:
 
     def _read(self, watcher: psycopg.Connection) -> list[tuple[int, object]]:
         rows = watcher.execute(
-            "SELECT pid, backend_start FROM pg_stat_activity WHERE datname = %s", [self.database]
+            "SELECT pid, backend_start FROM pg_stat_activity WHERE datname = %s AND application_name = %s",
+            [self.database, SERVER_APP],
         ).fetchall()
         return [(pid, start) for pid, start in rows if pid not in self.ignore]
 
@@ -431,6 +435,7 @@ def test_64_clients_leave_at_most_workers_times_threads_connections_open(tmp_pat
         SECRET_KEY=settings.SECRET_KEY,  # the session's hash is signed with it
         WEB_CONCURRENCY=str(WORKERS),
         WEB_THREADS=str(THREADS),
+        PGAPPNAME=SERVER_APP,  # the server's connections are told apart from any other to the database
     )
     headers = {**HTTPS, "Cookie": cookie}
     with serving(tmp_path, "load", env) as server, Connections(str(db["NAME"]), conninfo, {own_pid}) as connections:

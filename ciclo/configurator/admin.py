@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -88,9 +89,16 @@ class ConfigurationAdmin(HistoryMixin):
     Django's own saving nor the HistoryMixin's recording runs for these objects.
     """
 
+    # How changes saves the page's item (changes.save_cr…); a page that saves otherwise overrides save_item.
+    save_with: ClassVar[Callable[..., models.Model]]
+
     def save_item(self, request: HttpRequest, form: Any, formsets: list[Any]) -> models.Model:
-        """Save the page's checked item through changes; the row the page is about."""
-        raise NotImplementedError
+        """Save the page's checked item through changes — the form's own item, or its rows' — and
+        return the row the page is about."""
+        rows = [f for f in formsets if isinstance(f, ItemFormSet)]
+        item = form.item if isinstance(form, ItemForm) else rows[0].item
+        assert item is not None, "saved without its item checked"
+        return type(self).save_with(item, by=request.user, saved=self.saved(form))
 
     @staticmethod
     def saved(form: BaseForm) -> Any:
@@ -149,14 +157,10 @@ class ConfigurationAdmin(HistoryMixin):
             return self._refused(request, exc)
 
 
-def _whole(form: Any) -> Any:
-    assert isinstance(form, ItemForm) and form.item is not None, "saved without its item checked"
-    return form.item
-
-
 @admin.register(ResponsibilityCenter)
 class ResponsibilityCenterAdmin(ConfigurationAdmin):
     form = ResponsibilityCenterForm
+    save_with = staticmethod(changes.save_cr)
     list_display = ("code", "description", "closes_process", "member_count", "active")
     list_display_links = ("code", "description")
     list_filter = ("closes_process", "active")
@@ -184,9 +188,6 @@ class ResponsibilityCenterAdmin(ConfigurationAdmin):
     @admin.display(description=_("members"), ordering="member_total")
     def member_count(self, obj: ResponsibilityCenter) -> Any:
         return obj.member_total or _("anyone")  # type: ignore[attr-defined]
-
-    def save_item(self, request: HttpRequest, form: Any, formsets: list[Any]) -> models.Model:
-        return changes.save_cr(_whole(form), by=request.user, saved=self.saved(form))
 
 
 class SharedChoicesInline(admin.TabularInline):
@@ -226,6 +227,7 @@ class WorkflowStepInline(SharedChoicesInline):
 @admin.register(Workflow)
 class WorkflowAdmin(ConfigurationAdmin):
     form = WorkflowForm
+    save_with = staticmethod(changes.save_workflow)
     list_display = ("code", "description", "step_count", "active")
     list_display_links = ("code", "description")
     list_filter = ("active",)
@@ -267,10 +269,6 @@ class WorkflowAdmin(ConfigurationAdmin):
             return _("None: tickets can run through this workflow.")  # type: ignore[return-value]
         return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((p.message,) for p in problems)))
 
-    def save_item(self, request: HttpRequest, form: Any, formsets: list[Any]) -> models.Model:
-        steps = _item_of(formsets, WorkflowStepFormSet)
-        return changes.save_workflow(steps.item, by=request.user, saved=self.saved(form))
-
 
 class QuestionInline(SharedChoicesInline):
     model = Question
@@ -290,6 +288,7 @@ class QuestionInline(SharedChoicesInline):
 @admin.register(ServiceCycle)
 class ServiceCycleAdmin(ConfigurationAdmin):
     form = CycleForm
+    save_with = staticmethod(changes.save_cycle)
     list_display = ("code", "description", "question_count", "active")
     list_display_links = ("code", "description")
     list_filter = ("active",)
@@ -315,10 +314,6 @@ class ServiceCycleAdmin(ConfigurationAdmin):
     @admin.display(description=_("questions"), ordering="question_total")
     def question_count(self, obj: ServiceCycle) -> int:
         return obj.question_total  # type: ignore[attr-defined,no-any-return]
-
-    def save_item(self, request: HttpRequest, form: Any, formsets: list[Any]) -> models.Model:
-        questions = _item_of(formsets, QuestionInlineFormSet)
-        return changes.save_cycle(questions.item, by=request.user, saved=self.saved(form))
 
 
 class OptionInline(admin.TabularInline):
@@ -370,6 +365,8 @@ class QuestionAdmin(ConfigurationAdmin):
 @admin.register(ServiceType)
 class ServiceTypeAdmin(ConfigurationAdmin):
     form = ServiceTypeForm
+    # The others' group follows a group added, moved or removed: changes sees to it.
+    save_with = staticmethod(changes.save_service_type)
     list_display = (
         "code",
         "description",
@@ -418,10 +415,6 @@ class ServiceTypeAdmin(ConfigurationAdmin):
             obj.colour,
             obj.colour,
         )
-
-    def save_item(self, request: HttpRequest, form: Any, formsets: list[Any]) -> models.Model:
-        # The others' group follows a group added, moved or removed: changes sees to it.
-        return changes.save_service_type(_whole(form), by=request.user, saved=self.saved(form))
 
 
 @admin.register(CrmOptions)

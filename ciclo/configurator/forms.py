@@ -10,9 +10,10 @@ saves the item through the same module (`configurator/admin.py`).
 
 from __future__ import annotations
 
+import abc
 import re
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -75,10 +76,16 @@ def _no_check() -> None:
     pass
 
 
+# The configuration's check of an item over the saved row it changes (changes.check_cr…).
+Check = Callable[[Any, Any], list[Problem]]
+
+
 class ItemForm(forms.ModelForm):
     """A form that holds a whole item (a CR, a service type): checked by `configurator.changes`
-    once every field is valid on its own; `item` is then what the admin saves."""
+    (`check_with`) once every field is valid on its own; `item` is then what the admin saves."""
 
+    item_class: ClassVar[type[Item]]
+    check_with: ClassVar[Check]
     item: Item | None = None
 
     def saved(self) -> Any:
@@ -86,10 +93,21 @@ class ItemForm(forms.ModelForm):
         return self.instance if self.instance.pk is not None else None
 
     def build_item(self) -> Item:
-        raise NotImplementedError
-
-    def check_item(self, item: Any) -> list[Problem]:
-        raise NotImplementedError
+        """The item from the form's fields: a related definition by its code, users by username."""
+        opts = self._meta.model._meta  # type: ignore[union-attr]
+        values: dict[str, Any] = {}
+        for name in self.item_class.model_fields:
+            if name not in self.fields:
+                continue
+            value, field = self.cleaned_data.get(name), opts.get_field(name)
+            if field.many_to_many:
+                value = sorted(user.get_username() for user in value or ())
+            elif field.is_relation:
+                value = value.code if value is not None else None
+            elif isinstance(field, models.BooleanField):
+                value = bool(value)
+            values[name] = value
+        return self.item_class.model_construct(**values)
 
     def _post_clean(self) -> None:
         # After the model's own validation: a code another row holds is said once, by it.
@@ -98,7 +116,7 @@ class ItemForm(forms.ModelForm):
         if self.errors:
             return
         item = self.build_item()
-        problems = self.check_item(item)
+        problems = type(self).check_with(item, self.saved())
         for problem in problems:
             self.add_error(field_of(self, split_path(problem.path)), refusal(problem))
         if not problems:
@@ -114,13 +132,14 @@ class PageForm(forms.ModelForm):
         setattr(self.instance, PAGE_FORM, self)
 
 
-class ItemFormSet(BaseInlineFormSet):
+class ItemFormSet(BaseInlineFormSet, abc.ABC):
     """The rows of an item's list (a workflow's steps, a cycle's questions, a question's options).
 
     Once the page's form and every row are valid, clean() builds the item with them and
-    checks it whole; `item` is then what the admin saves.
+    checks it whole (`check_with`); `item` is then what the admin saves.
     """
 
+    check_with: ClassVar[Check]
     rows_key = ""  # the item's list these rows are: "steps", "questions", "options"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -151,12 +170,13 @@ class ItemFormSet(BaseInlineFormSet):
         form = getattr(self.instance, PAGE_FORM, None)
         return form if form is not None and form.is_valid() else None
 
+    @abc.abstractmethod
     def build(self, page: forms.ModelForm, rows: list[Any]) -> tuple[Item, list[Any]]:
         """The item, and the rows in the order of its list."""
-        raise NotImplementedError
 
-    def check(self, item: Any) -> list[Problem]:
-        raise NotImplementedError
+    def saved_item(self) -> Any:
+        """The saved row the item changes (the page's object); None on an add page."""
+        return self.instance if self.instance.pk is not None else None
 
     def place(
         self, problem: Problem, page: forms.ModelForm, rows: list[Any]
@@ -181,7 +201,7 @@ class ItemFormSet(BaseInlineFormSet):
         if page is None or any(self.errors):
             return
         item, rows = self.build(page, self.kept_forms())
-        problems = self.check(item)
+        problems = type(self).check_with(item, self.saved_item())
         outside: list[ValidationError] = []
         for problem in problems:
             form, field = self.place(problem, page, rows)
@@ -345,6 +365,7 @@ class WorkflowStepFormSet(ItemFormSet):
     """The steps of one workflow: the workflow is checked as a whole route before anything is saved."""
 
     rows_key = "steps"
+    check_with = staticmethod(changes.check_workflow_item)
 
     def build(self, page: forms.ModelForm, rows: list[Any]) -> tuple[Item, list[Any]]:
         data = page.cleaned_data
@@ -355,9 +376,6 @@ class WorkflowStepFormSet(ItemFormSet):
             steps=[form.step_item(self.instance, data["code"]) for form in rows],
         )
         return item, rows
-
-    def check(self, item: Any) -> list[Problem]:
-        return changes.check_workflow_item(item, self.instance if self.instance.pk is not None else None)
 
     def place(
         self, problem: Problem, page: forms.ModelForm, rows: list[Any]
@@ -378,18 +396,8 @@ class ResponsibilityCenterForm(ItemForm):
         model = ResponsibilityCenter
         fields = ["code", "description", "closes_process", "active", "members"]
 
-    def build_item(self) -> Item:
-        data = self.cleaned_data
-        return CrItem.model_construct(
-            code=data["code"],
-            description=data["description"],
-            closes_process=bool(data.get("closes_process")),
-            active=bool(data.get("active")),
-            members=sorted(user.get_username() for user in data.get("members") or ()),
-        )
-
-    def check_item(self, item: Any) -> list[Problem]:
-        return changes.check_cr(item, self.saved())
+    item_class = CrItem
+    check_with = staticmethod(changes.check_cr)
 
 
 # Service cycles and questions
@@ -427,6 +435,7 @@ class QuestionInlineFormSet(ItemFormSet):
     """A cycle's questions: the cycle is checked whole with them (and with the types that use it)."""
 
     rows_key = "questions"
+    check_with = staticmethod(changes.check_cycle)
 
     def build(self, page: forms.ModelForm, rows: list[Any]) -> tuple[Item, list[Any]]:
         data = page.cleaned_data
@@ -437,9 +446,6 @@ class QuestionInlineFormSet(ItemFormSet):
         saved = {question._row: question for question in base.questions}
         questions = [form.question_item(saved.get(form.instance.pk)) for form in rows]
         return base.model_copy(update={**values, "questions": questions}), rows
-
-    def check(self, item: Any) -> list[Problem]:
-        return changes.check_cycle(item, self.instance if self.instance.pk is not None else None)
 
 
 class QuestionForm(PageForm):
@@ -480,6 +486,7 @@ class OptionInlineFormSet(ItemFormSet):
     """A question's options, on the question's page: its cycle is checked with that question replaced."""
 
     rows_key = "options"
+    check_with = staticmethod(changes.check_cycle)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -521,8 +528,8 @@ class OptionInlineFormSet(ItemFormSet):
         self.question_code = data["code"]
         return base.model_copy(update={"questions": questions}), ordered
 
-    def check(self, item: Any) -> list[Problem]:
-        return changes.check_cycle(item, self.cycle)
+    def saved_item(self) -> Any:
+        return self.cycle  # the question's page saves its cycle
 
 
 # Service types
@@ -546,25 +553,8 @@ class ServiceTypeForm(ItemForm):
         ]
         widgets = {"colour": forms.TextInput(attrs={"type": "color"})}
 
-    def build_item(self) -> Item:
-        data = self.cleaned_data
-        workflow, cycle = data.get("workflow"), data.get("cycle")
-        return ServiceTypeItem.model_construct(
-            code=data["code"],
-            description=data["description"],
-            kind=data["kind"],
-            category=data["category"],
-            priority=data["priority"],
-            days_to_next_contact=data["days_to_next_contact"],
-            colour=data["colour"],
-            active_from=data.get("active_from"),
-            workflow=workflow.code if workflow is not None else None,
-            cycle=cycle.code if cycle is not None else None,
-            active=bool(data.get("active")),
-        )
-
-    def check_item(self, item: Any) -> list[Problem]:
-        return changes.check_service_type_item(item, self.saved())
+    item_class = ServiceTypeItem
+    check_with = staticmethod(changes.check_service_type_item)
 
 
 # CRM options

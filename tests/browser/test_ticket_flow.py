@@ -235,3 +235,24 @@ def test_a_supervisor_moves_to_a_decision_step_choosing_its_option(page, live_se
     page.fill("#move-reason", "Cliente pediu para negociar")
     page.get_by_test_id("move-form").get_by_role("button").click()
     expect(page.get_by_test_id("phase")).to_contain_text("Negociação")
+
+
+def test_a_person_is_found_by_part_of_a_surname_and_a_wrong_cpf_is_refused_as_typed(page, live_server, agent, sales):
+    """What a person types: a piece of the surname finds the customer; a CPF with a wrong check digit is
+    refused on its field, and the person is not added."""
+    from ciclo.people.models import Person
+    from tests.factory import make_person
+
+    make_person(name="Mariana Carvalho")
+    log_in(page, live_server, "agent_t")
+    page.goto(f"{live_server.url}/tickets/new/")
+    page.locator("#person-search").press_sequentially("carv")
+    expect(page.get_by_role("option", name=re.compile("Mariana Carvalho"))).to_be_visible()
+
+    people = Person.objects.count()
+    page.locator("#new-person summary").click()
+    page.locator("#id_new_person-name").press_sequentially("Paulo Souza")
+    page.locator("#id_new_person-document").press_sequentially("123.456.789-00")
+    page.locator("[data-new-person-submit]").click()
+    expect(page.locator("#new-person .invalid-feedback")).to_contain_text("CPF")
+    assert Person.objects.count() == people

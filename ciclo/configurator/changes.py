@@ -768,18 +768,22 @@ class Planner:
         item = PlanItem("responsibility_center", name, name, 0, cr.path, self._status(row, changes), changes)
         self._add(item, _Op(item, ResponsibilityCenter, row, {"code": cr.code, **wanted}, members=cr.members))
 
+    def _match_named(self, kind: str, model: type[models.Model], item: WorkflowItem | CycleItem, name: str) -> _Op:
+        """A workflow or a cycle itself (its description and flag, its code when renamed): its plan item and op."""
+        row = self.saved.section(kind).get(item.code)
+        wanted = item.values()
+        changes = _diff({"description": row.description, "active": row.active} if row else {}, wanted)
+        if row is not None:
+            changes = {**self._code_change(kind, item.code), **changes}
+        plan_item = PlanItem(kind, name, name, 0, item.path, self._status(row, changes), changes)
+        op = _Op(plan_item, model, row, {"code": item.code, **wanted})
+        self._add(plan_item, op)
+        return op
+
     def _match_workflow(self, workflow: WorkflowItem) -> None:
         if workflow.broken:
             return
-        row = self.saved.workflows.get(workflow.code)
-        wanted = workflow.values()
-        changes = _diff({"description": row.description, "active": row.active} if row else {}, wanted)
-        if row is not None:
-            changes = {**self._code_change("workflow", workflow.code), **changes}
-        name = _("workflow %(code)s") % {"code": workflow.code}
-        item = PlanItem("workflow", name, name, 0, workflow.path, self._status(row, changes), changes)
-        op = _Op(item, Workflow, row, {"code": workflow.code, **wanted})
-        self._add(item, op)
+        op = self._match_named("workflow", Workflow, workflow, _("workflow %(code)s") % {"code": workflow.code})
         saved_steps = self.saved.steps.get(workflow.code, {})
         rows, left = _pair(workflow.steps, saved_steps, lambda s: s.order)
         for step, step_row in zip(workflow.steps, rows, strict=True):
@@ -848,15 +852,7 @@ class Planner:
     def _match_cycle(self, cycle: CycleItem) -> None:
         if cycle.broken:
             return
-        row = self.saved.cycles.get(cycle.code)
-        wanted = cycle.values()
-        changes = _diff({"description": row.description, "active": row.active} if row else {}, wanted)
-        if row is not None:
-            changes = {**self._code_change("cycle", cycle.code), **changes}
-        name = _("cycle %(code)s") % {"code": cycle.code}
-        item = PlanItem("cycle", name, name, 0, cycle.path, self._status(row, changes), changes)
-        op = _Op(item, ServiceCycle, row, {"code": cycle.code, **wanted})
-        self._add(item, op)
+        op = self._match_named("cycle", ServiceCycle, cycle, _("cycle %(code)s") % {"code": cycle.code})
         saved_questions = self.saved.questions.get(cycle.code, {})
         rows, left = _pair(cycle.questions, saved_questions, lambda q: q.code)
         for question, question_row in zip(cycle.questions, rows, strict=True):

@@ -116,6 +116,9 @@ INSTALLED_APPS = [
     "ciclo.tickets",
     "ciclo.operations",
     "ciclo.mail",
+    "ciclo.sales",
+    "ciclo.agenda",
+    "ciclo.reminders",
 ]
 
 MIDDLEWARE = [

@@ -18,5 +18,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("ciclo.api.urls")),
     path("accounts/", include("ciclo.accounts.urls")),
+    path("followup/", include("ciclo.sales.urls")),
+    path("agenda/", include("ciclo.agenda.urls")),
+    path("calendar/", include("ciclo.reminders.urls")),
     path("", include("ciclo.tickets.urls")),
 ]

@@ -593,8 +593,15 @@ def bench_django(backend: str, *, keep: bool = False, client: bool = False) -> I
     if client:
         serve_in_process()
     try:
+        if client:
+            # DEBUG off serves the hashed names of `ciclo collectstatic`, as a release does.
+            os.environ["STATIC_ROOT"] = str(db.data_dir / "static")
         setup_django(db)
         migrate()
+        if client:
+            from django.core.management import call_command
+
+            call_command("collectstatic", interactive=False, verbosity=0)
         yield db
     finally:
         db.drop()

@@ -9,7 +9,7 @@ It makes a PostgreSQL database (dropped at the end), loads `ciclo demo` into it 
 tickets to --tickets by copying them set-based (INSERT … SELECT; each copy's dates shifted, so
 the lists are not one instant), collects the static files and starts `ciclo serve` on a free
 port with production settings (DEBUG off) and the bench's own settings and URL conf
-(bench/load_site.py, bench/load_urls.py), which add a bare view to Ciclo's URLs. It logs
+(bench/_load_site.py, bench/_load_urls.py), which add a bare view to Ciclo's URLs. It logs
 agente1 in through the login form (a session cookie) and gives them an API token, then drives
 --connections keep-alive connections for --seconds against each target in turn: the bare view,
 the home page, the ticket query page, a ticket page (agente1's demo ticket with the most notes)
@@ -153,7 +153,7 @@ def start_server(port: int, log: Path) -> subprocess.Popen[bytes]:
     """`ciclo serve` with the bench's settings; its access log (stdout) is dropped, its own messages kept in `log`."""
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "load_site",
+        "DJANGO_SETTINGS_MODULE": "_load_site",
         "PYTHONPATH": os.pathsep.join([str(BENCH_DIR), str(REPO_DIR), os.environ.get("PYTHONPATH", "")]),
         "ALLOWED_HOSTS": HOST,
         "WEB_BIND": f"{HOST}:{port}",

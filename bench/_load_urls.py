@@ -1,4 +1,4 @@
-"""The load bench's URLs (bench/load_site.py): Ciclo's, and /bench/bare, the throughput every page is
+"""The load bench's URLs (bench/_load_site.py): Ciclo's, and /bench/bare, the throughput every page is
 compared with."""
 
 from __future__ import annotations

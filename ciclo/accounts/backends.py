@@ -16,18 +16,24 @@ class RoleBackend(ModelBackend):
     """Django's ModelBackend, but a session's user comes with its role, and a user's permissions are
     read by one query.
 
-    Every page asks for the user's role (menus, access): it is read by the query that loads the
-    user, instead of one query more. Ciclo's views are synchronous; an asynchronous caller gets
-    ModelBackend's `aget_user`, whose user reads its role when first asked (one query), just as correct.
+    Every page asks for the user's role (menus, access) and whether user × company access control is
+    on: both are read by the query that loads the user, instead of two queries more. Ciclo's views are
+    synchronous; an asynchronous caller gets ModelBackend's `aget_user`, whose user reads its role when
+    first asked (one query), just as correct.
     """
 
     def get_user(self, user_id: Any) -> Any:
+        from ciclo.tickets.access import access_control_on, remember_restriction
+
         user_model = get_user_model()
         try:
-            user = user_model._default_manager.annotate(ciclo_role=role_subquery("pk")).get(pk=user_id)
+            user = user_model._default_manager.annotate(
+                ciclo_role=role_subquery("pk"), ciclo_access_control=access_control_on()
+            ).get(pk=user_id)
         except user_model.DoesNotExist:
             return None
         remember_role(user, getattr(user, "ciclo_role", None))
+        remember_restriction(user, getattr(user, "ciclo_access_control", None))
         return user if self.user_can_authenticate(user) else None
 
     def get_all_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:

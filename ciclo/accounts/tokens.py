@@ -75,8 +75,11 @@ def find_token(identifier: str) -> ApiToken | None:
 def authenticate(raw: str, *, at: dt.datetime | None = None) -> ApiToken | None:
     """The active token matching `raw` whose user is active, or None. Notes when it was used.
 
-    One query reads the token, its user and the user's role (kept for role_of).
+    One query reads the token, its user, the user's role (kept for role_of) and whether user × company
+    access control is on (for company_restricted).
     """
+    from ciclo.tickets.access import access_control_on, remember_restriction
+
     raw = raw.strip()
     if not raw.startswith(PREFIX_START) or len(raw) > 200:
         return None
@@ -84,13 +87,14 @@ def authenticate(raw: str, *, at: dt.datetime | None = None) -> ApiToken | None:
         ApiToken.objects.active()
         .filter(key_hash=hash_token(raw))
         .select_related("user")
-        .annotate(user_role=role_subquery("user_id"))
+        .annotate(user_role=role_subquery("user_id"), access_control=access_control_on())
         .order_by()  # the key is unique
     )
     token = next(iter(found[:1]), None)
     if token is None or not token.user.is_active:
         return None
     remember_role(token.user, getattr(token, "user_role", None))
+    remember_restriction(token.user, getattr(token, "access_control", None))
     at = at or timezone.now()
     if token.last_used_at is None or at - token.last_used_at >= LAST_USED_PRECISION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=at)

@@ -32,6 +32,18 @@ def _given(user: Any, company: Any) -> Exists:
     return Exists(UserCompany.objects.filter(user_id=user.pk, company_id=company))
 
 
+def access_control_on() -> Exists:
+    """Whether user × company access control is on, as an annotation of the query that loads a user
+    (the session's, a token's): company_restricted() then asks nothing more (remember_restriction)."""
+    return Exists(_access_control_on())
+
+
+def remember_restriction(user: Any, access_control: bool | None) -> None:
+    """Keep on `user` what their loading query read of access_control_on()."""
+    if access_control is not None:
+        setattr(user, _RESTRICTED, bool(access_control) and role_of(user) != Role.ADMIN)
+
+
 def company_restricted(user: Any) -> bool:
     """Whether user × company access control applies to this user (never to admins).
 

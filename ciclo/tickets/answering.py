@@ -383,3 +383,15 @@ def cycle_of(ticket: Ticket) -> list[PhaseQuestions]:
             )
         phases[q.cr_id].items.append((q, answer))
     return list(phases.values())
+
+
+def required_missing(phases: list[PhaseQuestions], cr_id: int) -> list[Question]:
+    """routing.unanswered_required() read off a cycle cycle_of() has read: the phase's required, active
+    questions without an answer (or whose answer was cleared), in their order; no query."""
+    return [
+        q
+        for phase in phases
+        if phase.cr.pk == cr_id
+        for q, answer in phase.items
+        if q.required and q.active and (answer is None or answer.is_empty)
+    ]

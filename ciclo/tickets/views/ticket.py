@@ -25,7 +25,7 @@ from ciclo.configurator.models import WorkflowStep
 from ciclo.http import HtmxHttpRequest, parse_id, parse_int
 from ciclo.tickets import cycle_form
 from ciclo.tickets.access import assignable_users, ticket_for, work_refusal
-from ciclo.tickets.answering import cycle_of
+from ciclo.tickets.answering import cycle_of, required_missing
 from ciclo.tickets.errors import (
     DecisionRequired,
     InvalidChoice,
@@ -75,6 +75,10 @@ def _choices_from(data: Any) -> dict[int, int]:
 NOTE_FIELDS = ("text", "channel", "next_contact_at", "next_contact_user", "move_on")
 
 
+def _required(ticket: Ticket, known: list[Any] | None) -> list[Any]:
+    return unanswered_required(ticket) if known is None else known
+
+
 def note_context(request: HttpRequest, ticket: Ticket, *, steps: StepMap | None = None, **extra: Any) -> dict[str, Any]:
     """The note form: where moving on leads, what blocks it, who the next contact can be given to.
     `steps`: the ticket's workflow, when the page has read it already."""
@@ -92,7 +96,7 @@ def note_context(request: HttpRequest, ticket: Ticket, *, steps: StepMap | None 
         "channels": Channel.choices,
         "users": _assignable(),
         "route": route_ahead(ticket, choices, steps),
-        "required": unanswered_required(ticket) if not ticket.is_closed else [],
+        "required": [] if ticket.is_closed else _required(ticket, extra.pop("required", None)),
         "can_work": not refusal,
         "refusal": refusal,
         "may_override": request.user.has_perm(OVERRIDE_REQUIRED),
@@ -286,8 +290,12 @@ def render_page(
 ) -> HttpResponse:
     """The whole page; a panel given (`note`, `cycle`, `move`) is shown with that context instead of afresh."""
     steps = StepMap()  # the ticket's workflow, read once for the note form and the move
-    note = note if note is not None else note_context(request, ticket, steps=steps)
-    cycle = cycle if cycle is not None else cycle_context(request, ticket)
+    phases = cycle_of(ticket) if cycle is None else None  # the cycle, read once for its panel and the note form
+    if note is None:
+        required = None if phases is None else required_missing(phases, ticket.cr_id)
+        note = note_context(request, ticket, steps=steps, required=required)
+    if cycle is None:
+        cycle = cycle_context(request, ticket, cycle_form.build(phases or []))
     move = move if move is not None else move_context(request, ticket, steps=steps)
     context = {"nav": "", "oob": False, **note, **cycle, **move, "notes": timeline(ticket)}
     return render(request, "tickets/ticket.html", context, status=status)

@@ -56,6 +56,19 @@ class ResponsibilityCenter(ClassifiedModel):
         _("closes the process"), default=False, help_text=_("A ticket that reaches this CR is closed.")
     )
     active = models.BooleanField(_("active"), default=True)
+    default_success = models.PositiveSmallIntegerField(
+        _("default success (%)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text=_("The success chance a sales ticket takes on entering this phase, unless set by hand."),
+    )
+    stale_after_days = models.PositiveSmallIntegerField(
+        _("days to go stale"),
+        null=True,
+        blank=True,
+        help_text=_("Business days in this phase after which a sales ticket is flagged as stale. Blank: never."),
+    )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,
@@ -73,7 +86,12 @@ class ResponsibilityCenter(ClassifiedModel):
         constraints = [
             models.UniqueConstraint(
                 fields=["code"], name="cr_code_unique", violation_error_message=_("Another CR has this classification.")
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(default_success__isnull=True) | Q(default_success__gte=0, default_success__lte=100),
+                name="cr_default_success_percent",
+                violation_error_message=_("The default success is a percentage from 0 to 100."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -324,6 +342,33 @@ class ServiceTypeQuerySet(models.QuerySet["ServiceType"]):
             Q(active_from__isnull=True) | Q(active_from__lte=on)
         )
 
+    def sales_types(self) -> ServiceTypeQuerySet:
+        """Every sales type: marked as one, or under a group (at any depth) that is (one query to find them)."""
+        return self.filter(pk__in=sales_type_ids())
+
+
+def sales_type_ids() -> set[int]:
+    """The ids of the types that are sales types, the flag inherited down the parent chain."""
+    rows = {pk: (parent_id, sales) for pk, parent_id, sales in ServiceType.objects.values_list("pk", "parent", "sales")}
+    found: dict[int, bool] = {}
+    for pk in rows:
+        chain: list[int] = []
+        current: int | None = pk
+        result = False
+        while current is not None and current in rows and current not in chain:
+            if current in found:
+                result = found[current]
+                break
+            chain.append(current)
+            parent_id, sales = rows[current]
+            if sales:
+                result = True
+                break
+            current = parent_id
+        for walked in chain:
+            found[walked] = result
+    return {pk for pk, sales in found.items() if sales}
+
 
 class ServiceType(ClassifiedModel):
     """Binds a workflow and a cycle. Synthetic types group; analytical types are used on tickets."""
@@ -340,6 +385,11 @@ class ServiceType(ClassifiedModel):
     description = models.CharField(_("description"), max_length=200)
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices, default=Kind.ANALYTICAL)
     category = models.CharField(_("category"), max_length=12, choices=Category.choices, default=Category.SERVICE)
+    sales = models.BooleanField(
+        _("sales type"),
+        default=False,
+        help_text=_("Its tickets are sales contacts (sales follow-up). The types under a sales group are too."),
+    )
     parent = models.ForeignKey(
         "self",
         null=True,
@@ -403,6 +453,22 @@ class ServiceType(ClassifiedModel):
     @property
     def is_analytical(self) -> bool:
         return self.kind == self.Kind.ANALYTICAL
+
+    def is_sales_type(self) -> bool:
+        """Marked as a sales type, or under a group (at any depth) that is."""
+        if self.sales:
+            return True
+        seen = {self.pk}
+        parent_id = self.parent_id
+        while parent_id is not None and parent_id not in seen:
+            seen.add(parent_id)
+            row = ServiceType.objects.filter(pk=parent_id).values_list("parent", "sales").first()
+            if row is None:
+                return False
+            if row[1]:
+                return True
+            parent_id = row[0]
+        return False
 
     def opening_refusal(self, on: dt.date | None = None) -> str:
         """Why a ticket cannot be opened with this type on the day `on` ("" when it can): the rule of

@@ -99,6 +99,8 @@ class Ticket(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("opened by")
     )
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # Set by the engine on opening and on every move (routing.apply_route): what "days in phase" counts from.
+    phase_entered_at = models.DateTimeField(_("in this phase since"), default=timezone.now)
     version = models.PositiveIntegerField(_("version"), default=1)
     # The subject and every note's text, folded (ciclo.people.text): what the text filter reads.
     # The engine appends to it with each note; a trigram index serves it on PostgreSQL.

@@ -95,9 +95,9 @@ def is_business_day(day: dt.date, company_id: int | None = None) -> bool:
     """Whether `day` is worked in the company (None: a day off of every company counts, no company's own)."""
     if day.weekday() >= SATURDAY or day in national_holidays(day.year):
         return False
-    return BusinessCalendar.for_companies([] if company_id is None else [company_id], start=day, end=day).is_business_day(
-        day, company_id
-    )
+    return BusinessCalendar.for_companies(
+        [] if company_id is None else [company_id], start=day, end=day
+    ).is_business_day(day, company_id)
 
 
 def business_days_between(start: dt.date, end: dt.date, company_id: int | None = None) -> int:
@@ -108,9 +108,7 @@ def business_days_between(start: dt.date, end: dt.date, company_id: int | None =
     return calendar.business_days_between(start, end, company_id)
 
 
-def business_days_since(
-    moment: dt.datetime, company_id: int | None = None, *, today: dt.date | None = None
-) -> int:
+def business_days_since(moment: dt.datetime, company_id: int | None = None, *, today: dt.date | None = None) -> int:
     """The business days from the local day of `moment` to today: a ticket's days in its phase."""
     from django.utils import timezone
 

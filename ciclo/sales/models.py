@@ -190,8 +190,15 @@ class SalesContact(models.Model):
             models.CheckConstraint(
                 condition=(
                     Q(outcome=Outcome.OPEN, won_value__isnull=True, lost_reason__isnull=True, outcome_at__isnull=True)
-                    | Q(outcome=Outcome.WON, won_value__isnull=False, lost_reason__isnull=True, outcome_at__isnull=False)
-                    | Q(outcome=Outcome.LOST, won_value__isnull=True, lost_reason__isnull=False, outcome_at__isnull=False)
+                    | Q(
+                        outcome=Outcome.WON, won_value__isnull=False, lost_reason__isnull=True, outcome_at__isnull=False
+                    )
+                    | Q(
+                        outcome=Outcome.LOST,
+                        won_value__isnull=True,
+                        lost_reason__isnull=False,
+                        outcome_at__isnull=False,
+                    )
                 ),
                 name="sales_outcome_consistent",
                 violation_error_message=_("A won sale has its value, a lost one its reason, an open one neither."),
@@ -212,4 +219,3 @@ class SalesContact(models.Model):
         if self.expected_value is None or self.success is None:
             return None
         return (self.expected_value * self.success / 100).quantize(Decimal("0.01"))
-

@@ -6,30 +6,52 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('configurator', '0004_drop_config_version'),
+        ("configurator", "0004_drop_config_version"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='responsibilitycenter',
-            name='default_success',
-            field=models.PositiveSmallIntegerField(blank=True, help_text='The success chance a sales ticket takes on entering this phase, unless set by hand.', null=True, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(100)], verbose_name='default success (%)'),
+            model_name="responsibilitycenter",
+            name="default_success",
+            field=models.PositiveSmallIntegerField(
+                blank=True,
+                help_text="The success chance a sales ticket takes on entering this phase, unless set by hand.",
+                null=True,
+                validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(100)],
+                verbose_name="default success (%)",
+            ),
         ),
         migrations.AddField(
-            model_name='responsibilitycenter',
-            name='stale_after_days',
-            field=models.PositiveSmallIntegerField(blank=True, help_text='Business days in this phase after which a sales ticket is flagged as stale. Blank: never.', null=True, verbose_name='days to go stale'),
+            model_name="responsibilitycenter",
+            name="stale_after_days",
+            field=models.PositiveSmallIntegerField(
+                blank=True,
+                help_text="Business days in this phase after which a sales ticket is flagged as stale. Blank: never.",
+                null=True,
+                verbose_name="days to go stale",
+            ),
         ),
         migrations.AddField(
-            model_name='servicetype',
-            name='sales',
-            field=models.BooleanField(default=False, help_text='Its tickets are sales contacts (sales follow-up). The types under a sales group are too.', verbose_name='sales type'),
+            model_name="servicetype",
+            name="sales",
+            field=models.BooleanField(
+                default=False,
+                help_text="Its tickets are sales contacts (sales follow-up). The types under a sales group are too.",
+                verbose_name="sales type",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='responsibilitycenter',
-            constraint=models.CheckConstraint(condition=models.Q(('default_success__isnull', True), models.Q(('default_success__gte', 0), ('default_success__lte', 100)), _connector='OR'), name='cr_default_success_percent', violation_error_message='The default success is a percentage from 0 to 100.'),
+            model_name="responsibilitycenter",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("default_success__isnull", True),
+                    models.Q(("default_success__gte", 0), ("default_success__lte", 100)),
+                    _connector="OR",
+                ),
+                name="cr_default_success_percent",
+                violation_error_message="The default success is a percentage from 0 to 100.",
+            ),
         ),
     ]

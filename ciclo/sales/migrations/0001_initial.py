@@ -7,87 +7,248 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('people', '0004_person_search_fts'),
-        ('tickets', '0007_phase_entered_at'),
+        ("people", "0004_person_search_fts"),
+        ("tickets", "0007_phase_entered_at"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Environment',
+            name="Environment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('active', models.BooleanField(default=True, verbose_name='active')),
-                ('position', models.PositiveIntegerField(default=0, verbose_name='position')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("active", models.BooleanField(default=True, verbose_name="active")),
+                ("position", models.PositiveIntegerField(default=0, verbose_name="position")),
             ],
             options={
-                'verbose_name': 'environment',
-                'verbose_name_plural': 'environments',
-                'ordering': ['position', 'name'],
-                'abstract': False,
-                'constraints': [models.UniqueConstraint(django.db.models.functions.text.Lower('name'), name='environment_name_unique', violation_error_message='Another environment has this name.')],
+                "verbose_name": "environment",
+                "verbose_name_plural": "environments",
+                "ordering": ["position", "name"],
+                "abstract": False,
+                "constraints": [
+                    models.UniqueConstraint(
+                        django.db.models.functions.text.Lower("name"),
+                        name="environment_name_unique",
+                        violation_error_message="Another environment has this name.",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='LostReason',
+            name="LostReason",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('active', models.BooleanField(default=True, verbose_name='active')),
-                ('position', models.PositiveIntegerField(default=0, verbose_name='position')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("active", models.BooleanField(default=True, verbose_name="active")),
+                ("position", models.PositiveIntegerField(default=0, verbose_name="position")),
             ],
             options={
-                'verbose_name': 'lost reason',
-                'verbose_name_plural': 'lost reasons',
-                'ordering': ['position', 'name'],
-                'abstract': False,
-                'constraints': [models.UniqueConstraint(django.db.models.functions.text.Lower('name'), name='lost_reason_name_unique', violation_error_message='Another lost reason has this name.')],
+                "verbose_name": "lost reason",
+                "verbose_name_plural": "lost reasons",
+                "ordering": ["position", "name"],
+                "abstract": False,
+                "constraints": [
+                    models.UniqueConstraint(
+                        django.db.models.functions.text.Lower("name"),
+                        name="lost_reason_name_unique",
+                        violation_error_message="Another lost reason has this name.",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='DayOff',
+            name="DayOff",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date', models.DateField(verbose_name='date')),
-                ('description', models.CharField(max_length=200, verbose_name='description')),
-                ('company', models.ForeignKey(blank=True, help_text='Blank: a day off in every company.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='days_off', to='people.company', verbose_name='company')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("date", models.DateField(verbose_name="date")),
+                ("description", models.CharField(max_length=200, verbose_name="description")),
+                (
+                    "company",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Blank: a day off in every company.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="days_off",
+                        to="people.company",
+                        verbose_name="company",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'day off',
-                'verbose_name_plural': 'days off',
-                'ordering': ['date', 'company'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('company__isnull', False)), fields=('date', 'company'), name='dayoff_date_company_unique', violation_error_message='This company already has this day off.'), models.UniqueConstraint(condition=models.Q(('company__isnull', True)), fields=('date',), name='dayoff_date_every_company_unique', violation_error_message='This day is already off in every company.')],
+                "verbose_name": "day off",
+                "verbose_name_plural": "days off",
+                "ordering": ["date", "company"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("company__isnull", False)),
+                        fields=("date", "company"),
+                        name="dayoff_date_company_unique",
+                        violation_error_message="This company already has this day off.",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("company__isnull", True)),
+                        fields=("date",),
+                        name="dayoff_date_every_company_unique",
+                        violation_error_message="This day is already off in every company.",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SalesContact',
+            name="SalesContact",
             fields=[
-                ('ticket', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='sales', serialize=False, to='tickets.ticket', verbose_name='ticket')),
-                ('contact_date', models.DateField(verbose_name='contact date')),
-                ('success', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='success (%)')),
-                ('success_by_hand', models.BooleanField(default=False, help_text="Off: the success follows the phase's default.", verbose_name='success set by hand')),
-                ('expected_value', models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True, verbose_name='expected value')),
-                ('expected_close', models.DateField(blank=True, null=True, verbose_name='expected close')),
-                ('outcome', models.CharField(blank=True, choices=[('', 'Open'), ('won', 'Won'), ('lost', 'Lost')], default='', max_length=4, verbose_name='outcome')),
-                ('won_value', models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True, verbose_name='won value')),
-                ('outcome_text', models.TextField(blank=True, verbose_name='outcome note')),
-                ('outcome_at', models.DateTimeField(blank=True, null=True, verbose_name='outcome recorded at')),
-                ('version', models.PositiveIntegerField(default=1, verbose_name='version')),
-                ('environment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='sales', to='sales.environment', verbose_name='environment')),
-                ('lost_reason', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='sales', to='sales.lostreason', verbose_name='lost reason')),
-                ('outcome_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='outcome recorded by')),
-                ('referral', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='referred_sales', to='people.person', verbose_name='referral person')),
+                (
+                    "ticket",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="sales",
+                        serialize=False,
+                        to="tickets.ticket",
+                        verbose_name="ticket",
+                    ),
+                ),
+                ("contact_date", models.DateField(verbose_name="contact date")),
+                ("success", models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="success (%)")),
+                (
+                    "success_by_hand",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Off: the success follows the phase's default.",
+                        verbose_name="success set by hand",
+                    ),
+                ),
+                (
+                    "expected_value",
+                    models.DecimalField(
+                        blank=True, decimal_places=2, max_digits=14, null=True, verbose_name="expected value"
+                    ),
+                ),
+                ("expected_close", models.DateField(blank=True, null=True, verbose_name="expected close")),
+                (
+                    "outcome",
+                    models.CharField(
+                        blank=True,
+                        choices=[("", "Open"), ("won", "Won"), ("lost", "Lost")],
+                        default="",
+                        max_length=4,
+                        verbose_name="outcome",
+                    ),
+                ),
+                (
+                    "won_value",
+                    models.DecimalField(
+                        blank=True, decimal_places=2, max_digits=14, null=True, verbose_name="won value"
+                    ),
+                ),
+                ("outcome_text", models.TextField(blank=True, verbose_name="outcome note")),
+                ("outcome_at", models.DateTimeField(blank=True, null=True, verbose_name="outcome recorded at")),
+                ("version", models.PositiveIntegerField(default=1, verbose_name="version")),
+                (
+                    "environment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="sales",
+                        to="sales.environment",
+                        verbose_name="environment",
+                    ),
+                ),
+                (
+                    "lost_reason",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="sales",
+                        to="sales.lostreason",
+                        verbose_name="lost reason",
+                    ),
+                ),
+                (
+                    "outcome_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="outcome recorded by",
+                    ),
+                ),
+                (
+                    "referral",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="referred_sales",
+                        to="people.person",
+                        verbose_name="referral person",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'sales contact',
-                'verbose_name_plural': 'sales contacts',
-                'indexes': [models.Index(fields=['outcome', 'outcome_at'], name='sales_outcome_at')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('success__isnull', True), models.Q(('success__gte', 0), ('success__lte', 100)), _connector='OR'), name='sales_success_percent', violation_error_message='The success is a percentage from 0 to 100.'), models.CheckConstraint(condition=models.Q(('expected_value__isnull', True), ('expected_value__gte', 0), _connector='OR'), name='sales_expected_value_not_negative', violation_error_message='The expected value cannot be negative.'), models.CheckConstraint(condition=models.Q(('won_value__isnull', True), ('won_value__gte', 0), _connector='OR'), name='sales_won_value_not_negative', violation_error_message='The won value cannot be negative.'), models.CheckConstraint(condition=models.Q(('outcome__in', ['', 'won', 'lost'])), name='sales_outcome_valid'), models.CheckConstraint(condition=models.Q(models.Q(('lost_reason__isnull', True), ('outcome', ''), ('outcome_at__isnull', True), ('won_value__isnull', True)), models.Q(('lost_reason__isnull', True), ('outcome', 'won'), ('outcome_at__isnull', False), ('won_value__isnull', False)), models.Q(('lost_reason__isnull', False), ('outcome', 'lost'), ('outcome_at__isnull', False), ('won_value__isnull', True)), _connector='OR'), name='sales_outcome_consistent', violation_error_message='A won sale has its value, a lost one its reason, an open one neither.')],
+                "verbose_name": "sales contact",
+                "verbose_name_plural": "sales contacts",
+                "indexes": [models.Index(fields=["outcome", "outcome_at"], name="sales_outcome_at")],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("success__isnull", True),
+                            models.Q(("success__gte", 0), ("success__lte", 100)),
+                            _connector="OR",
+                        ),
+                        name="sales_success_percent",
+                        violation_error_message="The success is a percentage from 0 to 100.",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("expected_value__isnull", True), ("expected_value__gte", 0), _connector="OR"
+                        ),
+                        name="sales_expected_value_not_negative",
+                        violation_error_message="The expected value cannot be negative.",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("won_value__isnull", True), ("won_value__gte", 0), _connector="OR"),
+                        name="sales_won_value_not_negative",
+                        violation_error_message="The won value cannot be negative.",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("outcome__in", ["", "won", "lost"])), name="sales_outcome_valid"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(
+                                ("lost_reason__isnull", True),
+                                ("outcome", ""),
+                                ("outcome_at__isnull", True),
+                                ("won_value__isnull", True),
+                            ),
+                            models.Q(
+                                ("lost_reason__isnull", True),
+                                ("outcome", "won"),
+                                ("outcome_at__isnull", False),
+                                ("won_value__isnull", False),
+                            ),
+                            models.Q(
+                                ("lost_reason__isnull", False),
+                                ("outcome", "lost"),
+                                ("outcome_at__isnull", False),
+                                ("won_value__isnull", True),
+                            ),
+                            _connector="OR",
+                        ),
+                        name="sales_outcome_consistent",
+                        violation_error_message="A won sale has its value, a lost one its reason, an open one neither.",
+                    ),
+                ],
             },
         ),
     ]

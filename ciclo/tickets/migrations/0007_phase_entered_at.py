@@ -14,16 +14,15 @@ SET phase_entered_at = COALESCE(
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0006_home_due_indexes'),
+        ("tickets", "0006_home_due_indexes"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='ticket',
-            name='phase_entered_at',
-            field=models.DateTimeField(default=django.utils.timezone.now, verbose_name='in this phase since'),
+            model_name="ticket",
+            name="phase_entered_at",
+            field=models.DateTimeField(default=django.utils.timezone.now, verbose_name="in this phase since"),
         ),
         migrations.RunSQL(BACKFILL, migrations.RunSQL.noop),
     ]

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ciclo.accounts.roles import role_of
+from ciclo.agenda.appointments import sync_next_contact
 from ciclo.configurator.models import ServiceType
 from ciclo.people.models import Company, ContactPerson, Person
 from ciclo.people.text import fold_all
@@ -107,4 +108,5 @@ def open_ticket(
         apply_route(ticket, route, by=by, at=at, note=note, kind=PhaseMove.Kind.OPEN)
         if ticket.is_closed:
             ticket.save(update_fields=["status", "closed_at"])
+        sync_next_contact(ticket, by=by, locked=True)  # the opening note's next contact on the agenda
     return ticket

@@ -12,6 +12,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ciclo.agenda.appointments import sync_next_contact
 from ciclo.configurator.models import DecisionOption, Question, Workflow, WorkflowStep
 from ciclo.people.text import append_folded
 from ciclo.tickets.access import check_can_work, is_assignable, with_work_checks
@@ -255,6 +256,7 @@ def record_note(
         fields.append("search_text")
         locked.version += 1
         locked.save(update_fields=fields)
+        sync_next_contact(locked, by=by, note=note, locked=True)  # the next contact on the agenda
     _refresh(ticket, locked)
     return NoteResult(note=note, move=move, ticket=ticket)
 
@@ -297,6 +299,7 @@ def move_to_step(
         locked.search_text = append_folded(locked.search_text, reason)
         locked.version += 1
         locked.save(update_fields=["workflow", "step", "cr", "status", "closed_at", "version", "search_text"])
+        sync_next_contact(locked, by=by, locked=True)  # closed: its appointment cancelled
     _refresh(ticket, locked)
     return move
 

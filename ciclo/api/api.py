@@ -167,6 +167,7 @@ api.add_router("/config", "ciclo.api.configuration.router", tags=["configuration
 api.add_router("/", "ciclo.api.people.router", tags=["people"])
 api.add_router("/tickets", "ciclo.api.tickets.router", tags=["tickets"])
 api.add_router("/definitions", "ciclo.api.definitions.router", tags=["definitions"])
+api.add_router("/followup", "ciclo.api.followup.router", tags=["follow-up"])
 
 
 @api.get("/me", response=responses({200: TokenUser}, AUTH), tags=["account"], summary="The token's user and role")

@@ -196,6 +196,12 @@ TEMPLATES = [
             ],
         },
     },
+    {
+        # The loops of the longest lists only (ciclo/jinja.py): `<app>/jinja2/`, escaping on.
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "APP_DIRS": True,
+        "OPTIONS": {"environment": "ciclo.jinja.environment", "autoescape": True},
+    },
 ]
 
 WSGI_APPLICATION = "ciclo.wsgi.application"

@@ -100,10 +100,10 @@ def test_the_page_makes_the_same_queries_with_many_questions_and_history(client,
             assert client.get(url("ticket", t.pk)).status_code == 200
         counts.append(len(ctx))
     # The session; the user with its role; the ticket (with whether the user may work it); the users to pass
-    # it to; the workflow's steps and their options; the required questions unanswered; the user's
-    # permissions; answers; their choices; phases visited; phases unlocked; the cycle's questions and their
-    # options; the notes; the timeline's unlocks.
-    assert counts == [16, 16], counts
+    # it to; the workflow's steps and their options; the user's permissions; answers; their choices; phases
+    # visited; phases unlocked; the cycle's questions and their options (the note form's required questions
+    # are read off them); the notes; the timeline's unlocks.
+    assert counts == [15, 15], counts
 
 
 # --- notes and moves --------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from ciclo.accounts.decorators import ciclo_user
 from ciclo.accounts.roles import ROLE_ORDER, Role, is_supervisor, role_of
 from ciclo.configurator.models import ResponsibilityCenter
 from ciclo.http import parse_id
+from ciclo.jinja import render_rows
 from ciclo.tickets.access import visible_tickets
 from ciclo.tickets.models import Ticket, TicketQuerySet
 from ciclo.tickets.query import BadCursor, after, encode_cursor, unpack_cursor
@@ -137,6 +138,8 @@ class DueList:
     first_url: str = ""
     previous_url: str = ""
     next_url: str = ""
+    rows_html: str = ""  # its tickets as the table's rows, and as a phone's cards (tickets/jinja2/)
+    cards_html: str = ""
 
 
 def _url(params: QueryDict, **changes: Any) -> str:
@@ -294,6 +297,12 @@ def home(request: HttpRequest) -> HttpResponse:
         _due_list("overdue", pgettext("the home's list", "Overdue"), rows, overdue_count, fields, params, start_of_day),
         _due_list("today", _("Due today"), rows, today_count, fields, params, start_of_day),
     ]
+    show_user_column = whose != "me"
+    for listing in lists:
+        rows = {"tickets": listing.tickets, "show_user_column": show_user_column}
+        when_class = "text-danger" if listing.key == "overdue" else "text-body-secondary"
+        listing.rows_html = render_rows("tickets/home_rows.html", rows)
+        listing.cards_html = render_rows("tickets/home_cards.html", {**rows, "when_class": when_class})
     return render(
         request,
         "tickets/home.html",
@@ -309,7 +318,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "shown_user": user_id,
             "team": team,
             "team_value": TEAM,
-            "show_user_column": whose != "me",
+            "show_user_column": show_user_column,
             "all_phases_url": _url(scope),
             "is_admin": role_of(request.user) == Role.ADMIN,
             "today": start_of_day.date(),

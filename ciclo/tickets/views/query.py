@@ -26,13 +26,14 @@ from django.urls import reverse
 from django.utils import dateformat, formats, timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url
 
 from ciclo.accounts.decorators import ciclo_user
 from ciclo.configurator.models import Priority, ResponsibilityCenter, ServiceType
 from ciclo.http import get_id, parse_int
+from ciclo.jinja import render_rows
 from ciclo.people.documents import format_document
 from ciclo.people.models import Company
 from ciclo.tickets import query
@@ -76,7 +77,7 @@ def _user_name(user: Any) -> str:
 
 
 class Shown(StrEnum):
-    """How `tickets/_query_rows.html` shows a column's value in the table."""
+    """How `tickets/query_rows.html` (Jinja2) shows a column's value in the table."""
 
     TEXT = ""
     LINK = "link"  # to the ticket
@@ -271,7 +272,7 @@ def read_state(request: HttpRequest, data: QueryDict | None = None, *, remember:
 class Cell(NamedTuple):
     """One value of a row, in its column, how the column shows it, and its text as the page shows it.
 
-    Tuples, so that `tickets/_query_rows.html` unpacks them in its loop instead of looking up
+    Tuples, so that `tickets/query_rows.html` unpacks them in its loop instead of looking up
     attributes: a page of 200 rows has 2,600 cells. The text is made here once (a date in the
     user's format, a number as it reads); the template escapes it as any value."""
 
@@ -296,6 +297,7 @@ class Row(NamedTuple):
 class Results:
     rows: list[Row] = field(default_factory=list)
     next_cursor: str | None = None
+    rows_html: str = ""  # the rows as the table shows them (tickets/jinja2/tickets/query_rows.html)
     count: int | None = None  # how many match, when known (counted cheaply, up to COUNT_CAP, on every page)
     count_capped: bool = False
     error: str = ""
@@ -357,6 +359,18 @@ def shown_only(qs: TicketQuerySet, columns: list[Column], sort: str) -> TicketQu
     return qs.only(*sorted(fields))
 
 
+def _rows_html(rows: list[Row]) -> str:
+    return render_rows(
+        "tickets/query_rows.html",
+        {
+            "rows": rows,
+            "open_label": pgettext("the button that opens a ticket", "Open"),
+            "open_title": _("Open the ticket"),
+            "cycle_label": _("Cycle"),
+        },
+    )
+
+
 def find(request: HttpRequest, state: QueryState) -> Results | None:
     """The page of tickets the state asks for; None while the filter has errors (no query runs)."""
     if state.errors:
@@ -372,7 +386,7 @@ def find(request: HttpRequest, state: QueryState) -> Results | None:
     # The user's date and time format, as the template's `date` filter would read it for every cell.
     dates = formats.get_format("SHORT_DATETIME_FORMAT")
     rows = [_row(t, state.columns, labels, swatch, dates) for t in found.rows]
-    results = Results(rows=rows, next_cursor=found.next_cursor)
+    results = Results(rows=rows, next_cursor=found.next_cursor, rows_html=_rows_html(rows))
     if not state.after and found.next_cursor is None:
         results.count = len(rows)
     elif not state.filter.text:

@@ -160,6 +160,7 @@ Limit = Annotated[
 
 
 Priority = Annotated[int, Field(ge=1, le=5, description="1 (highest) to 5."), BeforeValidator(_a_json_number)]
+Percent = Annotated[int, Field(ge=0, le=100, description="A percentage, 0 to 100."), BeforeValidator(_a_json_number)]
 
 
 def decimal_text(value: Decimal | None) -> str | None:

@@ -106,6 +106,8 @@ def test_export_describes_the_sales_setup_by_codes(sales):
         "description": "Encerrado",
         "closes_process": True,
         "active": True,
+        "default_success": None,
+        "stale_after_days": None,
     }
     (workflow,) = data["workflows"]
     assert workflow["code"] == "vendas"

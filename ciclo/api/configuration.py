@@ -50,6 +50,7 @@ from ciclo.configurator.models import (
     ServiceType,
     Workflow,
     WorkflowStep,
+    sales_type_ids,
 )
 from ciclo.fields import decimal_text
 
@@ -82,6 +83,8 @@ def _cr_out(cr: ResponsibilityCenter) -> dict[str, Any]:
         "description": cr.description,
         "closes_process": cr.closes_process,
         "active": cr.active,
+        "default_success": cr.default_success,
+        "stale_after_days": cr.stale_after_days,
         "members": sorted(u.get_username() for u in cr.members.all()),
     }
 
@@ -327,13 +330,15 @@ def _type(code: str) -> ServiceType:
     return _get(_types(), code, _("service type"))
 
 
-def _type_out(t: ServiceType) -> dict[str, Any]:
+def _type_out(t: ServiceType, sales_ids: set[int] | None = None) -> dict[str, Any]:
     return {
         "id": t.pk,
         "code": t.code,
         "description": t.description,
         "kind": t.kind,
         "category": t.category,
+        "sales": t.sales,
+        "is_sales_type": t.pk in sales_ids if sales_ids is not None else t.is_sales_type(),
         "parent": t.parent.code if t.parent else None,
         "priority": t.priority,
         "days_to_next_contact": t.days_to_next_contact,
@@ -347,7 +352,8 @@ def _type_out(t: ServiceType) -> dict[str, Any]:
 
 @router.get("/service-types", response=responses({200: list[ServiceTypeOut]}, AUTH), summary="List service types")
 def list_types(request: HttpRequest) -> list[dict[str, Any]]:
-    return [_type_out(t) for t in _types()]
+    sales_ids = sales_type_ids()
+    return [_type_out(t, sales_ids) for t in _types()]
 
 
 @router.get("/service-types/{code}", response=responses({200: ServiceTypeOut}, READ), summary="A service type")

@@ -35,6 +35,7 @@ from ciclo.fields import (
     Code,
     Day,
     Flag,
+    Percent,
     Priority,
     StepOrder,
     Text,
@@ -335,6 +336,8 @@ class CrOut(Out):
     description: str
     closes_process: bool
     active: bool
+    default_success: int | None = Field(description="The success % a sales ticket takes on entering this phase.")
+    stale_after_days: int | None = Field(description="Business days in this phase after which a sales ticket is stale.")
     members: list[str] = Field(description="Usernames; empty: any agent works this CR.")
 
 
@@ -343,6 +346,8 @@ class CrPatch(In):
     description: bounded(200, 1) = KEEP  # type: ignore[valid-type]
     closes_process: Flag = KEEP
     active: Flag = KEEP
+    default_success: Percent | None = Field(default=KEEP, description="0 to 100; null: none.")
+    stale_after_days: BodySmallInt | None = Field(default=KEEP, description="Business days; null: never stale.")
     members: list[Username] = Field(default=KEEP, max_length=1000, description="Usernames; replaces the members.")
 
 
@@ -419,6 +424,8 @@ class ServiceTypeOut(Out):
     description: str
     kind: ServiceTypeKind
     category: ServiceTypeCategory
+    sales: bool = Field(description="Marked as a sales type (the types under it are sales types too).")
+    is_sales_type: bool = Field(description="Its tickets are sales contacts: marked, or under a sales group.")
     parent: str | None = Field(description="The classification of the synthetic type it sits under.")
     priority: int
     days_to_next_contact: int
@@ -434,6 +441,7 @@ class ServiceTypePatch(In):
     description: bounded(200, 1) = KEEP  # type: ignore[valid-type]
     kind: ServiceTypeKind = KEEP
     category: ServiceTypeCategory = KEEP
+    sales: Flag = KEEP
     priority: Priority = KEEP
     days_to_next_contact: BodySmallInt = KEEP
     colour: bounded(7) = KEEP  # type: ignore[valid-type]

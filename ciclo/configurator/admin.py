@@ -180,6 +180,16 @@ class ResponsibilityCenterAdmin(ConfigurationAdmin):
             },
         ),
         (_("Who works it"), {"fields": ("members",)}),
+        (
+            _("Sales follow-up"),
+            {
+                "fields": ("default_success", "stale_after_days"),
+                "description": _(
+                    "For sales tickets: the success chance a ticket takes on entering this phase (unless someone "
+                    "set it by hand), and the business days after which a ticket still here is flagged as stale."
+                ),
+            },
+        ),
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ResponsibilityCenter]:
@@ -389,7 +399,7 @@ class ServiceTypeAdmin(ConfigurationAdmin):
         (
             None,
             {
-                "fields": ("code", "description", "kind", "category", "parent"),
+                "fields": ("code", "description", "kind", "category", "sales", "parent"),
                 "description": _(
                     "Synthetic types group others; analytical types are used on tickets and sit under the "
                     "synthetic type whose classification prefixes theirs (1.1 under 1)."

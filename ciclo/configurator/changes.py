@@ -195,6 +195,8 @@ def cr_item(row: ResponsibilityCenter, *, members: bool = False) -> CrItem:
         description=row.description,
         closes_process=row.closes_process,
         active=row.active,
+        default_success=row.default_success,
+        stale_after_days=row.stale_after_days,
         members=sorted(u.get_username() for u in row.members.all()) if members else None,
     )
 
@@ -271,6 +273,7 @@ def type_item(row: ServiceType) -> ServiceTypeItem:
         description=row.description,
         kind=row.kind,
         category=row.category,
+        sales=row.sales,
         priority=row.priority,
         days_to_next_contact=row.days_to_next_contact,
         colour=row.colour,
@@ -756,9 +759,7 @@ class Planner:
             return
         row = self.saved.crs.get(cr.code)
         wanted = cr.values()
-        saved = (
-            {"description": row.description, "closes_process": row.closes_process, "active": row.active} if row else {}
-        )
+        saved = cr_item(row).values() if row else {}
         changes = {**self._code_change("cr", cr.code), **_diff(saved, wanted)} if row else _diff(saved, wanted)
         if cr.members is not None:
             before = self.saved.members(cr.code) if row else []

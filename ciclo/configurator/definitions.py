@@ -3,14 +3,15 @@
 The bundle (``ciclo_definitions: 1``), in JSON or YAML::
 
     ciclo_definitions: 1
-    responsibility_centers: [{code, description, closes_process, active, members?}]
+    responsibility_centers: [{code, description, closes_process, active, default_success, stale_after_days,
+                              members?}]
     workflows: [{code, description, active, steps: [{order, kind, active, …}]}]
         kind cr:       cr (a CR's code), next_order
         kind decision: question, options: [{label, target_order}]
         kind workflow: target_workflow (a workflow's code), target_order
     cycles: [{code, description, active, questions: [{code, cr, text, help_text, answer_type, required,
               min_value, max_value, active, options: [{label, checked_by_default, asks_complement, active}]}]}]
-    service_types: [{code, description, kind, category, priority, days_to_next_contact, colour,
+    service_types: [{code, description, kind, category, sales, priority, days_to_next_contact, colour,
                      active_from, workflow, cycle, active}]
 
 Items refer to each other by code (a CR's, question's or type's classification, a
@@ -425,6 +426,8 @@ _KEYS_CR = {
     "description": _Key("text", _f(ResponsibilityCenter, "description"), required=True),
     "closes_process": _bool(False),
     "active": _bool(True),
+    "default_success": _Key("int", _f(ResponsibilityCenter, "default_success"), null=True),
+    "stale_after_days": _Key("int", _f(ResponsibilityCenter, "stale_after_days"), null=True),
     "members": _Key("list", null=True),
 }
 _KEYS_WORKFLOW = {
@@ -477,6 +480,7 @@ _KEYS_TYPE = {
     "description": _Key("text", _f(ServiceType, "description"), required=True),
     "kind": _Key("text", default=ServiceType.Kind.ANALYTICAL.value, choices=tuple(ServiceType.Kind.values)),
     "category": _Key("text", default=ServiceType.Category.SERVICE.value, choices=tuple(ServiceType.Category.values)),
+    "sales": _bool(False),
     "priority": _Key("int", _f(ServiceType, "priority"), default=3),
     "days_to_next_contact": _Key("int", _f(ServiceType, "days_to_next_contact"), default=1),
     "colour": _Key("text", _f(ServiceType, "colour"), default="#0d6efd"),

@@ -394,7 +394,7 @@ class WorkflowStepFormSet(ItemFormSet):
 class ResponsibilityCenterForm(ItemForm):
     class Meta:
         model = ResponsibilityCenter
-        fields = ["code", "description", "closes_process", "active", "members"]
+        fields = ["code", "description", "closes_process", "active", "default_success", "stale_after_days", "members"]
 
     item_class = CrItem
     check_with = staticmethod(changes.check_cr)
@@ -543,6 +543,7 @@ class ServiceTypeForm(ItemForm):
             "description",
             "kind",
             "category",
+            "sales",
             "priority",
             "days_to_next_contact",
             "colour",

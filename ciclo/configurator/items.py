@@ -29,6 +29,7 @@ from ciclo.fields import (
     Day,
     Flag,
     Limit,
+    Percent,
     Priority,
     StepOrder,
     Username,
@@ -94,6 +95,12 @@ class CrItem(Item):
     description: bounded(200, 1)  # type: ignore[valid-type]
     closes_process: Flag = False
     active: Flag = True
+    default_success: Percent | None = Field(
+        default=None, description="The success % a sales ticket takes on entering this phase; null: none."
+    )
+    stale_after_days: BodySmallInt | None = Field(
+        default=None, description="Business days in this phase after which a sales ticket is stale; null: never."
+    )
     members: list[Username] | None = Field(
         default=None,
         max_length=1000,
@@ -101,7 +108,13 @@ class CrItem(Item):
     )
 
     def values(self) -> dict[str, Any]:
-        return {"description": self.description, "closes_process": self.closes_process, "active": self.active}
+        return {
+            "description": self.description,
+            "closes_process": self.closes_process,
+            "active": self.active,
+            "default_success": self.default_success,
+            "stale_after_days": self.stale_after_days,
+        }
 
 
 class DecisionOptionItem(Item):
@@ -216,6 +229,9 @@ class ServiceTypeItem(Item):
     description: bounded(200, 1)  # type: ignore[valid-type]
     kind: ServiceTypeKind = ServiceTypeKind.ANALYTICAL
     category: ServiceTypeCategory = ServiceTypeCategory.SERVICE
+    sales: Flag = Field(
+        default=False, description="A sales type: its tickets (and those of the types under it) are sales contacts."
+    )
     priority: Priority = 3
     days_to_next_contact: BodySmallInt = 1
     colour: bounded(7) = "#0d6efd"  # type: ignore[valid-type]
@@ -229,6 +245,7 @@ class ServiceTypeItem(Item):
             "description": self.description,
             "kind": self.kind,
             "category": self.category,
+            "sales": self.sales,
             "priority": self.priority,
             "days_to_next_contact": self.days_to_next_contact,
             "colour": self.colour,

@@ -1,3 +1,13 @@
+"""Mounted by ciclo/urls.py at /calendar/."""
+
 from django.urls import path
 
-urlpatterns: list = []
+from ciclo.reminders import views
+
+urlpatterns = [
+    path("feed/renew/", views.renew_feed, name="calendar_feed_renew"),
+    path("feed/revoke/", views.revoke_feed, name="calendar_feed_revoke"),
+    path("appointments/<int:pk>.ics", views.appointment_ics, name="appointment_ics"),
+    path("notices/<int:pk>/dismiss/", views.dismiss, name="reminder_dismiss"),
+    path("<str:token>.ics", views.calendar_feed, name="calendar_feed"),
+]

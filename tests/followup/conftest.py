@@ -27,6 +27,11 @@ def _role_groups(db):
 
 @pytest.fixture
 def world(sales: SalesSetup) -> SalesSetup:
+    return as_sales_world(sales)
+
+
+def as_sales_world(sales: SalesSetup) -> SalesSetup:
+    """The tests' sales setup with its group marked as a sales type and days to go stale on two phases."""
     sales.group.sales = True
     sales.group.save(update_fields=["sales"])
     sales.cr_prospect.stale_after_days = 3

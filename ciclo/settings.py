@@ -450,6 +450,13 @@ EMAIL_HOST_USER, EMAIL_HOST_PASSWORD = _email_login()
 EMAIL_TIMEOUT = env_number("EMAIL_TIMEOUT", 10, minimum=1)
 DEFAULT_FROM_EMAIL = _default_from_email(required=bool(EMAIL_HOST))
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The site's address as its users reach it (https://ciclo.example.com): e-mails sent by workers, which
+# answer no request, link to pages under it. Empty: e-mails carry no links.
+CICLO_SITE_URL = os.environ.get("CICLO_SITE_URL", "").strip().rstrip("/")
+if CICLO_SITE_URL and not re.fullmatch(r"https?://[^/\s]+", CICLO_SITE_URL):
+    raise ImproperlyConfigured(
+        f"CICLO_SITE_URL must be an address such as https://ciclo.example.com, got {CICLO_SITE_URL!r}"
+    )
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "").strip().upper() or "WARNING"

@@ -27,9 +27,7 @@ def at(day: int, hour: int, minute: int = 0, month: int = 12) -> dt.datetime:
 
 def make_appointment(user: Any, start: dt.datetime, *, minutes: int = 30, by: Any = None, **kw: Any) -> Appointment:
     kw.setdefault("title", "Ligar para a Ana")
-    return create_appointment(
-        user=user, start=start, end=start + dt.timedelta(minutes=minutes), by=by or user, **kw
-    )
+    return create_appointment(user=user, start=start, end=start + dt.timedelta(minutes=minutes), by=by or user, **kw)
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,7 @@ from ciclo.history.models import Change
 from ciclo.reminders.feeds import calendar_settings, feed_path, renew_feed, revoke_feed
 from ciclo.reminders.models import CalendarSettings
 from tests.factory import make_ticket, make_user
-from tests.reminders.conftest import SP, at, make_appointment
+from tests.reminders.conftest import at, make_appointment
 
 NOW = at(3, 9)
 
@@ -56,7 +56,14 @@ def test_the_feed_lists_the_users_appointments_from_30_days_back_to_180_ahead(cl
 def test_each_event_carries_its_times_in_sao_paulo_its_ticket_and_its_state(client, sales, agent):
     ticket = make_ticket(sales, agent, subject="Quer um ERP")
     appointment = make_appointment(
-        agent, at(3, 14, 30), minutes=45, title="Visita", ticket=ticket, channel="visit", place="Rua A, 10", notes="Levar proposta"
+        agent,
+        at(3, 14, 30),
+        minutes=45,
+        title="Visita",
+        ticket=ticket,
+        channel="visit",
+        place="Rua A, 10",
+        notes="Levar proposta",
     )
     calendar = feed(client, agent)
     [tz] = calendar.walk("VTIMEZONE")

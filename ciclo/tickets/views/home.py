@@ -33,6 +33,7 @@ from ciclo.accounts.roles import ROLE_ORDER, Role, is_supervisor, role_of
 from ciclo.configurator.models import ResponsibilityCenter
 from ciclo.http import parse_id
 from ciclo.jinja import render_rows
+from ciclo.reminders.sending import notices as reminder_notices
 from ciclo.tickets.access import visible_tickets
 from ciclo.tickets.models import Ticket, TicketQuerySet
 from ciclo.tickets.query import BadCursor, after, encode_cursor, unpack_cursor
@@ -322,5 +323,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "all_phases_url": _url(scope),
             "is_admin": role_of(request.user) == Role.ADMIN,
             "today": start_of_day.date(),
+            # The reminders of the user's own appointments about to start (ciclo.reminders).
+            "notices": reminder_notices(request.user, at=now),
         },
     )

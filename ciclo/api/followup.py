@@ -50,7 +50,7 @@ from ciclo.tickets.models import Note
 router = Router()
 
 _CLASSIFICATION = re.compile(r"^[0-9]+(\.[0-9]+)*$")
-SortName = Literal[tuple(followup.SORTS)]  # type: ignore[valid-type]
+SortName = Literal["next_contact", "-next_contact", "days", "success", "value", "person", "phase"]
 GroupName = Literal[followup.GROUP_KEYS]  # type: ignore[valid-type]
 Money = Annotated[str, Field(pattern=r"^[0-9]{1,12}\.[0-9]{2}$", description="BRL, two decimals, as text.")]
 
@@ -63,7 +63,7 @@ class FollowupFilters(Schema):
     success_min: Annotated[int, Field(ge=0, le=100)] | None = Field(None, description="Success chance at least (%).")
     success_max: Annotated[int, Field(ge=0, le=100)] | None = Field(None, description="Success chance at most (%).")
     text: bounded(200, 1) | None = Field(None, description="Found in the subject or in a note.")  # type: ignore[valid-type]
-    sort: SortName = Field(followup.DEFAULT_SORT, description="The order of each group's rows (then by id).")
+    sort: SortName = Field("next_contact", description="The order of each group's rows (then by id).")
     user: bounded(150, 1) | None = Field(  # type: ignore[valid-type]
         None,
         description="Supervisors: a username (that user's contacts) or `team` (everyone's). Others: their own.",
@@ -220,7 +220,7 @@ def followup_list(request: HttpRequest, filters: Query[FollowupFilters]) -> dict
         if shown is None:
             from django.contrib.auth import get_user_model
 
-            other = get_user_model().objects.filter(pk=shown_id).values_list("username", flat=True).first()
+            other = get_user_model().objects.filter(pk=shown_id or 0).values_list("username", flat=True).first()
             shown = {"id": shown_id, "username": other or ""}
     return {
         "today": listing.today,

@@ -436,9 +436,13 @@ def filtered(
     if f.text:
         qs = query.apply_filter(qs, query.TicketFilter(text=f.text))
     if f.stale:
-        crs = list(
-            ResponsibilityCenter.objects.filter(stale_after_days__isnull=False).values_list("id", "stale_after_days")
-        )
+        crs = [
+            (cr_id, days)
+            for cr_id, days in ResponsibilityCenter.objects.filter(stale_after_days__isnull=False).values_list(
+                "id", "stale_after_days"
+            )
+            if days is not None
+        ]
         from ciclo.people.models import Company
 
         companies = list(Company.objects.values_list("id", flat=True))
@@ -500,7 +504,7 @@ class _DaysInPhase:
         return self._seen[key]
 
 
-def _row(v: Mapping[str, Any], days: _DaysInPhase, channels: Mapping[str, str], sort_field: str) -> FollowupRow:
+def _row(v: Mapping[str, Any], days: _DaysInPhase, channels: Mapping[str, Any], sort_field: str) -> FollowupRow:
     in_phase = days(v["phase_entered_at"], v["company_id"])
     stale_after = v["cr__stale_after_days"]
     return FollowupRow(

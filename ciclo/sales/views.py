@@ -33,7 +33,7 @@ from ciclo.configurator.models import AnswerType, ResponsibilityCenter, ServiceT
 from ciclo.http import HtmxHttpRequest, parse_id, parse_int
 from ciclo.sales import followup
 from ciclo.sales.calls import cycle_in_calls, record_call
-from ciclo.sales.models import LostReason, SalesContact
+from ciclo.sales.models import LostReason, Outcome, SalesContact
 from ciclo.tickets import cycle_form
 from ciclo.tickets.access import assignable_users, ticket_for
 from ciclo.tickets.answering import cycle_of
@@ -449,7 +449,7 @@ def _outcome(data: QueryDict) -> tuple[Any, dict[str, list[str]]]:
     if not kind:
         return None, {}
     errors: dict[str, list[str]] = {}
-    if kind not in (SalesContact.Outcome.WON, SalesContact.Outcome.LOST):
+    if kind not in (Outcome.WON, Outcome.LOST):
         return None, {"outcome": [_("Choose won or lost.")]}
     won_value = None
     raw_value = data.get("won_value", "").strip()

@@ -167,3 +167,12 @@ def test_a_call_on_no_such_ticket_is_404_and_unknown_fields_422(world, agent):
     assert_error(api(agent).post("/followup/999999/calls", {"text": "Ligou"}), 404)
     assert_error(api(agent).post(f"/followup/{ticket.pk}/calls", {"text": "Ligou", "extra": 1}), 422)
     assert_error(api(agent).get(f"/followup/{ticket.pk}/calls"), 405)
+
+
+def test_the_api_offers_every_sort_of_the_list():
+    import typing
+
+    from ciclo.api.followup import SortName
+    from ciclo.sales.followup import DEFAULT_SORT, SORTS
+
+    assert set(typing.get_args(SortName)) == set(SORTS) and DEFAULT_SORT == "next_contact"

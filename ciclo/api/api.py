@@ -15,10 +15,8 @@ from ninja import NinjaAPI
 from ninja.openapi.docs import DocsBase
 from ninja.parser import Parser
 
-from ciclo.accounts.roles import role_of
 from ciclo.api import errors
-from ciclo.api.auth import TokenAuth, user_of
-from ciclo.api.schemas import AUTH, TokenUser, responses
+from ciclo.api.auth import TokenAuth
 
 if TYPE_CHECKING:
     from django.urls import URLPattern, URLResolver
@@ -167,11 +165,6 @@ api.add_router("/config", "ciclo.api.configuration.router", tags=["configuration
 api.add_router("/", "ciclo.api.people.router", tags=["people"])
 api.add_router("/tickets", "ciclo.api.tickets.router", tags=["tickets"])
 api.add_router("/definitions", "ciclo.api.definitions.router", tags=["definitions"])
+api.add_router("/appointments", "ciclo.api.agenda.router", tags=["agenda"])
+api.add_router("/me", "ciclo.api.me.router", tags=["account"])
 api.add_router("/followup", "ciclo.api.followup.router", tags=["follow-up"])
-
-
-@api.get("/me", response=responses({200: TokenUser}, AUTH), tags=["account"], summary="The token's user and role")
-def me(request: HttpRequest) -> dict[str, Any]:
-    user = user_of(request)
-    role = role_of(user)
-    return {"id": user.pk, "username": user.get_username(), "role": role.value if role else None}

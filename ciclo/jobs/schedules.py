@@ -17,6 +17,7 @@ from django_tasks.base import Task
 
 from ciclo.jobs import tasks
 from ciclo.jobs.when import When, parse_when
+from ciclo.reminders import tasks as reminders
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,8 @@ class Job:
 JOBS = [
     Job("prune_task_records", tasks.prune_task_records, "daily 03:30"),
     Job("clear_expired_sessions", tasks.clear_expired_sessions, "daily 03:45"),
+    Job("send_reminders", reminders.send_reminders, "every 1 minutes"),
+    Job("send_digests", reminders.send_digests, "daily 07:00"),
 ]
 
 

@@ -15,6 +15,7 @@ from django_tasks_db.management.commands import db_worker
 from ciclo.accounts.roles import ensure_role_groups
 from ciclo.agenda.appointments import create_appointment
 from ciclo.agenda.models import Appointment
+from tests.sales.conftest import selling  # noqa: F401 (the sales setup as a sales type, for the digest)
 from tests.test_mail import SENDER, Inbox, _start
 
 SP = ZoneInfo("America/Sao_Paulo")

@@ -54,6 +54,8 @@ from ciclo.people.changes import create_person
 from ciclo.people.documents import cnpj_check_digits, cpf_check_digits
 from ciclo.people.models import Company, ContactPerson, Email, Person, Phone
 from ciclo.people.text import fold
+from ciclo.sales.contacts import OutcomeInput, update_sales_fields
+from ciclo.sales.models import Environment, LostReason, Outcome
 from ciclo.tickets.answering import AnswerInput, unlock_phase
 from ciclo.tickets.answering import save_answers as engine_save_answers
 from ciclo.tickets.errors import TicketError
@@ -74,6 +76,13 @@ PEOPLE_SEED = 2024_0501
 TICKETS_SEED = 2024_0917
 MAX_EVENTS = 8
 FORGOTTEN = 0.05  # the chance, at each contact, that a ticket is left aside (its next contact goes stale)
+# Sales details are drawn from a generator of their own, so the tickets' lives stay as they were.
+SALES_SEED = 2026_1120
+ENVIRONMENTS = ["Planilhas", "ERP concorrente", "Sistema próprio", "Nenhum sistema", "ERP desatualizado"]
+LOST_REASONS = ["Preço", "Escolheu um concorrente", "Sem orçamento neste ano", "Projeto adiado", "Sem resposta"]
+SALES_LOST_CR = "1.92"  # the demo's "Venda perdida": a sale closed there is lost, anywhere else won
+WON_TEXTS = ["Contrato assinado.", "Fechou com desconto à vista.", "Implantação começa no mês que vem."]
+LOST_TEXTS = ["Cliente não respondeu mais.", "Preferiu ficar com o sistema atual.", "Orçamento cortado."]
 
 
 class DemoError(Exception):
@@ -552,6 +561,7 @@ def load_demo(*, progress: Progress[Any] = no_progress) -> Report:
         companies = ensure_companies(report)
         load_definitions(users["admin"], report)
         ensure_crm_options(users["admin"], report)
+        ensure_sales_lists(users["admin"], report)
         people = ensure_people(users["admin"], report, progress)
         if not demo_tickets_loaded(people):
             report.tickets = TicketSimulator(users=users, companies=companies, people=people).run(progress)
@@ -635,6 +645,17 @@ def ensure_crm_options(admin: User, report: Report) -> None:
         report.created[CrmOptions] += 1
 
 
+def ensure_sales_lists(admin: User, report: Report) -> None:
+    """The sales follow-up's lists: environments and lost reasons, each with its history row."""
+    for model, names in ((Environment, ENVIRONMENTS), (LostReason, LOST_REASONS)):
+        taken = {name.lower() for name in model.objects.values_list("name", flat=True)}
+        for position, name in enumerate(names):
+            if name.lower() not in taken:
+                entry = model.objects.create(name=name, position=position)
+                record_change(entry, by=admin, action=Change.Action.CREATED)
+                report.created[model] += 1
+
+
 def ensure_people(admin: User, report: Report, progress: Progress[Any]) -> list[Person]:
     defs = person_defs()
     documents = [d.document for d in defs]
@@ -699,6 +720,10 @@ class TicketSimulator:
         self.companies = companies
         self.people = people
         self.types = {t.code: t for t in ServiceType.objects.filter(code__in=TYPE_MIX).select_related("workflow")}
+        self.sales_rng = random.Random(SALES_SEED)
+        self.sales_types = set(ServiceType.objects.sales_types().values_list("pk", flat=True))
+        self.environments = list(Environment.objects.active())
+        self.lost_reasons = list(LostReason.objects.active())
         self.steps: dict[int, dict[int, WorkflowStep]] = defaultdict(dict)
         for step in WorkflowStep.objects.select_related("cr", "workflow").prefetch_related(
             Prefetch("options", queryset=DecisionOption.objects.order_by("position", "id"))
@@ -935,6 +960,8 @@ class TicketLife:
             text=rng.choice(OPENING_NOTES.get(self.type.code, NOTES_ANY)),
             at=at,
         )
+        if self.type.pk in sim.sales_types:
+            self.describe_sale(at, opener)
         self.enter_phase(at)
         move_chance = {"service": 0.6, "collection": 0.45}.get(self.type.category, 0.5)
         for event in range(1, MAX_EVENTS + 1):
@@ -956,6 +983,33 @@ class TicketLife:
         if rng.random() < 0.05:
             self.correct_earlier_phase()
         return self.ticket
+
+    def describe_sale(self, at: dt.datetime, by: User) -> None:
+        """What the salesperson notes of a new sales contact: who referred it, the prospect's environment,
+        its value and when it should close; now and then a success chance of their own."""
+        rng, sim = self.sim.sales_rng, self.sim
+        fields: dict[str, Any] = {
+            "expected_value": Decimal(rng.randrange(2_000, 90_000, 500)),
+            "expected_close": timezone.localdate(at) + dt.timedelta(days=rng.randint(15, 90)),
+        }
+        if rng.random() < 0.35:
+            fields["referral"] = rng.choice([p for p in sim.people[:40] if p.pk != self.person.pk])
+        if sim.environments and rng.random() < 0.75:
+            fields["environment"] = rng.choice(sim.environments)
+        if rng.random() < 0.15:
+            fields["success"] = rng.choice((20, 30, 60, 80))
+        update_sales_fields(self.ticket, by=by, **fields)
+
+    def outcome_for(self, target: WorkflowStep) -> OutcomeInput | None:
+        """How a sales contact ends when the move reaches a closing phase: lost there, won elsewhere."""
+        if self.type.pk not in self.sim.sales_types or target.cr is None or not target.cr.closes_process:
+            return None
+        rng = self.sim.sales_rng
+        if target.cr.code == SALES_LOST_CR:
+            reason = rng.choice(self.sim.lost_reasons)
+            return OutcomeInput(Outcome.LOST, lost_reason=reason, text=rng.choice(LOST_TEXTS))
+        value = Decimal(rng.randrange(2_000, 90_000, 250)) + Decimal(rng.choice((0, 50, 90))) / 100
+        return OutcomeInput(Outcome.WON, won_value=value, text=rng.choice(WON_TEXTS))
 
     def stay(self, at: dt.datetime, following: dt.datetime) -> None:
         record_note(
@@ -993,6 +1047,7 @@ class TicketLife:
             choices=choices,
             override_reason=override if self.missing_required() else "",
             at=at,
+            outcome=self.outcome_for(target),
         )
         self.enter_phase(at)
 
@@ -1012,7 +1067,9 @@ class TicketLife:
             return
         target = self.rng.choice(targets)
         reason = self.rng.choice(CLOSE_REASONS if closing else MOVE_REASONS)
-        move_to_step(self.ticket, target, by=self.sim.supervisor, reason=reason, at=at)
+        move_to_step(
+            self.ticket, target, by=self.sim.supervisor, reason=reason, at=at, outcome=self.outcome_for(target)
+        )
         self.enter_phase(at)
 
     def correct_earlier_phase(self) -> None:

@@ -15,6 +15,7 @@ from ciclo.agenda.appointments import sync_next_contact
 from ciclo.configurator.models import ServiceType
 from ciclo.people.models import Company, ContactPerson, Person
 from ciclo.people.text import fold_all
+from ciclo.sales.phases import start_sales_contact
 from ciclo.tickets.access import check_can_open, is_assignable
 from ciclo.tickets.errors import InvalidInput, NotAllowed
 from ciclo.tickets.models import Channel, Note, PhaseMove, Ticket
@@ -92,6 +93,7 @@ def open_ticket(
             next_contact_user=next_contact_user or by,
             opened_at=at,
             opened_by=by,
+            phase_entered_at=at,
             search_text=fold_all(subject, text or ""),
         )
         note = Note.objects.create(
@@ -108,5 +110,6 @@ def open_ticket(
         apply_route(ticket, route, by=by, at=at, note=note, kind=PhaseMove.Kind.OPEN)
         if ticket.is_closed:
             ticket.save(update_fields=["status", "closed_at"])
+        start_sales_contact(ticket, by=by, at=at)  # a sales type's ticket is a sales contact
         sync_next_contact(ticket, by=by, locked=True)  # the opening note's next contact on the agenda
     return ticket

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from ciclo.agenda.appointments import sync_next_contact
 from ciclo.configurator.models import DecisionOption, Question, Workflow, WorkflowStep
 from ciclo.people.text import append_folded
+from ciclo.sales.phases import OutcomeInput, enter_phase
 from ciclo.tickets.access import check_can_work, is_assignable, with_work_checks
 from ciclo.tickets.errors import (
     DecisionRequired,
@@ -186,14 +187,18 @@ def record_note(
     override_reason: str = "",
     expected_version: int | None = None,
     at: dt.datetime | None = None,
+    outcome: OutcomeInput | None = None,
 ) -> NoteResult:
     """Record a contact's note; with `move_on`, follow the route to the next phase.
 
     A decision on the route needs its option in `choices`; required questions of
     the current phase block the move unless someone allowed to override them
     (the permission tickets.override_required: supervisors) gives `override_reason`.
+    A note that closes a sales ticket needs its `outcome` (won or lost: sales.phases).
     """
     text = _clean_note(text, next_contact_user, next_contact_at)
+    if outcome is not None and not move_on:
+        raise InvalidInput({"outcome": [_("Only a note that moves on and closes the ticket records an outcome.")]})
     if channel not in Channel.values:
         raise InvalidInput({"channel": [_("“%(value)s” is not a channel.") % {"value": channel}]})
     override_reason = (override_reason or "").strip()
@@ -250,8 +255,9 @@ def record_note(
                 kind=PhaseMove.Kind.MOVE,
                 reason=override_reason,
                 overridden=overridden,
+                outcome=outcome,
             )
-            fields += ["workflow", "step", "cr", "status", "closed_at"]
+            fields += ["workflow", "step", "cr", "status", "closed_at", "phase_entered_at"]
         locked.search_text = append_folded(locked.search_text, text)
         fields.append("search_text")
         locked.version += 1
@@ -270,11 +276,13 @@ def move_to_step(
     choices: Mapping[int, int] | None = None,
     expected_version: int | None = None,
     at: dt.datetime | None = None,
+    outcome: OutcomeInput | None = None,
 ) -> PhaseMove:
     """Move the ticket to any step of its workflow, with a reason: for those with the permission
     tickets.move_any_step (supervisors).
 
-    A closed ticket moved to a phase that does not close is open again.
+    A closed ticket moved to a phase that does not close is open again (a sales contact loses its
+    outcome); a sales ticket moved to a closing phase needs its `outcome`.
     """
     if not by.has_perm(MOVE_ANY_STEP):
         raise NotAllowed(_("You are not allowed to move a ticket to any step."))
@@ -295,10 +303,23 @@ def move_to_step(
         note = Note.objects.create(
             ticket=locked, kind=Note.Kind.MOVE, text=reason, channel=Channel.SYSTEM, author=by, created_at=at
         )
-        move = apply_route(locked, route, by=by, at=at, note=note, kind=PhaseMove.Kind.JUMP, reason=reason)
+        move = apply_route(
+            locked, route, by=by, at=at, note=note, kind=PhaseMove.Kind.JUMP, reason=reason, outcome=outcome
+        )
         locked.search_text = append_folded(locked.search_text, reason)
         locked.version += 1
-        locked.save(update_fields=["workflow", "step", "cr", "status", "closed_at", "version", "search_text"])
+        locked.save(
+            update_fields=[
+                "workflow",
+                "step",
+                "cr",
+                "status",
+                "closed_at",
+                "phase_entered_at",
+                "version",
+                "search_text",
+            ]
+        )
         sync_next_contact(locked, by=by, locked=True)  # closed: its appointment cancelled
     _refresh(ticket, locked)
     return move
@@ -314,11 +335,14 @@ def apply_route(
     kind: str,
     reason: str = "",
     overridden: list[dict[str, Any]] | None = None,
+    outcome: OutcomeInput | None = None,
 ) -> PhaseMove:
     """Write the move the route makes (its row, the decisions taken) and put the ticket at its end:
-    the target's phase, closed if that phase closes the process, open otherwise. The caller saves the ticket."""
+    the target's phase, closed if that phase closes the process, open otherwise; in it since `at`
+    (a sales contact follows: sales.phases.enter_phase). The caller saves the ticket."""
     target = route.target
-    assert target.cr_id is not None, "a route ends on a CR step"
+    assert target.cr is not None, "a route ends on a CR step"
+    enter_phase(ticket, target.cr, by=by, at=at, outcome=outcome, reason=reason)
     move = PhaseMove.objects.create(
         ticket=ticket,
         note=note,
@@ -363,6 +387,7 @@ def _refresh(stale: Ticket, fresh: Ticket) -> None:
         "next_contact_at",
         "next_contact_user_id",
         "search_text",
+        "phase_entered_at",
     ):
         setattr(stale, name, getattr(fresh, name))
     for relation in ("step", "cr"):

@@ -46,7 +46,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from ciclo.accounts.roles import is_supervisor
-from ciclo.configurator.models import Question, ResponsibilityCenter, ServiceType
+from ciclo.configurator.models import Question, ResponsibilityCenter, sales_type_ids
 from ciclo.http import parse_id, parse_int
 from ciclo.people.text import MIN_SEARCH_CHARS, search_terms, too_short
 from ciclo.sales.businessdays import BusinessCalendar
@@ -360,10 +360,11 @@ def group_condition(key: str, today: dt.date) -> Q:
     return with_someone & Q(next_contact_at__gte=end)
 
 
-def sales_contacts(user: Any, who: Whose) -> TicketQuerySet:
-    """The open sales contacts `user` may see, of whom `who` names."""
-    sales_types = ServiceType.objects.sales_types().values("pk")
-    qs = Ticket.objects.open().filter(service_type_id__in=sales_types).filter(who.condition())
+def sales_contacts(user: Any, who: Whose, sales_types: set[int] | None = None) -> TicketQuerySet:
+    """The open sales contacts `user` may see, of whom `who` names (`sales_types`: their ids, when read)."""
+    if sales_types is None:
+        sales_types = sales_type_ids()
+    qs = Ticket.objects.open().filter(service_type_id__in=sorted(sales_types)).filter(who.condition())
     return visible_tickets(user, qs)
 
 
@@ -419,10 +420,15 @@ def _stale_condition(today: dt.date, crs: list[tuple[int, int]], companies: list
 
 
 def filtered(
-    user: Any, who: Whose, f: FollowupFilter, today: dt.date, calendar: _Calendar | None = None
+    user: Any,
+    who: Whose,
+    f: FollowupFilter,
+    today: dt.date,
+    calendar: _Calendar | None = None,
+    sales_types: set[int] | None = None,
 ) -> TicketQuerySet:
     """Every sales contact the list holds for this filter, of every group."""
-    qs = sales_contacts(user, who)
+    qs = sales_contacts(user, who, sales_types)
     if f.service_types:
         qs = qs.filter(service_type_id__in=f.service_types)
     if f.crs:
@@ -628,10 +634,12 @@ def followup_list(
     cursors: Mapping[str, str] | None = None,
     groups: tuple[str, ...] = GROUP_KEYS,
     size: int = PAGE_SIZE,
+    sales_types: set[int] | None = None,
 ) -> FollowupList:
     """The follow-up list of `user` (or, for a supervisor, of whom `users` names): its groups' pages
     (`cursors`: where each group's page starts; `groups`: the groups to read rows of), their counts and
-    the weighted pipeline of every contact matching `filters`. Raises query.BadCursor for a bad cursor."""
+    the weighted pipeline of every contact matching `filters`. `sales_types`: the sales types' ids, when the
+    caller has read them (configurator.models.sales_type_ids). Raises query.BadCursor for a bad cursor."""
     today = today or timezone.localdate()
     who = users or Whose("me", user.pk)
     f = filters or FollowupFilter()
@@ -641,7 +649,7 @@ def followup_list(
         if cursor:  # refused whether or not its group has rows now
             decode_cursor(cursor, key, f.sort)
     calendar = _Calendar()
-    matching = filtered(user, who, f, today, calendar)
+    matching = filtered(user, who, f, today, calendar, sales_types)
     counts = {key: Count("pk", filter=group_condition(key, today)) for key in GROUP_KEYS}
     weighted = ExpressionWrapper(
         F("sales__expected_value") * F("sales__success"), output_field=DecimalField(max_digits=20, decimal_places=2)
@@ -658,7 +666,8 @@ def followup_list(
     for group in GROUPS:
         rows: list[FollowupRow] = []
         next_cursor = None
-        if group.key in groups and totals[group.key]:
+        # Every group asked for is read, even one counted empty: the queries are the same whatever the rows.
+        if group.key in groups:
             rows, next_cursor = _page(
                 matching.filter(group_condition(group.key, today)),
                 group.key,

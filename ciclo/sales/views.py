@@ -20,6 +20,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url, reswap, retarget
 from openpyxl import Workbook
@@ -29,7 +30,7 @@ from openpyxl.styles import Font
 
 from ciclo.accounts.decorators import ciclo_user
 from ciclo.accounts.roles import is_supervisor
-from ciclo.configurator.models import AnswerType, ResponsibilityCenter, ServiceType
+from ciclo.configurator.models import AnswerType, ResponsibilityCenter, ServiceType, sales_type_ids
 from ciclo.http import HtmxHttpRequest, parse_id, parse_int
 from ciclo.sales import followup
 from ciclo.sales.calls import cycle_in_calls, record_call
@@ -88,13 +89,34 @@ def _list_url(params: QueryDict, **changes: Any) -> str:
     return "?" + urlencode(sorted(query.lists()), doseq=True)
 
 
-def _shown(row: followup.FollowupRow) -> dict[str, Any]:
-    """A row as the table and the cards show it, every value ready."""
+class _Urls:
+    """The rows' links, made from one reverse() each (a reverse per row costs more than the row's query)."""
+
+    MARK = "999999999"
+
+    def __init__(self) -> None:
+        self.ticket = reverse("ticket", args=[int(self.MARK)])
+        self.call = reverse("followup_call", args=[int(self.MARK)])
+
+    def of(self, pattern: str, pk: int) -> str:
+        return pattern.replace(self.MARK, str(pk))
+
+
+def _shown(row: followup.FollowupRow, urls: _Urls) -> dict[str, Any]:
+    """A row as the table and the cards show it, every value ready (the texts in the active language)."""
     p = row.progress
+    missing = (
+        ngettext("%(n)s required", "%(n)s required", p.required_missing) % {"n": p.required_missing}
+        if p.required_missing
+        else ""
+    )
+    days = row.days_in_phase or 0
     return {
         "pk": str(row.pk),
-        "url": reverse("ticket", args=[row.pk]),
-        "call_url": reverse("followup_call", args=[row.pk]),
+        "url": urls.of(urls.ticket, row.pk),
+        "call_url": urls.of(urls.call, row.pk),
+        "missing_label": missing,
+        "days_label": ngettext("%(n)s day in phase", "%(n)s days in phase", days) % {"n": days},
         "subject": row.subject,
         "when": _when(row.next_contact_at),
         "who": row.next_contact_user,
@@ -126,22 +148,26 @@ def _context(request: HttpRequest) -> tuple[dict[str, Any], int]:
     supervisor = is_supervisor(request.user)
     params = request.GET.copy()
     cursors = {key: params.get(CURSOR_PARAM.format(key), "") for key in followup.GROUP_KEYS}
+    sales_types = sales_type_ids()
     listing = None
     if not errors:
         try:
-            listing = followup.followup_list(request.user, users=who, filters=f, cursors=cursors)
+            listing = followup.followup_list(
+                request.user, users=who, filters=f, cursors=cursors, sales_types=sales_types
+            )
         except followup.query.BadCursor as err:
             errors = {"cursor": [str(err)]}
     groups = []
     if listing is not None:
         without_cursors = {CURSOR_PARAM.format(key): None for key in followup.GROUP_KEYS}
+        urls = _Urls()
         for page in listing.groups:
             groups.append(
                 {
                     "key": page.key,
                     "title": page.title,
                     "count": page.count,
-                    "rows": [_shown(r) for r in page.rows],
+                    "rows": [_shown(r, urls) for r in page.rows],
                     "first_url": _list_url(params, **without_cursors) if page.cursor else "",
                     "next_url": _list_url(params, **{CURSOR_PARAM.format(page.key): page.next_cursor})
                     if page.next_cursor
@@ -166,8 +192,7 @@ def _context(request: HttpRequest) -> tuple[dict[str, Any], int]:
         "team_value": followup.TEAM,
         "show_user_column": who.kind != "me",
         "types": list(
-            ServiceType.objects.sales_types()
-            .filter(kind=ServiceType.Kind.ANALYTICAL)
+            ServiceType.objects.filter(pk__in=sorted(sales_types), kind=ServiceType.Kind.ANALYTICAL)
             .order_by("code_key")
             .values_list("id", "code", "description")
         ),
@@ -177,6 +202,7 @@ def _context(request: HttpRequest) -> tuple[dict[str, Any], int]:
         "csv_url": reverse("followup_export_csv") + (f"?{export_query}" if export_query else ""),
         "xlsx_url": reverse("followup_export_xlsx") + (f"?{export_query}" if export_query else ""),
         "list_query": request.GET.urlencode(),
+        "list_param": urlencode({"list": request.GET.urlencode()}),
         "today": timezone.localdate(),
     }
     return context, 422 if errors else 200

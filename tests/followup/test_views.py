@@ -83,7 +83,7 @@ def test_htmx_gets_only_the_results_and_the_address_follows(world, agent):
     make_contact(world, agent, channel="email")
     response = client_for(agent).get("/followup/", {"channel": "email"}, headers=HTMX)
     assert response.status_code == 200
-    assert response.content.decode().startswith('<div id="followup-results"')
+    assert response.content.decode().lstrip().startswith('<div id="followup-results"')
     assert response["HX-Push-Url"] == "/followup/?channel=email"
 
 

@@ -165,6 +165,7 @@ api.add_router("/config", "ciclo.api.configuration.router", tags=["configuration
 api.add_router("/", "ciclo.api.people.router", tags=["people"])
 api.add_router("/tickets", "ciclo.api.tickets.router", tags=["tickets"])
 api.add_router("/definitions", "ciclo.api.definitions.router", tags=["definitions"])
+api.add_router("/", "ciclo.api.sales.router", tags=["sales"])
 api.add_router("/appointments", "ciclo.api.agenda.router", tags=["agenda"])
 api.add_router("/me", "ciclo.api.me.router", tags=["account"])
 api.add_router("/followup", "ciclo.api.followup.router", tags=["follow-up"])

@@ -634,6 +634,21 @@ class TicketIn(In):
     choices: list[ChoiceIn] = Field(default_factory=list, max_length=100)
 
 
+MoneyIn = Annotated[
+    str | int | float,
+    Field(description='An amount in reais: a number, or text such as "1234.56" (two decimals at most kept).'),
+]
+
+
+class OutcomeIn(In):
+    """How a sales contact ends: won with its value, or lost with a reason from the list (and a text)."""
+
+    outcome: Literal["won", "lost"]
+    won_value: MoneyIn | None = Field(default=None, description="Won: the sale's value (required).")
+    lost_reason: BodyId | None = Field(default=None, description="Lost: the id of an active lost reason (required).")
+    text: bounded(20000) = ""  # type: ignore[valid-type]
+
+
 class NoteIn(In):
     text: bounded(20000, 1)  # type: ignore[valid-type]
     channel: ChannelName = ChannelName.PHONE
@@ -649,6 +664,11 @@ class NoteIn(In):
     expected_version: BodyInt | None = Field(
         default=None, description="The ticket's version when read: 409 stale_ticket if it changed."
     )
+    outcome: OutcomeIn | None = Field(
+        default=None,
+        description="Required when the note closes a sales ticket (422 invalid on `outcome` without it); "
+        "refused on any other note.",
+    )
 
 
 class MoveIn(In):
@@ -658,6 +678,7 @@ class MoveIn(In):
     expected_version: BodyInt | None = Field(
         default=None, description="The ticket's version when read: 409 stale_ticket if it changed."
     )
+    outcome: OutcomeIn | None = Field(default=None, description="Required when the move closes a sales ticket.")
 
 
 class DecisionTakenOut(Out):

@@ -24,6 +24,7 @@ from ciclo.api.auth import user_of
 from ciclo.api.common import find_user
 from ciclo.api.configuration import question_out
 from ciclo.api.errors import invalid
+from ciclo.api.sales import outcome_input
 from ciclo.api.schemas import (
     CREATE,
     LIST,
@@ -434,6 +435,7 @@ def add_note(request: HttpRequest, id: Id, payload: NoteIn) -> Status:
         choices=_choices(payload.choices, ticket.workflow_id),
         override_reason=payload.override_reason,
         expected_version=payload.expected_version,
+        outcome=outcome_input(payload.outcome),
     )
     move = None
     if result.move is not None:
@@ -459,6 +461,7 @@ def move_ticket(request: HttpRequest, id: Id, payload: MoveIn) -> dict[str, Any]
         reason=payload.reason,
         choices=_choices(payload.choices, ticket.workflow_id),
         expected_version=payload.expected_version,
+        outcome=outcome_input(payload.outcome),
     )
     saved = _moves().get(pk=move.pk)
     return {"move": _move_out(saved, saved.decisions.all()), "ticket": ticket_out(ticket)}

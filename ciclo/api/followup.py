@@ -21,6 +21,7 @@ from ciclo.api import cursor as keyset
 from ciclo.api.auth import user_of
 from ciclo.api.common import find_user
 from ciclo.api.errors import invalid
+from ciclo.api.sales import outcome_input
 from ciclo.api.schemas import (
     LIST,
     WRITE,
@@ -31,6 +32,7 @@ from ciclo.api.schemas import (
     In,
     NoteOut,
     Out,
+    OutcomeIn,
     TicketOut,
     TypeRef,
     UserRef,
@@ -39,10 +41,9 @@ from ciclo.api.schemas import (
 from ciclo.api.tickets import _choices, _get_ticket, _move_out, _moves, _note_out, ticket_out
 from ciclo.configurator.classification import sort_key
 from ciclo.configurator.models import Question, ResponsibilityCenter, ServiceType
-from ciclo.fields import BodyId, BodyInt, Code, Flag, Id, When, bounded
+from ciclo.fields import BodyInt, Code, Flag, Id, When, bounded
 from ciclo.sales import followup
 from ciclo.sales.calls import record_call
-from ciclo.sales.models import LostReason
 from ciclo.tickets.answering import AnswerInput
 from ciclo.tickets.errors import InvalidInput
 from ciclo.tickets.models import Note
@@ -244,13 +245,6 @@ def followup_list(request: HttpRequest, filters: Query[FollowupFilters]) -> dict
 # ---- recording a call ----------------------------------------------------------------------------------------
 
 
-class OutcomeIn(In):
-    outcome: Literal["won", "lost"]
-    won_value: Money | None = Field(default=None, description="A won sale's value.")
-    lost_reason: BodyId | None = Field(default=None, description="A lost sale's reason: the id of a lost reason.")
-    text: bounded(2000) = Field(default="", description="About the outcome.")  # type: ignore[valid-type]
-
-
 class CallIn(In):
     text: bounded(20000, 1)  # type: ignore[valid-type]
     channel: ChannelName = ChannelName.PHONE
@@ -308,22 +302,6 @@ def record_followup_call(request: HttpRequest, id: Id, payload: CallIn) -> Statu
             fields[f"answers.{code}"] = [_("The ticket's cycle has no question %(code)s.") % {"code": code}]
         elif times > 1:
             fields[f"answers.{code}"] = [_("This question is given twice in one save.")]
-    outcome = None
-    if payload.outcome is not None:
-        reason = None
-        if payload.outcome.lost_reason is not None:
-            reason = LostReason.objects.filter(pk=payload.outcome.lost_reason, active=True).first()
-            if reason is None:
-                message = _("There is no lost reason %(id)s.") % {"id": payload.outcome.lost_reason}
-                fields["outcome.lost_reason"] = [message]
-        from ciclo.sales.contacts import OutcomeInput
-
-        outcome = OutcomeInput(
-            outcome=payload.outcome.outcome,
-            won_value=Decimal(payload.outcome.won_value) if payload.outcome.won_value else None,
-            lost_reason=reason,
-            text=payload.outcome.text,
-        )
     if fields:
         raise invalid(fields)
     code_of = {qid: code for code, qid in by_code.items()}
@@ -341,7 +319,7 @@ def record_followup_call(request: HttpRequest, id: Id, payload: CallIn) -> Statu
             next_contact_user=next_user,
             move_on=payload.move_on,
             answers=inputs,
-            outcome=outcome,
+            outcome=outcome_input(payload.outcome),
             version=payload.expected_version,
             choices=_choices(payload.choices, ticket.workflow_id),
             override_reason=payload.override_reason,
@@ -352,8 +330,8 @@ def record_followup_call(request: HttpRequest, id: Id, payload: CallIn) -> Statu
         for key, messages in exc.errors.items():
             if key.isdigit():
                 renamed[f"answers.{code_of.get(int(key), key)}"] = messages
-            elif key in ("won_value", "lost_reason", "text") or key.startswith("outcome"):
-                renamed[key if key.startswith("outcome") else f"outcome.{key}"] = messages
+            elif key in ("won_value", "lost_reason", "outcome_text"):
+                renamed[f"outcome.{key.removeprefix('outcome_') if key == 'outcome_text' else key}"] = messages
             else:
                 renamed[key] = messages
         raise invalid(renamed) from None

@@ -13,19 +13,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from ciclo.configurator.models import CrmOptions, Question
+from ciclo.sales.contacts import OutcomeInput
 from ciclo.tickets.answering import AnswerInput, SaveResult, save_answers
 from ciclo.tickets.errors import InvalidInput
 from ciclo.tickets.models import Channel, Ticket
 from ciclo.tickets.routing import NoteResult, record_note
-
-if TYPE_CHECKING:
-    from ciclo.sales.contacts import OutcomeInput
 
 
 def cycle_in_calls() -> bool:
@@ -99,8 +97,7 @@ def record_call(
             choices=choices,
             override_reason=override_reason,
             expected_version=version,
+            outcome=outcome,
             at=at,
-            # The outcome is what the engine asks of a note closing a sales contact.
-            **({"outcome": outcome} if outcome is not None else {}),
         )
     return CallResult(note, saved)

@@ -34,7 +34,8 @@ from ciclo.configurator.models import AnswerType, ResponsibilityCenter, ServiceT
 from ciclo.http import HtmxHttpRequest, parse_id, parse_int
 from ciclo.sales import followup
 from ciclo.sales.calls import cycle_in_calls, record_call
-from ciclo.sales.models import LostReason, Outcome, SalesContact
+from ciclo.sales.contacts import OutcomeInput
+from ciclo.sales.models import LostReason, SalesContact
 from ciclo.tickets import cycle_form
 from ciclo.tickets.access import assignable_users, ticket_for
 from ciclo.tickets.answering import cycle_of
@@ -50,7 +51,7 @@ from ciclo.tickets.errors import (
     TicketClosed,
 )
 from ciclo.tickets.models import Channel, Ticket
-from ciclo.tickets.values import NumberRefused, format_number, parse_decimal
+from ciclo.tickets.values import format_number
 from ciclo.tickets.views.ticket import cycle_context, note_context
 
 CSV_DATETIME = "%d/%m/%Y %H:%M"
@@ -469,35 +470,17 @@ def _parse_when(raw: str) -> dt.datetime | None:
     return timezone.make_aware(value) if timezone.is_naive(value) else value
 
 
-def _outcome(data: QueryDict) -> tuple[Any, dict[str, list[str]]]:
-    """The outcome the form gives ("" for none: a note that does not close asks for none)."""
+def _outcome(data: QueryDict) -> OutcomeInput | None:
+    """The outcome the form gives (none when no outcome is chosen); the engine checks it."""
     kind = data.get("outcome", "")
     if not kind:
-        return None, {}
-    errors: dict[str, list[str]] = {}
-    if kind not in (Outcome.WON, Outcome.LOST):
-        return None, {"outcome": [_("Choose won or lost.")]}
-    won_value = None
-    raw_value = data.get("won_value", "").strip()
-    if raw_value:
-        try:
-            won_value = parse_decimal(raw_value)
-        except NumberRefused as err:
-            errors["won_value"] = [str(err)]
-    lost_reason = None
-    raw_reason = data.get("lost_reason", "")
-    if raw_reason:
-        reason_id = parse_id(raw_reason)
-        lost_reason = LostReason.objects.filter(pk=reason_id, active=True).first() if reason_id else None
-        if lost_reason is None:
-            errors["lost_reason"] = [_("Choose one of the reasons listed.")]
-    if errors:
-        return None, errors
-    from ciclo.sales.contacts import OutcomeInput
-
+        return None
     return OutcomeInput(
-        outcome=kind, won_value=won_value, lost_reason=lost_reason, text=data.get("outcome_text", "")
-    ), {}
+        outcome=kind,
+        won_value=data.get("won_value", ""),
+        lost_reason=data.get("lost_reason") or None,
+        text=data.get("outcome_text", ""),
+    )
 
 
 @require_POST
@@ -520,7 +503,8 @@ def call(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     next_user = assignable_users().filter(pk=user_id).first() if user_id is not None else None
     if data.get("next_contact_user") and next_user is None:
         errors["next_contact_user"] = [_("Choose an active user.")]
-    outcome, outcome_errors = _outcome(data)
+    outcome = _outcome(data)
+    outcome_errors: dict[str, list[str]] = {}
     version = parse_int(data.get("version", ""))
     use_cycle = cycle_in_calls()
     forms = _current_phase(ticket) if use_cycle else []
@@ -532,7 +516,7 @@ def call(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             "Nothing was recorded: for each answer someone else changed, choose “Keep theirs” or “Use mine”: "
             "%(questions)s."
         ) % {"questions": ", ".join(row.label for row in unsettled)}
-    elif not errors and not outcome_errors:
+    elif not errors:
         try:
             result = record_call(
                 ticket,
@@ -552,8 +536,8 @@ def call(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             for key, messages in err.errors.items():
                 if key.isdigit() and int(key) in rows:
                     rows[int(key)].errors = messages
-                elif key.startswith("outcome") or key in ("won_value", "lost_reason"):
-                    outcome_errors[key if key in OUTCOME_FIELDS else "outcome"] = messages
+                elif key in OUTCOME_FIELDS:
+                    outcome_errors[key] = messages
                 else:
                     errors[key] = messages
             if any(row.errors for row in rows.values()):

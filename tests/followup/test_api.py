@@ -176,3 +176,23 @@ def test_the_api_offers_every_sort_of_the_list():
     from ciclo.sales.followup import DEFAULT_SORT, SORTS
 
     assert set(typing.get_args(SortName)) == set(SORTS) and DEFAULT_SORT == "next_contact"
+
+
+def test_a_call_closing_the_contact_records_its_outcome(world, agent):
+    from ciclo.sales.models import Outcome
+    from ciclo.tickets.answering import AnswerInput, save_answers
+    from ciclo.tickets.routing import record_note
+
+    ticket = make_contact(world, agent)
+    save_answers(ticket, [AnswerInput(world.q_single.pk, [{"option": world.o_site.pk}])], by=agent)
+    record_note(ticket, by=agent, text="Proposta enviada", move_on=True)
+    body = {"text": "Fechou", "move_on": True, "choices": [{"step": 10, "option": world.yes.pk}]}
+    assert_error(api(agent).post(f"/followup/{ticket.pk}/calls", body), 422, "invalid", "outcome")
+    bad = {**body, "outcome": {"outcome": "won"}}
+    assert_error(api(agent).post(f"/followup/{ticket.pk}/calls", bad), 422, "invalid", "outcome.won_value")
+    won = {**body, "outcome": {"outcome": "won", "won_value": "2500.00"}}
+    response = api(agent).post(f"/followup/{ticket.pk}/calls", won)
+    assert response.status_code == 201, response.body
+    assert response.body["ticket"]["status"] == "closed"
+    sales = Ticket.objects.get(pk=ticket.pk).sales
+    assert sales.outcome == Outcome.WON and str(sales.won_value) == "2500.00"

@@ -316,3 +316,64 @@ def test_without_htmx_a_recorded_call_returns_to_the_list(world, agent):
     assert response.status_code == 302 and response["Location"] == "/followup/?channel=phone"
     bad = client_for(agent).post(f"/followup/{ticket.pk}/call/record/", {"text": ""})
     assert bad.status_code == 422
+
+
+# ---- the outcome of a call that closes the contact ---------------------------------------------------------------
+
+
+def in_proposal(world, agent):
+    """A contact moved on to the proposal phase, whose next move may close it (the decision "Fechou negócio?")."""
+    from ciclo.tickets.routing import record_note
+
+    ticket = make_contact(world, agent)
+    save_answers(ticket, [AnswerInput(world.q_single.pk, [{"option": world.o_site.pk}])], by=agent)
+    record_note(ticket, by=agent, text="Proposta enviada", move_on=True)
+    return Ticket.objects.get(pk=ticket.pk)
+
+
+def test_the_panel_asks_for_the_outcome_when_the_call_may_close_the_contact(world, agent):
+    ticket = in_proposal(world, agent)
+    page = client_for(agent).get(f"/followup/{ticket.pk}/call/", headers={"HX-Request": "true"}).content.decode()
+    assert 'data-testid="call-outcome"' in page
+    first = make_contact(world, agent)
+    page = client_for(agent).get(f"/followup/{first.pk}/call/", headers={"HX-Request": "true"}).content.decode()
+    assert 'data-testid="call-outcome"' not in page
+
+
+def test_a_call_that_closes_the_contact_records_it_won(world, agent):
+    from ciclo.sales.models import Outcome, SalesContact
+
+    ticket = in_proposal(world, agent)
+    response = post_call(
+        client_for(agent),
+        ticket,
+        text="Fechou!",
+        move_on="1",
+        **{f"choice-{world.decision.pk}": str(world.yes.pk), "outcome": "won", "won_value": "15.000,00"},
+    )
+    assert response["HX-Retarget"] == "#followup-results", response.content.decode()[:3000]
+    ticket.refresh_from_db()
+    assert ticket.is_closed
+    contact = SalesContact.objects.get(ticket=ticket)
+    assert contact.outcome == Outcome.WON and str(contact.won_value) == "15000.00" and contact.outcome_by == agent
+
+
+def test_closing_without_an_outcome_or_with_a_bad_one_is_refused_on_its_field(world, agent):
+    from ciclo.sales.models import LostReason
+
+    ticket = in_proposal(world, agent)
+    choice = {f"choice-{world.decision.pk}": str(world.yes.pk)}
+    page = post_call(client_for(agent), ticket, text="Fechou", move_on="1", **choice).content.decode()
+    assert 'data-testid="call-error-outcome"' in page
+    page = post_call(
+        client_for(agent), ticket, text="Fechou", move_on="1", outcome="won", won_value="muito", **choice
+    ).content.decode()
+    assert 'data-testid="call-error-won_value"' in page
+    page = post_call(client_for(agent), ticket, text="Perdeu", move_on="1", outcome="lost", **choice).content.decode()
+    assert 'data-testid="call-error-lost_reason"' in page
+    assert not Ticket.objects.get(pk=ticket.pk).is_closed
+    reason = LostReason.objects.create(name="Preço")
+    post_call(
+        client_for(agent), ticket, text="Perdeu", move_on="1", outcome="lost", lost_reason=str(reason.pk), **choice
+    )
+    assert Ticket.objects.get(pk=ticket.pk).sales.lost_reason == reason

@@ -44,6 +44,7 @@ def test_work_the_day_s_list_recording_a_call_that_answers_the_phase_s_questions
     expect(page.get_by_test_id("pipeline")).to_contain_text("3.600,00")  # 12.000 × 30 %, in pt-BR
     row = today.locator(f'tr[data-ticket="{ticket.pk}"]')
     expect(row.get_by_test_id("progress")).to_contain_text("0/8")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366  # every column fits a 1366-px screen
     shot(page, "followup-list")
 
     page.get_by_test_id(f"call-{ticket.pk}").click()

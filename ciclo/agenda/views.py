@@ -40,6 +40,7 @@ from ciclo.agenda.appointments import (
 )
 from ciclo.agenda.models import Appointment, AppointmentChange
 from ciclo.http import HtmxHttpRequest, parse_id, parse_int
+from ciclo.jinja import render_rows
 from ciclo.people.models import Person
 from ciclo.tickets.access import ticket_for
 from ciclo.tickets.models import Channel, Ticket
@@ -83,6 +84,7 @@ class Day:
     today: bool
     outside: bool = False  # a month grid's day of the month before or after
     items: list[Item] = field(default_factory=list)
+    items_html: str = ""  # the items shown (the month's first MONTH_SHOWN), rendered by Jinja2 (agenda/items.html)
 
     @property
     def shown(self) -> list[Item]:
@@ -149,15 +151,15 @@ def _url(kind: str, params: QueryDict, **changes: Any) -> str:
 
 
 def _time_span(start: dt.datetime, end: dt.datetime, day: dt.date) -> str:
-    """The part of `day` the appointment takes, as the day shows it."""
-    time = "TIME_FORMAT"
-    starts_today, ends_today = start.date() == day, end.date() == day or end == _midnight(day + dt.timedelta(1))
+    """The part of `day` the appointment takes, as the day shows it: 24 h in every language (TIME_FORMAT "H:i")."""
+    starts_today = start.date() == day
+    ends_today = end.date() == day or (end.date() == day + dt.timedelta(days=1) and end.time() == dt.time.min)
     if starts_today and ends_today:
-        return f"{formats.time_format(start, time)}–{formats.time_format(end, time)}"
+        return f"{start:%H:%M}–{end:%H:%M}"
     if starts_today:
-        return f"{formats.time_format(start, time)} →"
+        return f"{start:%H:%M} →"
     if ends_today:
-        return f"→ {formats.time_format(end, time)}"
+        return f"→ {end:%H:%M}"
     return _("all day")
 
 
@@ -196,6 +198,7 @@ def agenda_days(
         "user__username",
     )
     colours = {pk: i % USER_COLOURS for i, pk in enumerate(user_ids)}
+    prefix = reverse("agenda_week")  # an appointment's address is the agenda's, then its id
     labels = dict(Appointment.Status.choices)
     several = len(user_ids) > 1
     for v in rows:
@@ -206,7 +209,7 @@ def agenda_days(
             days[d].items.append(
                 Item(
                     pk=v["id"],
-                    url=reverse("agenda_appointment", args=[v["id"]]),
+                    url=f"{prefix}{v['id']}/",
                     time=_time_span(start, end, d),
                     title=v["title"],
                     person=v["person__name"] or "",
@@ -220,6 +223,11 @@ def agenda_days(
                 )
             )
             d += dt.timedelta(days=1)
+    compact = kind == "month"
+    for shown in days.values():
+        if shown.items:
+            items = shown.shown if compact else shown.items
+            shown.items_html = render_rows("agenda/items.html", {"items": items, "compact": compact})
     return list(days.values())
 
 

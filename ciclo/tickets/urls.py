@@ -1,5 +1,6 @@
 from django.urls import path
 
+from ciclo.sales import ticket_views as sales
 from ciclo.tickets.views import cycle, export, home, new, query, ticket, unlock
 
 urlpatterns = [
@@ -19,6 +20,9 @@ urlpatterns = [
     path("tickets/<int:pk>/notes/", ticket.note, name="ticket_note"),
     path("tickets/<int:pk>/notes/required/", ticket.note_required, name="ticket_note_required"),
     path("tickets/<int:pk>/move/", ticket.move, name="ticket_move"),
+    path("tickets/<int:pk>/sales/", sales.sales_update, name="ticket_sales"),
+    path("tickets/<int:pk>/sales/referrals/", sales.sales_referrals, name="ticket_sales_referrals"),
+    path("tickets/<int:pk>/sales/reopen/", sales.sales_reopen, name="ticket_sales_reopen"),
     path("tickets/<int:pk>/move/decisions/", ticket.move_decisions, name="ticket_move_decisions"),
     path("tickets/<int:pk>/cycle/", cycle.cycle, name="ticket_cycle"),
     path("tickets/<int:pk>/answers/", cycle.answers, name="ticket_answers"),

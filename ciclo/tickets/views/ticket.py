@@ -23,6 +23,7 @@ from django_htmx.http import HttpResponseClientRefresh
 from ciclo.accounts.decorators import ciclo_user
 from ciclo.configurator.models import WorkflowStep
 from ciclo.http import HtmxHttpRequest, parse_id, parse_int
+from ciclo.sales.ticket_views import OUTCOME_FIELDS, SALES_RELATED, outcome_context, outcome_from, sales_context
 from ciclo.tickets import cycle_form
 from ciclo.tickets.access import assignable_users, ticket_for, work_refusal
 from ciclo.tickets.answering import cycle_of, required_missing
@@ -51,7 +52,9 @@ from ciclo.tickets.values import separators
 
 def _ticket(request: HttpRequest, pk: int) -> Ticket:
     """The ticket with what its page shows of its related rows (its step and workflow are read by id)."""
-    qs = Ticket.objects.select_related("person", "service_type", "cr", "company", "contact_person", "next_contact_user")
+    qs = Ticket.objects.select_related(
+        "person", "service_type", "cr", "company", "contact_person", "next_contact_user", *SALES_RELATED
+    )
     return ticket_for(request.user, pk, qs)
 
 
@@ -72,7 +75,7 @@ def _choices_from(data: Any) -> dict[int, int]:
     return choices
 
 
-NOTE_FIELDS = ("text", "channel", "next_contact_at", "next_contact_user", "move_on")
+NOTE_FIELDS = ("text", "channel", "next_contact_at", "next_contact_user", "move_on", *OUTCOME_FIELDS)
 
 
 def _required(ticket: Ticket, known: list[Any] | None) -> list[Any]:
@@ -100,6 +103,7 @@ def note_context(request: HttpRequest, ticket: Ticket, *, steps: StepMap | None 
         "can_work": not refusal,
         "refusal": refusal,
         "may_override": request.user.has_perm(OVERRIDE_REQUIRED),
+        **outcome_context(ticket),  # a note that closes a sales ticket gives its outcome
         "values": values,
         "errors": errors,
         # The version the user read: a refused note keeps it, so a change made meanwhile is still caught.
@@ -297,7 +301,8 @@ def render_page(
     if cycle is None:
         cycle = cycle_context(request, ticket, cycle_form.build(phases or []))
     move = move if move is not None else move_context(request, ticket, steps=steps)
-    context = {"nav": "", "oob": False, **note, **cycle, **move, "notes": timeline(ticket)}
+    context = {"nav": "", "oob": False, **note, **cycle, **move, **sales_context(request, ticket)}
+    context["notes"] = timeline(ticket)
     return render(request, "tickets/ticket.html", context, status=status)
 
 
@@ -353,6 +358,7 @@ def note(request: HtmxHttpRequest, pk: int) -> HttpResponse:
                 choices=choices,
                 override_reason=data.get("override_reason", ""),
                 expected_version=version,
+                outcome=outcome_from(data),
             )
         except InvalidInput as err:
             errors = err.errors

@@ -35,6 +35,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ciclo.accounts.roles import Role, set_role
+from ciclo.agenda.appointments import create_appointment
+from ciclo.agenda.models import Appointment
 from ciclo.configurator.changes import ConfigurationInvalid, save_crm_options
 from ciclo.configurator.definitions import DefinitionsInvalid, apply_import, parse
 from ciclo.configurator.models import (
@@ -565,6 +567,7 @@ def load_demo(*, progress: Progress[Any] = no_progress) -> Report:
         people = ensure_people(users["admin"], report, progress)
         if not demo_tickets_loaded(people):
             report.tickets = TicketSimulator(users=users, companies=companies, people=people).run(progress)
+        ensure_appointments(users, report)
     return report
 
 
@@ -699,6 +702,51 @@ def add_demo_person(d: PersonDef, *, by: User) -> Person:
     except ValidationError as exc:
         raise DemoError(_("%(object)s is invalid: %(errors)s") % {"object": d.name, "errors": exc}) from exc
     return person
+
+
+# Appointments made by hand over the coming weeks (the tickets' next contacts are on the agenda already):
+# (user, working days from today, hour, minutes long, title, channel, place, about a sales ticket of theirs).
+APPOINTMENTS = [
+    ("agente1", 1, 10, 90, "Visita à fábrica do cliente", Channel.VISIT, "Av. Paulista, 1000 – São Paulo", True),
+    ("agente1", 3, 14, 60, "Demonstração do ERP por vídeo", Channel.CHAT, "", True),
+    ("agente1", 6, 9, 120, "Feira de varejo: estande da empresa", Channel.VISIT, "Expo Center Norte", False),
+    ("agente2", 2, 11, 60, "Reunião de alinhamento com o supervisor", Channel.OTHER, "Sala 2", False),
+    ("agente2", 8, 15, 45, "Visita técnica", Channel.VISIT, "Rua XV de Novembro, 200 – Curitiba", True),
+    ("supervisor", 4, 16, 60, "Revisão do funil de vendas", Channel.OTHER, "Sala 1", False),
+]
+
+
+def ensure_appointments(users: dict[str, User], report: Report) -> None:
+    """The appointments of APPOINTMENTS, through the agenda's one function, once (none made by hand yet)."""
+    if Appointment.objects.filter(source=Appointment.Source.MANUAL, user__in=users.values()).exists():
+        return
+    today = timezone.localdate()
+    for username, days, hour, minutes, title, channel, place, about_a_ticket in APPOINTMENTS:
+        user = users[username]
+        day = today
+        while days > 0:
+            day += dt.timedelta(days=1)
+            days -= day.weekday() < 5
+        start = timezone.make_aware(dt.datetime.combine(day, dt.time(hour)))
+        ticket = (
+            Ticket.objects.open()
+            .filter(next_contact_user=user, service_type__in=ServiceType.objects.sales_types())
+            .order_by("id")
+            .first()
+            if about_a_ticket
+            else None
+        )
+        create_appointment(
+            user=user,
+            start=start,
+            end=start + dt.timedelta(minutes=minutes),
+            title=title,
+            ticket=ticket,
+            channel=channel,
+            place=place,
+            by=user,
+        )
+        report.created[Appointment] += 1
 
 
 def demo_tickets_loaded(people: list[Person]) -> bool:

@@ -197,7 +197,7 @@ def build_tickets(world: World, count: int, progress: Callable[[int], None]) -> 
     sql = f"""{series}
         INSERT INTO tickets_ticket (status, subject, channel, priority, next_contact_at, opened_at, closed_at,
             version, company_id, contact_person_id, cr_id, next_contact_user_id, opened_by_id, person_id,
-            service_type_id, step_id, workflow_id)
+            service_type_id, step_id, workflow_id, phase_entered_at)
         SELECT CASE WHEN s.x %% 2 = 0 THEN 'closed' ELSE 'open' END,
             'Atendimento ' || s.x,
             CASE s.x %% 3 WHEN 0 THEN 'phone' WHEN 1 THEN 'email' ELSE 'whatsapp' END,
@@ -210,7 +210,8 @@ def build_tickets(world: World, count: int, progress: Callable[[int], None]) -> 
             {u0} + (s.x * 13) %% 20, {u0} + s.x %% 20, {p0} + (s.x * 7919) %% {pn},
             t.type_id,
             CASE WHEN s.x %% 2 = 0 THEN {closing_step.pk} ELSE c.step_id END,
-            {workflow.pk}
+            {workflow.pk},
+            {ts(base_open, "s.x / 2")}
         FROM s
         JOIN bench_cr_slot c ON c.slot = ((s.x / 2) * 7919) %% {SLOTS}
         JOIN bench_type_slot t ON t.slot = ((s.x / 2) * 104729 + s.x %% 2) %% {SLOTS}"""

@@ -187,3 +187,18 @@ def test_a_user_without_role_has_no_feed(client, db):
     path = feed_path(user)
     user.groups.clear()
     assert client.get(path).status_code == 404
+
+
+def test_the_feed_written_again_shows_every_change_since_the_last_request(client, sales, agent):
+    ticket = make_ticket(sales, agent, subject="Quer um ERP")
+    kept = make_appointment(agent, at(4, 10), ticket=ticket, title="Primeira")
+    other = make_appointment(agent, at(5, 10), title="Segunda")
+    first = events(feed(client, agent))
+    # A subject renamed, an appointment moved: the next request shows both, the rest as it was.
+    type(ticket).objects.filter(pk=ticket.pk).update(subject="Quer um CRM")
+    with time_machine.travel(NOW + dt.timedelta(minutes=1), tick=False):
+        change_appointment(other, by=agent, version=0, start=at(5, 11))
+        second = events(feed(client, agent))
+    assert "Quer um CRM" in str(second[str(kept.uid)]["DESCRIPTION"])
+    assert second[str(other.uid)].decoded("DTSTART") == at(5, 11)
+    assert first[str(other.uid)].decoded("DTSTART") == at(5, 10)

@@ -46,7 +46,7 @@ def profile(request: HttpRequest) -> HttpResponse:
             "feed_made_at": found.feed_token_created_at,
             "values": values,
             "errors": errors,
-            "languages": settings.LANGUAGES,
+            "language_choices": settings.LANGUAGES,
         },
         status=status,
     )

@@ -126,7 +126,7 @@ def _midnight(day: dt.date) -> dt.datetime:
 def _chosen_users(request: HttpRequest) -> tuple[list[int], list[tuple[int, str]]]:
     """The users whose calendars are shown (the `user` parameters the viewer may open; themselves when
     none), and for a supervisor the team to pick from (id, name)."""
-    me = request.user.pk
+    me = int(request.user.pk or 0)  # ciclo_user: a signed-in user
     if not is_supervisor(request.user):
         return [me], []
     team = [
@@ -452,7 +452,8 @@ class AppointmentForm(forms.Form):
         raw = self.cleaned_data["person"]
         if not raw:
             return None
-        person = Person.objects.filter(pk=parse_id(raw)).first() if parse_id(raw) else None
+        pk = parse_id(raw)
+        person = Person.objects.filter(pk=pk).first() if pk is not None else None
         if person is None:
             raise forms.ValidationError(_("Choose the person from the list."))
         return person
@@ -488,14 +489,14 @@ def _initial(appointment: Appointment | None, request: HttpRequest) -> dict[str,
         day = parse_date(request.GET.get("date", "") or "") if _is_iso(request.GET.get("date", "")) else None
         day = day or timezone.localdate()
         hour = parse_int(request.GET.get("hour", ""), maximum=23)
-        start = dt.time(hour if hour is not None else 9)
+        begins = dt.time(hour if hour is not None else 9)
         ticket_id = parse_id(request.GET.get("ticket", ""))
         return {
             "user": request.user.pk,
             "start_date": day,
-            "start_time": start,
+            "start_time": begins,
             "end_date": day,
-            "end_time": dt.time(start.hour, 30),
+            "end_time": dt.time(begins.hour, 30),
             "ticket": str(ticket_id) if ticket_id else "",
         }
     start, end = timezone.localtime(appointment.start), timezone.localtime(appointment.end)
@@ -532,8 +533,9 @@ def _form_page(
 ) -> HttpResponse:
     person = form["person"].value()
     person_obj = form.cleaned_data.get("person") if hasattr(form, "cleaned_data") else None
-    if person_obj is None and person and parse_id(str(person)):
-        person_obj = Person.objects.filter(pk=parse_id(str(person))).first()
+    person_id = parse_id(str(person)) if person else None
+    if person_obj is None and person_id is not None:
+        person_obj = Person.objects.filter(pk=person_id).first()
     context = {
         "nav": "agenda",
         "form": form,

@@ -3,6 +3,8 @@ how early they are reminded of an appointment, and the language Ciclo writes to 
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -19,9 +21,9 @@ from ciclo.reminders.preferences import PreferencesInvalid, change_preferences
 @require_http_methods(["GET", "HEAD", "POST"])
 @ciclo_user
 def profile(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user: Any = request.user  # a user with a role (ciclo_user)
     found = calendar_settings(user)
-    language = Profile.objects.filter(user_id=user.pk).values_list("language", flat=True).first() or ""
+    language = Profile.objects.filter(user=user).values_list("language", flat=True).first() or ""
     values = {"lead_minutes": str(found.lead_minutes), "language": language}
     errors: dict[str, list[str]] = {}
     status = 200

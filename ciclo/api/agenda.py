@@ -32,7 +32,7 @@ from ciclo.agenda.models import Appointment
 from ciclo.api.auth import user_of
 from ciclo.api.common import find_user
 from ciclo.api.errors import ApiError, forbidden, invalid, not_found
-from ciclo.api.schemas import CREATE, LIST, READ_BY_ID, WRITE, ChannelName, In, Out, UserRef, responses
+from ciclo.api.schemas import CREATE, KEEP, LIST, READ_BY_ID, WRITE, ChannelName, In, Out, UserRef, responses
 from ciclo.fields import BodyId, BodyInt, Id, Username, When, _named, bounded
 from ciclo.people.models import Person
 from ciclo.tickets.access import visible_tickets
@@ -112,19 +112,19 @@ class AppointmentPatch(In):
     """The fields given change, the others stay; `sequence` is the one read (a stale one is a 409)."""
 
     sequence: BodyInt = Field(description="The appointment's sequence when it was read.")
-    user: Username = Field(None, description="Move it to another agenda (a username).")
-    start: When = Field(None, description="A start without an end keeps the appointment's length.")
-    end: When = None
-    title: bounded(200, 1) = None  # type: ignore[valid-type]
-    person: BodyId | None = None
-    ticket: BodyId | None = None
-    channel: ChannelName | Literal[""] = None  # type: ignore[assignment]
-    place: bounded(200) = None  # type: ignore[valid-type]
-    notes: bounded(20000) = None  # type: ignore[valid-type]
+    user: Username = Field(KEEP, description="Move it to another agenda (a username).")
+    start: When = Field(KEEP, description="A start without an end keeps the appointment's length.")
+    end: When = KEEP
+    title: bounded(200, 1) = KEEP  # type: ignore[valid-type]
+    person: BodyId | None = KEEP
+    ticket: BodyId | None = KEEP
+    channel: ChannelName | Literal[""] = KEEP
+    place: bounded(200) = KEEP  # type: ignore[valid-type]
+    notes: bounded(20000) = KEEP  # type: ignore[valid-type]
     status: Literal["done", "cancelled"] = Field(
-        None, description="Mark it done or cancel it (alone: not with other changes)."
+        KEEP, description="Mark it done or cancel it (alone: not with other changes)."
     )
-    reason: bounded(2000) = Field(None, description="Why it is cancelled (with status cancelled).")  # type: ignore[valid-type]
+    reason: bounded(2000) = Field(KEEP, description="Why it is cancelled (with status cancelled).")  # type: ignore[valid-type]
 
     @model_validator(mode="after")
     def _nulls(self) -> AppointmentPatch:

@@ -32,7 +32,7 @@ def send_digests() -> str:
     now = timezone.now()
     when = job("send_digests").when
     period_start = when.period_start(now, timezone.get_default_timezone()) if when is not None else now
-    day = sending.digest_day(period_start, at=now)  # type: ignore[arg-type]
+    day = sending.digest_day(period_start, at=now)
     if day is None:
         return gettext("The digest of an earlier day is not sent today: nothing queued.")
     queued = sending.sweep_digests(send_digest, day=day, at=now)

@@ -49,6 +49,27 @@ def test_open_the_week_click_an_appointment_and_answer_a_question_in_the_panel(p
     assert page.url.startswith(f"{live_server.url}/agenda/")
 
 
+def test_the_week_and_month_on_a_phone(page, live_server, agent, sales, shot):
+    ticket = make_ticket(sales, agent, subject="Ligar de volta", next_contact_at=today_at(16))
+    appointment = Appointment.objects.get(ticket=ticket)
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, live_server, "agent_t")
+    page.goto(f"{live_server.url}/agenda/")
+    item = page.get_by_test_id(f"appointment-{appointment.pk}")
+    expect(item).to_be_visible()
+    # the days one under another: the page is no wider than the phone
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "agenda-week-phone")
+    item.click()
+    expect(page.get_by_test_id("agenda-panel").get_by_test_id("ticket-header")).to_contain_text("Ligar de volta")
+    shot(page, "agenda-panel-phone")
+    page.goto(f"{live_server.url}/agenda/month/")
+    expect(page.get_by_test_id(f"appointment-{appointment.pk}")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.get_by_test_id("agenda-today").click()
+    expect(page.get_by_test_id(f"appointment-{appointment.pk}")).to_be_visible()
+
+
 def test_reschedule_an_appointment_and_see_it_move(page, live_server, agent, sales, shot):
     ticket = make_ticket(sales, agent, subject="Retorno", next_contact_at=today_at(10))
     appointment = Appointment.objects.get(ticket=ticket)

@@ -1,0 +1,1 @@
+"""Collections (telecobrança): receivables from the ERP and the collection tickets Ciclo opens for them."""

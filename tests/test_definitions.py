@@ -137,6 +137,7 @@ def test_export_describes_the_sales_setup_by_codes(sales):
         "description": "Venda nova",
         "kind": "analytical",
         "category": "sales",
+        "sales": False,
         "priority": 2,
         "days_to_next_contact": 2,
         "colour": "#0d6efd",

@@ -77,7 +77,7 @@ class SalesOut(Out):
 
 
 class SalesPatch(In):
-    contact_date: Day = Field(default=None, description="The day of the contact.")
+    contact_date: Day = Field(default=None, description="The day of the contact.")  # type: ignore[assignment]
     referral: BodyId | None = Field(default=None, description="A person's id; null: none.")
     environment: BodyId | None = Field(default=None, description="An active environment's id; null: none.")
     expected_value: MoneyIn | None = Field(default=None, description="Null: none.")

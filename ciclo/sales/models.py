@@ -105,7 +105,7 @@ class DayOff(models.Model):
         ]
 
     def __str__(self) -> str:
-        where = self.company.name if self.company_id else _("every company")
+        where = self.company.name if self.company is not None else _("every company")
         return f"{self.date:%d/%m/%Y} · {self.description} ({where})"
 
 

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -69,7 +70,7 @@ def sales_context(
         return {"sales": None}
     cr = ticket.cr
     days = business_days_since(ticket.phase_entered_at, ticket.company_id)
-    environments = Environment.objects.filter(active=True) | Environment.objects.filter(pk=contact.environment_id)
+    environments = Environment.objects.filter(Q(active=True) | Q(pk=contact.environment_id or 0))
     posted = values.dict() if hasattr(values, "dict") else dict(values or {})
     shown = {
         "contact_date": contact.contact_date.isoformat(),
@@ -211,7 +212,9 @@ def sales_reopen(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     if not request.user.has_perm(MOVE_ANY_STEP):
         return _card(request, ticket, 403, sales_general=_("Only a supervisor reopens a closed sales contact."))
     step_id = parse_id(request.POST.get("step", ""))
-    step = WorkflowStep.objects.select_related("cr").filter(pk=step_id, workflow_id=ticket.workflow_id).first()
+    step = None
+    if step_id is not None:
+        step = WorkflowStep.objects.select_related("cr").filter(pk=step_id, workflow_id=ticket.workflow_id).first()
     try:
         reopen_sales_contact(ticket, by=request.user, reason=request.POST.get("reason", ""), to_step=step)
     except InvalidInput as err:

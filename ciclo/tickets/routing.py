@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from ciclo.agenda.appointments import sync_next_contact
 from ciclo.configurator.models import DecisionOption, Question, Workflow, WorkflowStep
+from ciclo.insight.ledger import record_move
 from ciclo.people.text import append_folded
 from ciclo.sales.phases import OutcomeInput, enter_phase
 from ciclo.tickets.access import check_can_work, is_assignable, with_work_checks
@@ -341,7 +342,7 @@ def apply_route(
     the target's phase, closed if that phase closes the process, open otherwise; in it since `at`
     (a sales contact follows: sales.phases.enter_phase). The caller saves the ticket."""
     target = route.target
-    assert target.cr is not None, "a route ends on a CR step"
+    assert target.cr_id is not None and target.cr is not None, "a route ends on a CR step"
     enter_phase(ticket, target.cr, by=by, at=at, outcome=outcome, reason=reason)
     move = PhaseMove.objects.create(
         ticket=ticket,
@@ -361,6 +362,7 @@ def apply_route(
         MoveDecision.objects.bulk_create(
             [MoveDecision(move=move, step=s, option=o, question=s.question, label=o.label) for s, o in route.decisions]
         )
+    record_move(ticket, move)  # the phase ledger: the stay it leaves ends, the one it enters starts
     ticket.workflow_id = route.workflow_id
     ticket.step = target
     ticket.cr = target.cr  # type: ignore[assignment]

@@ -200,3 +200,17 @@ def test_a_supervisor_reopens_with_a_reason(client, selling, supervisor, won):
     assert not won.is_closed and contact_of(won).outcome == Outcome.OPEN
     change = sales_changes(won)[-1]
     assert change.by == supervisor and change.changes["reopened_because"] == ["", "Cliente voltou atrás"]
+
+
+def test_the_query_page_shows_and_exports_the_outcome(client, selling, agent, won):
+    lost = make_ticket(selling, agent)
+    at_proposal(selling, lost, agent)
+    body = closing_note(selling, outcome="lost", lost_reason=str(selling.lost_price.pk))
+    client.post(reverse("ticket_note", args=[lost.pk]), body)
+    cols = "number,outcome,won_value,lost_reason"
+    response = client.get(reverse("tickets"), {"cols": cols, "status": "closed", "sort": "id"})
+    rows = {row.ticket.pk: [c.value for c in row.cells] for row in response.context["results"].rows}
+    assert rows[won.pk] == [won.pk, "Won", Decimal("500.00"), ""]
+    assert rows[lost.pk] == [lost.pk, "Lost", "", "Preço"]
+    csv = b"".join(client.get(reverse("tickets_export_csv"), {"cols": cols, "status": "closed"}).streaming_content)
+    assert "Preço".encode() in csv and b"500" in csv

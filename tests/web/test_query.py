@@ -585,6 +585,9 @@ def test_every_column_renders(client, world, settings):
         world.sales.company.name,
         f"{a.priority} – {Priority(a.priority).label}",
         "Telefone",
+        "",  # outcome, won value, lost reason: not a sales ticket
+        "",
+        "",
         "Abrir Ciclo",
     ]
 

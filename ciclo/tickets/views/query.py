@@ -36,6 +36,7 @@ from ciclo.http import get_id, parse_int
 from ciclo.jinja import render_rows
 from ciclo.people.documents import format_document
 from ciclo.people.models import Company
+from ciclo.sales.models import Outcome, SalesContact
 from ciclo.tickets import query
 from ciclo.tickets.access import company_restricted
 from ciclo.tickets.models import Channel, Scenario, Ticket, TicketQuerySet
@@ -104,6 +105,14 @@ class Column:
     shown_as: Shown = Shown.TEXT
 
 
+def _sale(ticket: Ticket, name: str) -> Any:
+    """A field of the ticket's sales contact; None when it has none (not a sales ticket)."""
+    try:
+        return getattr(ticket.sales, name)  # type: ignore[attr-defined]
+    except SalesContact.DoesNotExist:
+        return None
+
+
 def choice_labels(columns: list[Column]) -> dict[str, dict[str, str]]:
     """For each choice column, stored value → label in the active language."""
     return {c.key: {value: str(label) for value, label in c.choices.choices} for c in columns if c.choices}
@@ -160,6 +169,15 @@ COLUMNS: list[Column] = [
     Column("company", gettext_lazy("Company"), lambda t: t.company.name, ("company__name",), "company"),
     Column("priority", gettext_lazy("Priority"), lambda t: Priority.describe(t.priority), ("priority",), "priority"),
     Column("channel", gettext_lazy("Channel"), lambda t: t.channel, ("channel",), choices=Channel),
+    # A sales ticket's outcome (sales.SalesContact); blank for a ticket of another type.
+    Column("outcome", gettext_lazy("Outcome"), lambda t: _sale(t, "outcome"), ("sales__outcome",), choices=Outcome),
+    Column("won_value", gettext_lazy("Won value"), lambda t: _sale(t, "won_value"), ("sales__won_value",)),
+    Column(
+        "lost_reason",
+        gettext_lazy("Lost reason"),
+        lambda t: getattr(_sale(t, "lost_reason"), "name", None),
+        ("sales__lost_reason__name",),
+    ),
 ]
 COLUMNS_BY_KEY = {c.key: c for c in COLUMNS}
 DEFAULT_COLUMNS = [
@@ -352,7 +370,7 @@ def shown_only(qs: TicketQuerySet, columns: list[Column], sort: str) -> TicketQu
     sort_field = query.SORTS[sort.lstrip("-")][0]
     if not sort_field.startswith("sort_"):  # an annotation: not a field to read
         fields.add(sort_field)
-    related = sorted({name.split("__", 1)[0] for name in fields if "__" in name})
+    related = sorted({name.rsplit("__", 1)[0] for name in fields if "__" in name})
     qs = qs.select_related(None)
     if related:  # select_related() with no names would join every related row
         qs = qs.select_related(*related)

@@ -15,6 +15,7 @@ import hashlib
 import secrets
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -28,6 +29,8 @@ from django.utils.translation import gettext as _
 from ciclo.history.models import Change, record_change, snapshot
 from ciclo.reminders.models import CalendarSettings
 
+# The feed's token travels in the query string (?key=): logs write paths, never query strings.
+FEED_KEY = "key"
 FEED_PAST_DAYS = 30
 FEED_FUTURE_DAYS = 180
 PRODID = "-//Ciclo//Agenda//EN"
@@ -120,9 +123,9 @@ def feed_user(token: str) -> Any | None:
 
 
 def feed_path(user: Any) -> str | None:
-    """The path of the user's feed (None when revoked); the URL is this on the site's address."""
+    """The path and query of the user's feed (None when revoked); the URL is this on the site's address."""
     token = calendar_settings(user).feed_token
-    return None if token is None else reverse("calendar_feed", args=[token])
+    return None if token is None else f"{reverse('calendar_feed')}?{urlencode({FEED_KEY: token})}"
 
 
 # ---- iCalendar ------------------------------------------------------------------------------

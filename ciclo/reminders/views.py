@@ -42,12 +42,13 @@ def _language(user_id: int) -> str:
 
 
 @require_safe
-def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
-    """The user's appointments as iCalendar, for their calendar application: the token is the only key.
+def calendar_feed(request: HttpRequest) -> HttpResponse:
+    """The user's appointments as iCalendar, for their calendar application: the token (`?key=`) is the only key.
 
+    The token is in the query string, which the access log and the 404 warnings never write.
     An unknown or revoked token, or a user who may no longer use Ciclo, is a 404 like any other.
     """
-    user = feeds.feed_user(token)
+    user = feeds.feed_user(request.GET.get(feeds.FEED_KEY, ""))
     if user is None or role_of(user) is None:
         raise Http404(_("No such calendar."))
     with translation.override(_language(user.pk)):

@@ -125,7 +125,9 @@ def test_a_revoked_feed_is_404_and_a_renewed_one_has_a_new_url(client, agent):
 
 def test_an_unknown_token_and_an_inactive_users_feed_are_404(client, agent):
     path = feed_path(agent)
-    assert client.get(reverse("calendar_feed", args=["x" * 43])).status_code == 404
+    assert client.get(reverse("calendar_feed"), {"key": "x" * 43}).status_code == 404
+    assert client.get(reverse("calendar_feed")).status_code == 404
+    assert client.get(reverse("calendar_feed"), {"key": "x" * 500}).status_code == 404
     agent.is_active = False
     agent.save()
     assert client.get(path).status_code == 404
@@ -202,3 +204,13 @@ def test_the_feed_written_again_shows_every_change_since_the_last_request(client
     assert "Quer um CRM" in str(second[str(kept.uid)]["DESCRIPTION"])
     assert second[str(other.uid)].decoded("DTSTART") == at(5, 11)
     assert first[str(other.uid)].decoded("DTSTART") == at(5, 10)
+
+
+def test_the_feeds_secret_is_never_in_the_path_that_logs_write(client, agent, caplog):
+    token = calendar_settings(agent).feed_token
+    path = feed_path(agent)
+    assert token not in path.split("?")[0]
+    revoke_feed(agent, by=agent)
+    with caplog.at_level("WARNING"):
+        assert client.get(path).status_code == 404
+    assert caplog.records and all(token not in r.getMessage() for r in caplog.records)

@@ -277,14 +277,14 @@ def statements(case: Case) -> list[tuple[str, list[Any]]]:
 
     sales = ",".join(str(pk) for pk in sorted(sales_type_ids()))
     start, end = day_bounds()
-    base = (
-        f"t.status = 'open' AND t.service_type_id IN ({sales}) AND (t.next_contact_user_id = %s OR"
-        " (t.next_contact_user_id IS NULL AND t.opened_by_id = %s))"
-    )
+    who = "(t.next_contact_user_id = %s OR (t.next_contact_user_id IS NULL AND t.opened_by_id = %s))"
+    base = f"t.status = 'open' AND t.service_type_id IN ({sales}) AND {who}"
     base_params: list[Any] = [case.user_id, case.user_id]
-    if case.where:
-        base = f"{base} AND {case.where}"
-        base_params += case.params
+    extra, extra_params = (f" AND {case.where}", case.params) if case.where else ("", [])
+    base += extra
+    base_params += extra_params
+    # Each group's page reads only its side of "whose": the user's next contacts, or those they opened
+    # that have none.
     groups = {
         "overdue": ("t.next_contact_user_id IS NOT NULL AND t.next_contact_at < %s", [start]),
         "today": (
@@ -296,6 +296,9 @@ def statements(case: Case) -> list[tuple[str, list[Any]]]:
         ),
         "upcoming": ("t.next_contact_user_id IS NOT NULL AND t.next_contact_at >= %s", [end]),
         "no_next_contact": ("t.next_contact_user_id IS NULL", []),
+    }
+    sides = {
+        key: ("t.opened_by_id = %s" if key == "no_next_contact" else "t.next_contact_user_id = %s") for key in groups
     }
     sums = ", ".join(f"SUM(CASE WHEN {cond} THEN 1 ELSE 0 END)" for cond, _p in groups.values())
     sum_params = [p for _c, ps in groups.values() for p in ps]
@@ -317,7 +320,8 @@ def statements(case: Case) -> list[tuple[str, list[Any]]]:
     sort_column = "" if column.startswith("t.next_contact_at") else f", {column}"
     rows = []
     for key, (cond, ps) in groups.items():
-        where, params = f"{base} AND {cond}", [*base_params, *ps]
+        where = f"t.status = 'open' AND t.service_type_id IN ({sales}) AND {sides[key]}{extra} AND {cond}"
+        params = [case.user_id, *extra_params, *ps]
         if case.cursor_group == key and case.cursor is not None:
             value, pk = case.cursor
             where += f" AND ({column}, t.id) > (%s, %s)" if direction == "ASC" else f" AND ({column}, t.id) < (%s, %s)"

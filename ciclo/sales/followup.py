@@ -200,12 +200,17 @@ class Whose:
     kind: str  # "me" | "user" | "team"
     user_id: int | None = None
 
-    def condition(self) -> Q:
+    def condition(self, group: str | None = None) -> Q:
         """A user's contacts: those whose next contact is with them, and those they opened that have no
-        next-contact user (nobody else would call them back)."""
+        next-contact user (nobody else would call them back). Of one `group`, only the side it holds: the
+        database then reads a group's page in its order from the index of the user's next contacts."""
         if self.kind == "team":
             return Q()
-        return Q(next_contact_user_id=self.user_id) | Q(next_contact_user__isnull=True, opened_by_id=self.user_id)
+        with_them = Q(next_contact_user_id=self.user_id)
+        opened = Q(next_contact_user__isnull=True, opened_by_id=self.user_id)
+        if group is None:
+            return with_them | opened
+        return opened if group == "no_next_contact" else with_them
 
 
 def whose(user: Any, raw: str | int | None) -> Whose:
@@ -360,11 +365,14 @@ def group_condition(key: str, today: dt.date) -> Q:
     return with_someone & Q(next_contact_at__gte=end)
 
 
-def sales_contacts(user: Any, who: Whose, sales_types: set[int] | None = None) -> TicketQuerySet:
-    """The open sales contacts `user` may see, of whom `who` names (`sales_types`: their ids, when read)."""
+def sales_contacts(
+    user: Any, who: Whose, sales_types: set[int] | None = None, group: str | None = None
+) -> TicketQuerySet:
+    """The open sales contacts `user` may see, of whom `who` names (`sales_types`: their ids, when read;
+    `group`: of that group only)."""
     if sales_types is None:
         sales_types = sales_type_ids()
-    qs = Ticket.objects.open().filter(service_type_id__in=sorted(sales_types)).filter(who.condition())
+    qs = Ticket.objects.open().filter(service_type_id__in=sorted(sales_types)).filter(who.condition(group))
     return visible_tickets(user, qs)
 
 
@@ -373,6 +381,17 @@ class _Calendar:
 
     def __init__(self) -> None:
         self._calendar: BusinessCalendar | None = None
+        self._thresholds: tuple[list[tuple[int, int]], list[int]] | None = None
+
+    def stale_thresholds(self) -> tuple[list[tuple[int, int]], list[int]]:
+        """The phases that go stale with their days, and every company: read once (two queries)."""
+        if self._thresholds is None:
+            from ciclo.people.models import Company
+
+            phases = ResponsibilityCenter.objects.filter(stale_after_days__isnull=False)
+            crs = [(pk, days) for pk, days in phases.values_list("id", "stale_after_days") if days is not None]
+            self._thresholds = (crs, list(Company.objects.values_list("id", flat=True)))
+        return self._thresholds
 
     def days_between(self, start: dt.date, end: dt.date, company_id: int | None) -> int:
         if self._calendar is None:
@@ -426,9 +445,12 @@ def filtered(
     today: dt.date,
     calendar: _Calendar | None = None,
     sales_types: set[int] | None = None,
+    group: str | None = None,
 ) -> TicketQuerySet:
-    """Every sales contact the list holds for this filter, of every group."""
-    qs = sales_contacts(user, who, sales_types)
+    """Every sales contact the list holds for this filter, of every group (or of one `group`)."""
+    qs = sales_contacts(user, who, sales_types, group)
+    if group is not None:
+        qs = qs.filter(group_condition(group, today))
     if f.service_types:
         qs = qs.filter(service_type_id__in=f.service_types)
     if f.crs:
@@ -442,17 +464,9 @@ def filtered(
     if f.text:
         qs = query.apply_filter(qs, query.TicketFilter(text=f.text))
     if f.stale:
-        crs = [
-            (cr_id, days)
-            for cr_id, days in ResponsibilityCenter.objects.filter(stale_after_days__isnull=False).values_list(
-                "id", "stale_after_days"
-            )
-            if days is not None
-        ]
-        from ciclo.people.models import Company
-
-        companies = list(Company.objects.values_list("id", flat=True))
-        qs = qs.filter(_stale_condition(today, crs, companies, calendar or _Calendar()))
+        calendar = calendar or _Calendar()
+        crs, companies = calendar.stale_thresholds()
+        qs = qs.filter(_stale_condition(today, crs, companies, calendar))
     return qs
 
 
@@ -669,7 +683,7 @@ def followup_list(
         # Every group asked for is read, even one counted empty: the queries are the same whatever the rows.
         if group.key in groups:
             rows, next_cursor = _page(
-                matching.filter(group_condition(group.key, today)),
+                filtered(user, who, f, today, calendar, sales_types, group.key),
                 group.key,
                 f.sort,
                 cursors.get(group.key) or None,
@@ -702,14 +716,13 @@ def walk(
     keyset batches (for the exports: memory stays flat and no cursor stays open while rows are written)."""
     today = today or timezone.localdate()
     calendar = _Calendar()
-    matching = filtered(user, who, f, today, calendar)
+    sales_types = sales_type_ids()
     days = _DaysInPhase(today, calendar)
     for group in GROUPS:
+        matching = filtered(user, who, f, today, calendar, sales_types, group.key)
         cursor: str | None = None
         while True:
-            rows, cursor = _page(
-                matching.filter(group_condition(group.key, today)), group.key, f.sort, cursor, batch_size, days
-            )
+            rows, cursor = _page(matching, group.key, f.sort, cursor, batch_size, days)
             progress = progress_of([r.pk for r in rows])
             for row in rows:
                 row.progress = progress.get(row.pk, NO_PROGRESS)

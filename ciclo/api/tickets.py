@@ -227,6 +227,9 @@ class TicketFilters(Schema):
     opened_from: Day | None = Field(None, description="Opened on or after this day.")
     opened_to: Day | None = Field(None, description="Opened on or before this day.")
     text: bounded(200, 1) | None = Field(None, description="Found in the subject or in a note.")  # type: ignore[valid-type]
+    outcome: Literal["open", "won", "lost"] | None = Field(
+        None, description="A sales ticket's outcome: open (not closed yet), won or lost."
+    )
     sort: Sort = "opened_at"
     order: Literal["asc", "desc"] = "desc"
     limit: Annotated[int, Field(ge=1, le=query.MAX_LIMIT)] = 20
@@ -269,6 +272,7 @@ def ticket_filter(f: TicketFilters) -> query.TicketFilter:
         "company": "" if f.company is None else str(f.company),
         "next_contact_user": "" if user_id is None else str(user_id),
         "text": f.text or "",
+        "outcome": f.outcome or "",
         "sort": ("-" if f.order == "desc" else "") + f.sort,
     }
     for name in ("next_contact_from", "next_contact_to", "opened_from", "opened_to"):

@@ -73,6 +73,8 @@ MAX_LIMIT = 200
 PERSON_MIN_CHARS = MIN_SEARCH_CHARS
 MIN_YEAR, MAX_YEAR = 1900, 9000  # of a date in a filter
 _BIGINT = 2**63  # ids and integer sort values are 64-bit
+# The outcome filter's values → a sales contact's outcome (sales.models.Outcome: open is "").
+OUTCOMES = {"": "", "open": "", "won": "won", "lost": "lost"}
 
 
 @dataclass
@@ -88,6 +90,7 @@ class TicketFilter:
     opened_from: dt.date | None = None
     opened_to: dt.date | None = None
     text: str = ""  # words in the subject or the notes, accents and case ignored
+    outcome: str = ""  # a sales ticket's: "", "open", "won", "lost" (OUTCOMES)
     sort: str = DEFAULT_SORT
 
     def as_params(self) -> dict[str, Any]:
@@ -96,7 +99,7 @@ class TicketFilter:
         for name in ("service_types", "crs"):
             if getattr(self, name):
                 params[name] = list(getattr(self, name))
-        for name in ("status", "person", "text"):
+        for name in ("status", "person", "text", "outcome"):
             if getattr(self, name):
                 params[name] = getattr(self, name)
         for name in ("company", "next_contact_user"):
@@ -170,6 +173,11 @@ def parse_filter(data: Mapping[str, Any]) -> tuple[TicketFilter, dict[str, list[
     for start, end in (("next_contact_from", "next_contact_to"), ("opened_from", "opened_to")):
         if getattr(f, start) and getattr(f, end) and getattr(f, start) > getattr(f, end):
             errors[end] = [_("The end date comes before the start date.")]
+    outcome = get("outcome")
+    if outcome not in OUTCOMES:
+        errors["outcome"] = [_("The outcome is “open”, “won”, “lost” or empty.")]
+        outcome = ""
+    f.outcome = outcome
     f.text = get("text")[:200]
     if too_short(search_terms(f.text)):
         errors["text"] = [
@@ -210,6 +218,8 @@ def apply_filter(qs: TicketQuerySet, f: TicketFilter) -> TicketQuerySet:
         qs = qs.filter(opened_at__lt=_day_start(f.opened_to + dt.timedelta(days=1)))
     if f.text:
         qs = qs.filter(_text_condition(f.text, qs.db))
+    if f.outcome:
+        qs = qs.filter(sales__outcome=OUTCOMES[f.outcome])
     return qs
 
 

@@ -214,3 +214,31 @@ def test_the_query_page_shows_and_exports_the_outcome(client, selling, agent, wo
     assert rows[lost.pk] == [lost.pk, "Lost", "", "Preço"]
     csv = b"".join(client.get(reverse("tickets_export_csv"), {"cols": cols, "status": "closed"}).streaming_content)
     assert "Preço".encode() in csv and b"500" in csv
+
+
+def test_the_query_page_and_the_api_filter_by_outcome(client, selling, agent, won):
+    lost = make_ticket(selling, agent)
+    at_proposal(selling, lost, agent)
+    client.post(
+        reverse("ticket_note", args=[lost.pk]),
+        closing_note(selling, outcome="lost", lost_reason=str(selling.lost_price.pk)),
+    )
+    still_open = make_ticket(selling, agent)
+
+    def found(outcome):
+        response = client.get(reverse("tickets"), {"outcome": outcome, "cols": "number"})
+        return {row.ticket.pk for row in response.context["results"].rows}
+
+    assert found("won") == {won.pk}
+    assert found("lost") == {lost.pk}
+    assert found("open") == {still_open.pk}
+    response = client.get(reverse("tickets"), {"outcome": "maybe"})
+    assert response.context["field_errs"]["outcome"]
+    from ciclo.accounts.roles import ensure_role_groups
+    from ciclo.accounts.tokens import create_token
+    from tests.api.helpers import Api
+
+    ensure_role_groups()
+    api = Api(create_token(agent, name="tests")[1])
+    assert [t["id"] for t in api.get("/tickets", outcome="lost").body["items"]] == [lost.pk]
+    assert api.get("/tickets", outcome="maybe").status_code == 422

@@ -43,6 +43,9 @@ from ciclo.tickets.models import Channel, Scenario, Ticket, TicketQuerySet
 
 User = get_user_model()
 
+# The outcome filter's choices (query.OUTCOMES): a sales ticket still open, won or lost.
+OUTCOME_CHOICES = [("open", gettext_lazy("Open sale")), ("won", Outcome.WON.label), ("lost", Outcome.LOST.label)]
+
 PAGE_SIZES = (20, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 20
 # "Previous" walks back through at most this many pages; further back, it lands on the first page.
@@ -63,6 +66,7 @@ FILTER_FIELDS = (
     "opened_from",
     "opened_to",
     "text",
+    "outcome",
 )
 
 
@@ -512,6 +516,9 @@ def _chips(state: QueryState, types: list[Choice] | None = None, crs: list[Choic
         chips.append(Chip(str(_("Status")), str(Ticket.Status(f.status).label), _without(state, "status")))
     if f.person:
         chips.append(Chip(str(_("Person")), f.person, _without(state, "person")))
+    if f.outcome:
+        label = dict(OUTCOME_CHOICES).get(f.outcome, f.outcome)
+        chips.append(Chip(str(_("Outcome")), str(label), _without(state, "outcome")))
     if f.company is not None:
         company = Company.objects.filter(pk=f.company).values_list("code", "name").first()
         name = f"{company[0]} · {company[1]}" if company else str(f.company)
@@ -630,6 +637,7 @@ def _choices(request: HttpRequest, state: QueryState, types: list[Choice], crs: 
         "company_options": [(pk, f"{code} · {name}") for pk, code, name in companies.values_list("id", "code", "name")],
         "user_options": [(pk, f"{first} {last}".strip() or username) for pk, first, last, username in users],
         "statuses": [("", _("All")), *Ticket.Status.choices],
+        "outcomes": [("", _("All")), *OUTCOME_CHOICES],
         "page_sizes": PAGE_SIZES,
         # Each column's checkbox: (key, label, ticked).
         "all_columns": [(c.key, str(c.label), c.key in shown) for c in COLUMNS],

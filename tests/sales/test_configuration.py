@@ -168,4 +168,4 @@ def test_the_demo_configuration_marks_its_sales_group(admin_user):
     assert {t.code for t in ServiceType.objects.sales_types()} == {"1", "1.1", "1.2"}
     won = ResponsibilityCenter.objects.get(code="1.91")
     assert won.default_success == 100
-    assert ResponsibilityCenter.objects.get(code="1.01").stale_after_days == 5
+    assert ResponsibilityCenter.objects.get(code="1.01").stale_after_days == 15

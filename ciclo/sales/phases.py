@@ -138,7 +138,7 @@ def enter_phase(
     if closes and not was_closed:
         if outcome is None:
             raise InvalidInput(
-                {"outcome": [_("This note closes a sales contact: say whether the sale was won or lost.")]}
+                {"outcome": [_("This closes a sales contact: say whether the sale was won or lost.")]}
             )
         _set_outcome(contact, clean_outcome(outcome), by=by, at=at)
     elif closes and outcome is not None:

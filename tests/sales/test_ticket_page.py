@@ -242,3 +242,17 @@ def test_the_query_page_and_the_api_filter_by_outcome(client, selling, agent, wo
     api = Api(create_token(agent, name="tests")[1])
     assert [t["id"] for t in api.get("/tickets", outcome="lost").body["items"]] == [lost.pk]
     assert api.get("/tickets", outcome="maybe").status_code == 422
+
+
+def test_a_supervisor_move_that_closes_the_sale_asks_its_outcome(client, selling, supervisor, ticket):
+    client.force_login(supervisor)
+    html = client.get(reverse("ticket", args=[ticket.pk])).content.decode()
+    assert 'data-testid="move-outcome"' in html
+    url = reverse("ticket_move", args=[ticket.pk])
+    response = client.post(url, {"step": selling.step_closed.pk, "reason": "Fechado por telefone"})
+    assert response.status_code == 422 and 'data-testid="move-outcome-error"' in response.content.decode()
+    ticket.refresh_from_db()
+    assert not ticket.is_closed
+    body = {"step": selling.step_closed.pk, "reason": "Fechado por telefone", "outcome": "won", "won_value": "900"}
+    assert client.post(url, body).status_code == 302
+    assert contact_of(ticket).won_value == Decimal("900.00")

@@ -449,7 +449,14 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
     choices = _choices_from(request.POST)
     extra: dict[str, Any] = {}
     try:
-        done = move_to_step(ticket, step, by=request.user, reason=request.POST.get("reason", ""), choices=choices)
+        done = move_to_step(
+            ticket,
+            step,
+            by=request.user,
+            reason=request.POST.get("reason", ""),
+            choices=choices,
+            outcome=outcome_from(request.POST),
+        )
     except InvalidInput as err:
         extra["move_errors"] = err.errors
         others = [m for name, msgs in err.errors.items() if name != "reason" for m in msgs]
@@ -466,6 +473,12 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(ticket_url(ticket, entered=True))
     ticket = _ticket(request, pk)
     context = move_context(
-        request, ticket, move_step=step, move_choices=choices, move_reason=request.POST.get("reason", ""), **extra
+        request,
+        ticket,
+        move_step=step,
+        move_choices=choices,
+        move_reason=request.POST.get("reason", ""),
+        move_values=request.POST.dict(),
+        **extra,
     )
     return render_page(request, ticket, move=context, status=422)

@@ -63,14 +63,16 @@ AGENTS = 20  # web_query's world
 SPAN_DAYS = 5 * 365  # the appointments' years: four back, one ahead
 CHUNK = 50_000
 
+RANGE = """a.start >= %s AND a.start < %s AND a."end" > %s AND a.status <> 'cancelled'"""
 ROWS_SQL = """
     SELECT a.id, a.start, a."end", a.title, a.status, a.source, a.place, a.ticket_id, a.user_id,
         p.name, u.first_name, u.last_name, u.username
     FROM agenda_appointment a
     LEFT JOIN people_person p ON p.id = a.person_id
     JOIN auth_user u ON u.id = a.user_id
-    WHERE a.user_id IN ({users}) AND a.start >= %s AND a.start < %s AND a."end" > %s AND a.status <> 'cancelled'
+    WHERE {where}
     ORDER BY a.start, a.id"""
+TIMES_SQL = """SELECT a.id, a.start, a."end" FROM agenda_appointment a WHERE {where} ORDER BY a.start, a.id"""
 TEAM_SQL = """
     SELECT u.id, u.first_name, u.last_name, u.username
     FROM auth_user u
@@ -187,46 +189,60 @@ def days_shown(kind: str) -> tuple[dt.datetime, dt.datetime]:
     return _midnight(first), _midnight(after)
 
 
+def _local(value: Any) -> dt.datetime:
+    from django.utils import timezone
+
+    value = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
+    return timezone.localtime(value.replace(tzinfo=dt.UTC) if timezone.is_naive(value) else value)
+
+
+def month_shown(times: list[tuple[Any, ...]]) -> list[int]:
+    """The appointments a month shows, from their (id, start, end): each day's first MONTH_SHOWN of those that
+    overlap it (one across midnight shows on both), in the page's order."""
+    from ciclo.agenda.views import MONTH_SHOWN
+
+    per_day: dict[dt.date, list[int]] = {}
+    for pk, start, end in times:
+        day, last = _local(start).date(), (_local(end) - dt.timedelta(microseconds=1)).date()
+        while day <= last:
+            per_day.setdefault(day, []).append(pk)
+            day += dt.timedelta(days=1)
+    return list(dict.fromkeys(pk for day in sorted(per_day) for pk in per_day[day][:MONTH_SHOWN]))
+
+
 def page_statements(case: Case) -> list[tuple[str, list[Any]]]:
+    """The session, the team (a supervisor's), the appointments of the days shown; a month's, their times
+    (from the index) and then what the page shows of the first of each day."""
     from django.db import connection
 
     from ciclo.agenda.models import MAX_DURATION
 
     ops = connection.ops
     start, end = days_shown(case.kind)
-    rows = ROWS_SQL.format(users=", ".join(["%s"] * len(case.users)))
+    users = ", ".join(["%s"] * len(case.users))
     params = [
         *case.users,
         ops.adapt_datetimefield_value(start - MAX_DURATION),
         ops.adapt_datetimefield_value(end),
         ops.adapt_datetimefield_value(start),
     ]
-    return [*session_sql(case.client), *([(TEAM_SQL, [])] if case.supervisor else []), (rows, params)]
+    first = [*session_sql(case.client), *([(TEAM_SQL, [])] if case.supervisor else [])]
+    if case.kind != "month":
+        return [*first, (ROWS_SQL.format(where=f"a.user_id IN ({users}) AND {RANGE}"), params)]
+    times_sql = TIMES_SQL.format(where=f"a.user_id IN ({users}) AND {RANGE}")
+    ids = month_shown(run_statements([(times_sql, params)])[0])
+    shown = ", ".join(str(pk) for pk in ids) or "NULL"
+    where = f"a.user_id IN ({users}) AND {RANGE} AND a.id IN ({shown})"
+    return [*first, (times_sql, params), (ROWS_SQL.format(where=where), params)]
 
 
 def sql_ids(case: Case) -> list[int]:
-    """The appointments the SQL reads, as the page shows them: a month's day, its first MONTH_SHOWN."""
-    from django.utils import timezone
-
-    from ciclo.agenda.views import MONTH_SHOWN
-
-    rows = run_statements(case.statements)[-1]
+    """The appointments the SQL reads, as the page shows them."""
+    results = run_statements(case.statements)
     if case.kind != "month":
-        return list(dict.fromkeys(row[0] for row in rows))
-
-    def local(value: Any) -> dt.datetime:
-        value = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
-        return timezone.localtime(value.replace(tzinfo=dt.UTC) if timezone.is_naive(value) else value)
-
-    # Each day the appointment overlaps (one across midnight shows on both), as the page places them.
-    per_day: dict[dt.date, list[int]] = {}
-    for row in rows:
-        start, end = local(row[1]), local(row[2])
-        day = start.date()
-        while day <= (end - dt.timedelta(microseconds=1)).date():
-            per_day.setdefault(day, []).append(row[0])
-            day += dt.timedelta(days=1)
-    return list(dict.fromkeys(pk for day in sorted(per_day) for pk in per_day[day][:MONTH_SHOWN]))
+        return list(dict.fromkeys(row[0] for row in results[-1]))
+    shown = month_shown(results[-2])
+    return shown if {row[0] for row in results[-1]} == set(shown) else [row[0] for row in results[-1]]
 
 
 # --- the page ------------------------------------------------------------------------------------------------------

@@ -102,8 +102,9 @@ class Appointment(models.Model):
             models.CheckConstraint(condition=Q(end__gt=F("start")), name="appointment_ends_after_start"),
         ]
         indexes = [
-            # The day, week and month views: a user's appointments by start, with their end.
-            models.Index(fields=["user", "start", "end", "id"], name="appointment_user_start"),
+            # The day, week and month views: a user's appointments by start, with their end and status, so
+            # that those of the range are found (and a month's counted) from the index alone.
+            models.Index(fields=["user", "start", "end", "status", "id"], name="appointment_user_start"),
         ]
 
     def __str__(self) -> str:

@@ -85,6 +85,7 @@ class Day:
     outside: bool = False  # a month grid's day of the month before or after
     items: list[Item] = field(default_factory=list)
     items_html: str = ""  # the items shown (the month's first MONTH_SHOWN), rendered by Jinja2 (agenda/items.html)
+    count: int = 0  # the appointments of the day, shown or not
 
     @property
     def shown(self) -> list[Item]:
@@ -92,7 +93,7 @@ class Day:
 
     @property
     def more(self) -> int:
-        return max(0, len(self.items) - MONTH_SHOWN)
+        return max(0, self.count - len(self.shown))
 
 
 def _range(kind: str, day: dt.date) -> tuple[dt.date, dt.date]:
@@ -182,30 +183,28 @@ def agenda_days(
     found = appointments_between(user_ids, _midnight(first), _midnight(after))
     if not show_cancelled:
         found = found.exclude(status=Appointment.Status.CANCELLED)
-    rows = found.values(
-        "id",
-        "start",
-        "end",
-        "title",
-        "status",
-        "source",
-        "place",
-        "ticket_id",
-        "user_id",
-        "person__name",
-        "user__first_name",
-        "user__last_name",
-        "user__username",
-    )
+    # Where each shows: every day it overlaps (None: all of them).
+    shown_on: dict[int, set[dt.date]] | None = None
+    if kind == "month":
+        # A month's day shows its first MONTH_SHOWN and counts the rest: every appointment's times are read
+        # from the index alone (appointment_user_start holds them), the rest only of those shown.
+        shown_on = {}
+        for pk, start, end in found.values_list("id", "start", "end"):
+            for d in _days_of(timezone.localtime(start), timezone.localtime(end), first, after):
+                days[d].count += 1
+                if days[d].count <= MONTH_SHOWN:
+                    shown_on.setdefault(pk, set()).add(d)
+        found = found.filter(pk__in=list(shown_on))
+    rows = found.values(*ITEM_FIELDS) if shown_on is None or shown_on else []
     colours = {pk: i % USER_COLOURS for i, pk in enumerate(user_ids)}
     prefix = reverse("agenda_week")  # an appointment's address is the agenda's, then its id
     labels = dict(Appointment.Status.choices)
     several = len(user_ids) > 1
     for v in rows:
         start, end = timezone.localtime(v["start"]), timezone.localtime(v["end"])
-        last = (end - dt.timedelta(microseconds=1)).date()
-        d = max(start.date(), first)
-        while d <= last and d < after:
+        for d in _days_of(start, end, first, after):
+            if shown_on is not None and d not in shown_on[v["id"]]:
+                continue
             days[d].items.append(
                 Item(
                     pk=v["id"],
@@ -222,13 +221,42 @@ def agenda_days(
                     next_contact=v["source"] == Appointment.Source.NEXT_CONTACT,
                 )
             )
-            d += dt.timedelta(days=1)
     compact = kind == "month"
     for shown in days.values():
+        if not compact:
+            shown.count = len(shown.items)
         if shown.items:
             items = shown.shown if compact else shown.items
             shown.items_html = render_rows("agenda/items.html", {"items": items, "compact": compact})
     return list(days.values())
+
+
+# What a day shows of each appointment.
+ITEM_FIELDS = (
+    "id",
+    "start",
+    "end",
+    "title",
+    "status",
+    "source",
+    "place",
+    "ticket_id",
+    "user_id",
+    "person__name",
+    "user__first_name",
+    "user__last_name",
+    "user__username",
+)
+
+
+def _days_of(start: dt.datetime, end: dt.datetime, first: dt.date, after: dt.date) -> list[dt.date]:
+    """The days from `first` to before `after` that an appointment (local times) overlaps."""
+    last = min((end - dt.timedelta(microseconds=1)).date(), after - dt.timedelta(days=1))
+    d, out = max(start.date(), first), []
+    while d <= last:
+        out.append(d)
+        d += dt.timedelta(days=1)
+    return out
 
 
 def _title(kind: str, day: dt.date) -> str:

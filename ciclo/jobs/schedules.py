@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django_tasks.base import Task
 
+from ciclo.collections import tasks as collections
 from ciclo.jobs import tasks
 from ciclo.jobs.when import When, parse_when
 from ciclo.reminders import tasks as reminders
@@ -41,6 +42,7 @@ JOBS = [
     Job("clear_expired_sessions", tasks.clear_expired_sessions, "daily 03:45"),
     Job("send_reminders", reminders.send_reminders, "every 1 minutes"),
     Job("send_digests", reminders.send_digests, "daily 07:00"),
+    Job("update_collections", collections.update_collections_daily, "daily 06:00"),
 ]
 
 

@@ -663,6 +663,8 @@ def followup_list(
         if cursor:  # refused whether or not its group has rows now
             decode_cursor(cursor, key, f.sort)
     calendar = _Calendar()
+    if sales_types is None:
+        sales_types = sales_type_ids()
     matching = filtered(user, who, f, today, calendar, sales_types)
     counts = {key: Count("pk", filter=group_condition(key, today)) for key in GROUP_KEYS}
     weighted = ExpressionWrapper(

@@ -119,6 +119,7 @@ INSTALLED_APPS = [
     "ciclo.sales",
     "ciclo.agenda",
     "ciclo.reminders",
+    "ciclo.insight",
     "ciclo.collections",
 ]
 

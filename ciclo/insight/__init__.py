@@ -1,0 +1,1 @@
+"""Insight: the phase ledger and the measurements built on it (phases, funnel, people, answers)."""

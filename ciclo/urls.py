@@ -21,5 +21,6 @@ urlpatterns = [
     path("followup/", include("ciclo.sales.urls")),
     path("agenda/", include("ciclo.agenda.urls")),
     path("calendar/", include("ciclo.reminders.urls")),
+    path("insight/", include("ciclo.insight.urls")),
     path("", include("ciclo.tickets.urls")),
 ]

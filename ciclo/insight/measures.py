@@ -1,0 +1,842 @@
+"""The measurements: functions that read the ledger and the tickets and return plain data.
+
+The one home the dashboards, the API and the exports call. Each report also lays out its numbers as
+tables (Table) — what the pages show under each chart and what the exports write.
+Percentiles are computed here over bounded value lists streamed from the database (both databases).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate, TruncWeek
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ciclo.accounts.roles import users_with_role
+from ciclo.configurator.models import AnswerType, Question, ResponsibilityCenter, WorkflowStep
+from ciclo.insight.models import PhaseStay
+from ciclo.sales.businessdays import BusinessCalendar
+from ciclo.sales.models import Outcome, SalesContact
+from ciclo.tickets.models import Answer, AnswerChoice, MoveDecision, Note, Ticket
+
+DAY = 86400
+AGING_BUCKETS = ((0, 2, "0–2"), (3, 7, "3–7"), (8, 30, "8–30"), (31, None, "> 30"))
+STALE_LISTED = 50
+HISTOGRAM_BINS = 10
+
+
+# ---- the filters every measurement shares ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """Whole days, first and last included, in the local time zone."""
+
+    start: dt.date
+    end: dt.date
+
+    @property
+    def since(self) -> dt.datetime:
+        return timezone.make_aware(dt.datetime.combine(self.start, dt.time.min))
+
+    @property
+    def until(self) -> dt.datetime:
+        """The first moment after the period."""
+        return timezone.make_aware(dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time.min))
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    @classmethod
+    def last_weeks(cls, weeks: int, today: dt.date | None = None) -> Period:
+        today = today or timezone.localdate()
+        return cls(today - dt.timedelta(days=7 * weeks - 1), today)
+
+
+@dataclass(frozen=True)
+class Slice:
+    """What narrows the tickets measured: their type, current phase, user (next contact), company."""
+
+    service_type_id: int | None = None
+    cr_id: int | None = None
+    user_id: int | None = None
+    company_id: int | None = None
+
+    def tickets(self, prefix: str = "") -> Q:
+        q = Q()
+        if self.service_type_id:
+            q &= Q(**{f"{prefix}service_type_id": self.service_type_id})
+        if self.cr_id:
+            q &= Q(**{f"{prefix}cr_id": self.cr_id})
+        if self.user_id:
+            q &= Q(**{f"{prefix}next_contact_user_id": self.user_id})
+        if self.company_id:
+            q &= Q(**{f"{prefix}company_id": self.company_id})
+        return q
+
+
+# ---- tables: the numbers under each chart, and what the exports write -------------------------------
+
+
+@dataclass
+class Table:
+    key: str
+    title: str
+    columns: list[str]
+    rows: list[list[Any]]
+
+
+# ---- small statistics over plain lists ---------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], p: float) -> float | None:
+    """The p-th percentile (0..100) of sorted values, interpolated between ranks as PERCENTILE_CONT does."""
+    if not values:
+        return None
+    rank = (len(values) - 1) * p / 100
+    low, high = math.floor(rank), math.ceil(rank)
+    if low == high:
+        return float(values[low])
+    return float(values[low]) + (float(values[high]) - float(values[low])) * (rank - low)
+
+
+def _days(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / DAY, 2)
+
+
+def _pct(part: int | float, whole: int | float) -> float | None:
+    return None if not whole else round(100 * part / whole, 1)
+
+
+def workflow_crs(workflow_id: int) -> list[ResponsibilityCenter]:
+    """The workflow's phases in workflow order (each once, where it first comes)."""
+    seen: dict[int, ResponsibilityCenter] = {}
+    for step in (
+        WorkflowStep.objects.filter(workflow_id=workflow_id, cr__isnull=False).select_related("cr").order_by("order")
+    ):
+        assert step.cr is not None
+        seen.setdefault(step.cr_id, step.cr)  # type: ignore[arg-type]
+    return list(seen.values())
+
+
+# ---- 1. phases ------------------------------------------------------------------------------------
+
+
+@dataclass
+class StaleTicket:
+    ticket_id: int
+    subject: str
+    cr_id: int
+    cr: str
+    entered_at: dt.datetime
+    business_days: int
+    user: str
+
+
+@dataclass
+class PhaseRow:
+    cr_id: int
+    code: str
+    name: str
+    closes: bool
+    now: int
+    latest_median_days: float | None
+    latest_p90_days: float | None
+    total_median_days: float | None
+    total_p90_days: float | None
+    aging: list[int]
+    stale: int
+
+
+@dataclass
+class WeekRow:
+    week: dt.date
+    arrivals: int
+    exits: int
+
+
+@dataclass
+class PhasesReport:
+    workflow_id: int
+    period: Period
+    at: dt.datetime
+    phases: list[PhaseRow]
+    weeks: list[WeekRow]
+    stale: list[StaleTicket]
+    aging_labels: list[str] = field(default_factory=lambda: [label for _a, _b, label in AGING_BUCKETS])
+
+    def tables(self) -> list[Table]:
+        return [
+            Table(
+                "phases",
+                _("Time in each phase (days)"),
+                [
+                    _("Phase"),
+                    _("Tickets there now"),
+                    _("Latest stay: median"),
+                    _("Latest stay: 90th percentile"),
+                    _("All stays: median"),
+                    _("All stays: 90th percentile"),
+                    _("Stale"),
+                ],
+                [
+                    [
+                        p.name,
+                        p.now,
+                        p.latest_median_days,
+                        p.latest_p90_days,
+                        p.total_median_days,
+                        p.total_p90_days,
+                        p.stale,
+                    ]
+                    for p in self.phases
+                ],
+            ),
+            Table(
+                "aging",
+                _("Open tickets by days in their phase"),
+                [_("Phase"), *[_("%(days)s days") % {"days": label} for label in self.aging_labels]],
+                [[p.name, *p.aging] for p in self.phases if not p.closes],
+            ),
+            Table(
+                "weeks",
+                _("Arrivals and exits per week"),
+                [_("Week of"), _("Arrivals"), _("Exits")],
+                [[w.week, w.arrivals, w.exits] for w in self.weeks],
+            ),
+            Table(
+                "stale",
+                _("Stale tickets"),
+                [_("Ticket"), _("Subject"), _("Phase"), _("In the phase since"), _("Business days"), _("User")],
+                [[f"#{s.ticket_id}", s.subject, s.cr, s.entered_at, s.business_days, s.user] for s in self.stale],
+            ),
+        ]
+
+
+def _weeks(period: Period) -> list[dt.date]:
+    first = period.start - dt.timedelta(days=period.start.weekday())
+    return [first + dt.timedelta(days=7 * i) for i in range((period.end - first).days // 7 + 1)]
+
+
+def _week_key(value: dt.date | dt.datetime) -> dt.date:
+    day = value.date() if isinstance(value, dt.datetime) else value
+    return day - dt.timedelta(days=day.weekday())
+
+
+def phases(
+    workflow_id: int, *, period: Period | None = None, slice: Slice = Slice(), at: dt.datetime | None = None
+) -> PhasesReport:
+    """Per phase of the workflow: tickets there now, the time spent there (the latest stay and all stays
+    of each ticket, median and 90th percentile, of the stays that touch the period), the aging of those
+    still there and the stale ones; arrivals and exits per week of the period."""
+    at = at or timezone.now()
+    period = period or Period.last_weeks(12, timezone.localdate(at))
+    crs = workflow_crs(workflow_id)
+    tickets = Ticket.objects.filter(slice.tickets())
+    scoped = PhaseStay.objects.filter(workflow_id=workflow_id)
+    if slice.tickets():
+        scoped = scoped.filter(ticket__in=tickets)
+
+    now_counts = dict(
+        scoped.filter(left_at__isnull=True).values_list("cr_id").annotate(n=Count("id")).values_list("cr_id", "n")
+    )
+
+    # Time spent: every stay touching the period, counted to its end (or to `at`), per ticket and phase.
+    latest: dict[tuple[int, int], tuple[dt.datetime, float]] = {}
+    total: dict[tuple[int, int], float] = defaultdict(float)
+    aging: dict[int, list[int]] = {cr.pk: [0] * len(AGING_BUCKETS) for cr in crs}
+    touching = scoped.filter(entered_at__lt=min(period.until, at)).filter(
+        Q(left_at__isnull=True) | Q(left_at__gte=period.since)
+    )
+    open_by_cr: dict[int, list[tuple[int, dt.datetime, int]]] = defaultdict(list)
+    for ticket_id, cr_id, entered, left, seconds, company_id in touching.values_list(
+        "ticket_id", "cr_id", "entered_at", "left_at", "seconds", "ticket__company_id"
+    ).iterator(chunk_size=5000):
+        spent = float(seconds or 0) if left is not None else max(0.0, (at - entered).total_seconds())
+        key = (cr_id, ticket_id)
+        total[key] += spent
+        if key not in latest or entered > latest[key][0]:
+            latest[key] = (entered, spent)
+        if left is None and cr_id in aging:
+            days = int(spent // DAY)
+            for i, (low, high, _label) in enumerate(AGING_BUCKETS):
+                if days >= low and (high is None or days <= high):
+                    aging[cr_id][i] += 1
+            open_by_cr[cr_id].append((ticket_id, entered, company_id))
+
+    latest_by_cr: dict[int, list[float]] = defaultdict(list)
+    total_by_cr: dict[int, list[float]] = defaultdict(list)
+    for (cr_id, _t), (_e, spent) in latest.items():
+        latest_by_cr[cr_id].append(spent)
+    for (cr_id, _t), spent in total.items():
+        total_by_cr[cr_id].append(spent)
+
+    today = timezone.localdate(at)
+    calendar = BusinessCalendar.for_companies()
+    stale_rows: list[tuple[int, int, dt.datetime, int]] = []
+    stale_counts: Counter[int] = Counter()
+    for cr in crs:
+        if cr.closes_process or cr.stale_after_days is None:
+            continue
+        for ticket_id, entered, company_id in open_by_cr.get(cr.pk, []):
+            # Business days never outnumber calendar days: most stays are ruled out without counting.
+            if (today - timezone.localdate(entered)).days <= cr.stale_after_days:
+                continue
+            days = calendar.business_days_between(timezone.localdate(entered), today, company_id)
+            if days > cr.stale_after_days:
+                stale_counts[cr.pk] += 1
+                stale_rows.append((ticket_id, cr.pk, entered, days))
+    stale_rows.sort(key=lambda r: r[2])
+    listed = stale_rows[:STALE_LISTED]
+    info = {t.pk: t for t in Ticket.objects.filter(pk__in=[r[0] for r in listed]).select_related("next_contact_user")}
+    names = {cr.pk: str(cr.description) for cr in crs}
+    stale = [
+        StaleTicket(
+            ticket_id=ticket_id,
+            subject=info[ticket_id].subject,
+            cr_id=cr_id,
+            cr=names[cr_id],
+            entered_at=entered,
+            business_days=days,
+            user=_user_label(info[ticket_id].next_contact_user),
+        )
+        for ticket_id, cr_id, entered, days in listed
+        if ticket_id in info
+    ]
+
+    rows = []
+    for cr in crs:
+        lat = sorted(latest_by_cr.get(cr.pk, []))
+        tot = sorted(total_by_cr.get(cr.pk, []))
+        rows.append(
+            PhaseRow(
+                cr_id=cr.pk,
+                code=cr.code,
+                name=str(cr.description),
+                closes=cr.closes_process,
+                now=now_counts.get(cr.pk, 0),
+                latest_median_days=_days(percentile(lat, 50)),
+                latest_p90_days=_days(percentile(lat, 90)),
+                total_median_days=_days(percentile(tot, 50)),
+                total_p90_days=_days(percentile(tot, 90)),
+                aging=aging[cr.pk],
+                stale=stale_counts.get(cr.pk, 0),
+            )
+        )
+
+    weekly = scoped.filter(cr_id=slice.cr_id) if slice.cr_id else scoped
+    arrivals = _weekly_counts(weekly.filter(entered_at__gte=period.since, entered_at__lt=period.until), "entered_at")
+    exits = _weekly_counts(weekly.filter(left_at__gte=period.since, left_at__lt=period.until), "left_at")
+    weeks = [WeekRow(w, arrivals.get(w, 0), exits.get(w, 0)) for w in _weeks(period)]
+    return PhasesReport(workflow_id, period, at, rows, weeks, stale)
+
+
+def _weekly_counts(qs: QuerySet[Any], field_name: str) -> dict[dt.date, int]:
+    counts: dict[dt.date, int] = defaultdict(int)
+    for week, n in (
+        qs.annotate(week=TruncWeek(field_name)).values_list("week").annotate(n=Count("id")).values_list("week", "n")
+    ):
+        counts[_week_key(week)] += n
+    return counts
+
+
+def _user_label(user: Any) -> str:
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()
+
+
+# ---- 2. the funnel -----------------------------------------------------------------------------------
+
+
+@dataclass
+class FunnelStep:
+    cr_id: int
+    name: str
+    reached: int
+    conversion: float | None  # % of those here who reached the next phase
+    drop_off: float | None
+
+
+@dataclass
+class Share:
+    label: str
+    count: int
+    percent: float | None
+
+
+@dataclass
+class DecisionSplit:
+    step_id: int
+    question: str
+    options: list[Share]
+
+
+@dataclass
+class SalesSummary:
+    tickets: int
+    won: int
+    lost: int
+    open: int
+    won_value: Decimal
+    lost_value: Decimal  # the expected value of those lost
+    win_rate: float | None  # won / (won + lost)
+    loss_reasons: list[Share]
+
+
+@dataclass
+class FunnelReport:
+    workflow_id: int
+    period: Period
+    opened: int
+    steps: list[FunnelStep]
+    decisions: list[DecisionSplit]
+    sales: SalesSummary | None
+
+    def tables(self) -> list[Table]:
+        tables = [
+            Table(
+                "funnel",
+                _("Tickets that reached each phase"),
+                [_("Phase"), _("Reached"), _("Went on to the next (%)"), _("Drop-off (%)")],
+                [[s.name, s.reached, s.conversion, s.drop_off] for s in self.steps],
+            ),
+            Table(
+                "decisions",
+                _("Decisions taken"),
+                [_("Decision"), _("Option"), _("Times"), _("%")],
+                [[d.question, o.label, o.count, o.percent] for d in self.decisions for o in d.options],
+            ),
+        ]
+        if self.sales is not None:
+            s = self.sales
+            tables.append(
+                Table(
+                    "sales",
+                    _("Sales"),
+                    [_("Won"), _("Lost"), _("Open"), _("Won value"), _("Lost value"), _("Win rate (%)")],
+                    [[s.won, s.lost, s.open, s.won_value, s.lost_value, s.win_rate]],
+                )
+            )
+            tables.append(
+                Table(
+                    "loss_reasons",
+                    _("Reasons of losses"),
+                    [_("Reason"), _("Losses"), _("%")],
+                    [[r.label, r.count, r.percent] for r in s.loss_reasons],
+                )
+            )
+        return tables
+
+
+def funnel(workflow_id: int, *, period: Period, slice: Slice = Slice()) -> FunnelReport:
+    """The tickets opened in the period that entered the workflow: how many reached each phase, how many
+    went on, the decisions' options taken, and for sales contacts their outcomes."""
+    cohort = Ticket.objects.filter(
+        slice.tickets(), opened_at__gte=period.since, opened_at__lt=period.until, stays__workflow_id=workflow_id
+    ).distinct()
+    cohort_ids = cohort.values("pk")
+    opened = cohort.count()
+    crs = workflow_crs(workflow_id)
+    reached = dict(
+        PhaseStay.objects.filter(workflow_id=workflow_id, ticket_id__in=cohort_ids)
+        .values_list("cr_id")
+        .annotate(n=Count("ticket_id", distinct=True))
+        .values_list("cr_id", "n")
+    )
+    steps = []
+    for i, cr in enumerate(crs):
+        here = reached.get(cr.pk, 0)
+        following = reached.get(crs[i + 1].pk, 0) if i + 1 < len(crs) else None
+        conversion = _pct(following, here) if following is not None else None
+        steps.append(
+            FunnelStep(
+                cr.pk,
+                str(cr.description),
+                here,
+                conversion,
+                None if conversion is None else round(100 - conversion, 1),
+            )
+        )
+
+    taken = (
+        MoveDecision.objects.filter(move__ticket_id__in=cohort_ids, step__workflow_id=workflow_id)
+        .values_list("step_id", "step__question", "option_id", "option__label", "option__position")
+        .annotate(n=Count("id"))
+        .order_by("step__order", "option__position", "option_id")
+    )
+    by_step: dict[int, DecisionSplit] = {}
+    for step_id, question, _option_id, label, _position, n in taken:
+        by_step.setdefault(step_id, DecisionSplit(step_id, question, [])).options.append(Share(label, n, None))
+    for split in by_step.values():
+        whole = sum(o.count for o in split.options)
+        for o in split.options:
+            o.percent = _pct(o.count, whole)
+
+    contacts = SalesContact.objects.filter(ticket_id__in=cohort_ids)
+    sales = None
+    totals = contacts.aggregate(
+        tickets=Count("pk"),
+        won=Count("pk", filter=Q(outcome=Outcome.WON)),
+        lost=Count("pk", filter=Q(outcome=Outcome.LOST)),
+        won_value=Sum("won_value", filter=Q(outcome=Outcome.WON)),
+        lost_value=Sum("expected_value", filter=Q(outcome=Outcome.LOST)),
+    )
+    if totals["tickets"]:
+        reasons = list(
+            contacts.filter(outcome=Outcome.LOST)
+            .values_list("lost_reason__name")
+            .annotate(n=Count("pk"))
+            .order_by("-n", "lost_reason__name")
+        )
+        sales = SalesSummary(
+            tickets=totals["tickets"],
+            won=totals["won"],
+            lost=totals["lost"],
+            open=totals["tickets"] - totals["won"] - totals["lost"],
+            won_value=totals["won_value"] or Decimal("0.00"),
+            lost_value=totals["lost_value"] or Decimal("0.00"),
+            win_rate=_pct(totals["won"], totals["won"] + totals["lost"]),
+            loss_reasons=[Share(name or _("No reason"), n, _pct(n, totals["lost"])) for name, n in reasons],
+        )
+    return FunnelReport(workflow_id, period, opened, steps, list(by_step.values()), sales)
+
+
+# ---- 3. people ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class PersonRow:
+    user_id: int
+    name: str
+    open: int
+    by_phase: dict[int, int]
+    overdue: int
+    notes: int
+    notes_per_day: float
+    won: int
+    lost: int
+    pipeline: Decimal
+
+
+@dataclass
+class DayRow:
+    day: dt.date
+    notes: int
+
+
+@dataclass
+class PeopleReport:
+    period: Period
+    at: dt.datetime
+    phases: list[tuple[int, str]]
+    people: list[PersonRow]
+    days: list[DayRow]
+
+    def tables(self) -> list[Table]:
+        return [
+            Table(
+                "people",
+                _("People"),
+                [
+                    _("User"),
+                    _("Open tickets"),
+                    *[name for _id, name in self.phases],
+                    _("Overdue next contacts"),
+                    _("Notes"),
+                    _("Notes per day"),
+                    _("Won"),
+                    _("Lost"),
+                    _("Weighted pipeline"),
+                ],
+                [
+                    [
+                        p.name,
+                        p.open,
+                        *[p.by_phase.get(cr_id, 0) for cr_id, _n in self.phases],
+                        p.overdue,
+                        p.notes,
+                        p.notes_per_day,
+                        p.won,
+                        p.lost,
+                        p.pipeline,
+                    ]
+                    for p in self.people
+                ],
+            ),
+            Table("notes", _("Notes per day"), [_("Day"), _("Notes")], [[d.day, d.notes] for d in self.days]),
+        ]
+
+
+def people(*, period: Period, slice: Slice = Slice(), at: dt.datetime | None = None) -> PeopleReport:
+    """Per user with a role: open tickets (their next contacts) by phase, those overdue, notes written in
+    the period (and per day), sales won and lost in the period, the weighted pipeline of their open contacts."""
+    at = at or timezone.now()
+    users = users_with_role().order_by("first_name", "last_name", "username")
+    if slice.user_id:
+        users = users.filter(pk=slice.user_id)
+    tickets = Ticket.objects.open().filter(slice.tickets(), next_contact_user__isnull=False)
+    by_phase: dict[int, dict[int, int]] = defaultdict(dict)
+    crs: dict[int, str] = {}
+    for user_id, cr_id, cr_name, n in (
+        tickets.values_list("next_contact_user_id", "cr_id", "cr__description").annotate(n=Count("id")).order_by()
+    ):
+        by_phase[user_id][cr_id] = n
+        crs[cr_id] = cr_name
+    start_of_today = timezone.make_aware(dt.datetime.combine(timezone.localdate(at), dt.time.min))
+    overdue = dict(
+        tickets.filter(next_contact_at__lt=start_of_today)
+        .values_list("next_contact_user_id")
+        .annotate(n=Count("id"))
+        .values_list("next_contact_user_id", "n")
+    )
+    notes = Note.objects.filter(created_at__gte=period.since, created_at__lt=period.until)
+    if slice.tickets():
+        notes = notes.filter(ticket__in=Ticket.objects.filter(slice.tickets()))
+    if slice.user_id:
+        notes = notes.filter(author_id=slice.user_id)
+    notes_by_user = dict(notes.values_list("author_id").annotate(n=Count("id")).values_list("author_id", "n"))
+    per_day = dict(
+        notes.annotate(day=TruncDate("created_at")).values_list("day").annotate(n=Count("id")).values_list("day", "n")
+    )
+    outcomes = SalesContact.objects.filter(outcome_at__gte=period.since, outcome_at__lt=period.until)
+    if slice.tickets():
+        outcomes = outcomes.filter(ticket__in=Ticket.objects.filter(slice.tickets()))
+    won_lost: dict[int, Counter[str]] = defaultdict(Counter)
+    for user_id, outcome, n in outcomes.values_list("outcome_by_id", "outcome").annotate(n=Count("pk")).order_by():
+        won_lost[user_id][outcome] += n
+    pipeline = dict(
+        SalesContact.objects.filter(ticket__in=tickets, outcome=Outcome.OPEN)
+        .values_list("ticket__next_contact_user_id")
+        .annotate(w=Sum(F("expected_value") * F("success")))
+        .values_list("ticket__next_contact_user_id", "w")
+    )
+    rows = []
+    for user in users:
+        phase_counts = by_phase.get(user.pk, {})
+        written = notes_by_user.get(user.pk, 0)
+        weighted = Decimal(pipeline.get(user.pk) or 0) / 100
+        rows.append(
+            PersonRow(
+                user_id=user.pk,
+                name=_user_label(user),
+                open=sum(phase_counts.values()),
+                by_phase=phase_counts,
+                overdue=overdue.get(user.pk, 0),
+                notes=written,
+                notes_per_day=round(written / period.days, 2),
+                won=won_lost[user.pk][Outcome.WON],
+                lost=won_lost[user.pk][Outcome.LOST],
+                pipeline=weighted.quantize(Decimal("0.01")),
+            )
+        )
+    order = {cr.pk: i for i, cr in enumerate(ResponsibilityCenter.objects.filter(pk__in=crs).order_by("code"))}
+    phase_list = sorted(crs.items(), key=lambda item: order.get(item[0], 0))
+    days = [
+        DayRow(day, per_day.get(day, 0)) for day in (period.start + dt.timedelta(days=i) for i in range(period.days))
+    ]
+    return PeopleReport(period, at, phase_list, rows, days)
+
+
+# ---- 4. answers --------------------------------------------------------------------------------------
+
+
+@dataclass
+class OptionCount:
+    label: str
+    count: int
+    percent: float | None
+    complements: int
+
+
+@dataclass
+class Bin:
+    label: str
+    low: float | None
+    high: float | None
+    count: int
+
+
+@dataclass
+class QuestionStats:
+    question_id: int
+    code: str
+    text: str
+    answer_type: str
+    cr: str
+    asked: int  # tickets in the slice that reached the question's phase
+    answered: int
+    response_rate: float | None
+    options: list[OptionCount] = field(default_factory=list)
+    count: int | None = None
+    sum: Decimal | None = None
+    mean: float | None = None
+    median: float | None = None
+    q1: float | None = None
+    q3: float | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    histogram: list[Bin] = field(default_factory=list)
+
+
+@dataclass
+class AnswersReport:
+    cycle_id: int
+    period: Period
+    questions: list[QuestionStats]
+
+    def tables(self) -> list[Table]:
+        tables = [
+            Table(
+                "response",
+                _("Response rate"),
+                [_("Code"), _("Question"), _("Asked"), _("Answered"), _("Response rate (%)")],
+                [[q.code, q.text, q.asked, q.answered, q.response_rate] for q in self.questions],
+            )
+        ]
+        for q in self.questions:
+            if q.options:
+                tables.append(
+                    Table(
+                        f"q{q.question_id}",
+                        f"{q.code} {q.text}",
+                        [_("Option"), _("Answers"), _("%"), _("Complements given")],
+                        [[o.label, o.count, o.percent, o.complements] for o in q.options],
+                    )
+                )
+            elif q.histogram:
+                columns = [_("From"), _("To"), _("Answers")] if q.answer_type != AnswerType.DATE else [_("Month")]
+                rows = (
+                    [[b.low, b.high, b.count] for b in q.histogram]
+                    if q.answer_type != AnswerType.DATE
+                    else [[b.label, b.count] for b in q.histogram]
+                )
+                if q.answer_type == AnswerType.DATE:
+                    columns.append(_("Answers"))
+                tables.append(Table(f"q{q.question_id}", f"{q.code} {q.text}", columns, rows))
+        return tables
+
+
+def answers(cycle_id: int, *, period: Period, slice: Slice = Slice()) -> AnswersReport:
+    """Per question of the cycle, the answers given in the period by tickets of the slice (the slice's user
+    is who answered): options counted, numbers summarised, dates by month, and how many answered."""
+    questions = list(Question.objects.filter(cycle_id=cycle_id).select_related("cr").order_by("code", "id"))
+    user_id = slice.user_id
+    ticket_slice = Slice(slice.service_type_id, slice.cr_id, None, slice.company_id)
+    rows = Answer.objects.filter(
+        question__cycle_id=cycle_id,
+        is_empty=False,
+        answered_at__gte=period.since,
+        answered_at__lt=period.until,
+    )
+    if ticket_slice.tickets():
+        rows = rows.filter(ticket__in=Ticket.objects.filter(ticket_slice.tickets()))
+    if user_id:
+        rows = rows.filter(answered_by_id=user_id)
+    answered = dict(rows.values_list("question_id").annotate(n=Count("id")).values_list("question_id", "n"))
+
+    stays = PhaseStay.objects.filter(cr_id__in={q.cr_id for q in questions}, entered_at__lt=period.until).filter(
+        Q(left_at__isnull=True) | Q(left_at__gte=period.since)
+    )
+    stays = stays.filter(ticket__service_type__cycle_id=cycle_id)
+    if ticket_slice.tickets():
+        stays = stays.filter(ticket__in=Ticket.objects.filter(ticket_slice.tickets()))
+    asked = dict(stays.values_list("cr_id").annotate(n=Count("ticket_id", distinct=True)).values_list("cr_id", "n"))
+
+    choices: dict[int, Counter[int]] = defaultdict(Counter)
+    complements: dict[int, Counter[int]] = defaultdict(Counter)
+    choice_rows = AnswerChoice.objects.filter(answer__in=rows)
+    for question_id, option_id, with_complement, n in (
+        choice_rows.values_list("answer__question_id", "option_id")
+        .annotate(with_complement=Count("id", filter=~Q(complement="")), n=Count("id"))
+        .values_list("answer__question_id", "option_id", "with_complement", "n")
+        .order_by()
+    ):
+        choices[question_id][option_id] += n
+        complements[question_id][option_id] += with_complement
+
+    numeric = {q.pk for q in questions if q.answer_type in (AnswerType.NUMBER, AnswerType.MONEY)}
+    dated = {q.pk for q in questions if q.answer_type == AnswerType.DATE}
+    numbers: dict[int, list[Decimal]] = defaultdict(list)
+    months: dict[int, Counter[str]] = defaultdict(Counter)
+    for question_id, number, day in (
+        rows.filter(question_id__in=numeric | dated)
+        .values_list("question_id", "value_number", "value_date")
+        .iterator(chunk_size=5000)
+    ):
+        if question_id in numeric and number is not None:
+            numbers[question_id].append(number)
+        elif question_id in dated and day is not None:
+            months[question_id][f"{day:%Y-%m}"] += 1
+
+    stats = []
+    for q in questions:
+        given = answered.get(q.pk, 0)
+        reach = asked.get(q.cr_id, 0)
+        s = QuestionStats(q.pk, q.code, q.text, q.answer_type, str(q.cr.description), reach, given, _pct(given, reach))
+        if q.answer_type in AnswerType.choice_types():
+            counted = choices.get(q.pk, Counter())
+            for option in q.options.order_by("position", "id"):
+                s.options.append(
+                    OptionCount(
+                        option.label,
+                        counted[option.pk],
+                        _pct(counted[option.pk], given),
+                        complements.get(q.pk, Counter())[option.pk],
+                    )
+                )
+        elif q.pk in numeric:
+            _summarise(s, sorted(numbers.get(q.pk, [])))
+        elif q.pk in dated:
+            s.count = given
+            s.histogram = [Bin(month, None, None, n) for month, n in sorted(months.get(q.pk, Counter()).items())]
+        stats.append(s)
+    return AnswersReport(cycle_id, period, stats)
+
+
+def _summarise(s: QuestionStats, values: list[Decimal]) -> None:
+    s.count = len(values)
+    if not values:
+        return
+    total = sum(values, Decimal(0))
+    floats = [float(v) for v in values]
+    s.sum = total
+    s.mean = round(float(total) / len(values), 4)
+    s.median = percentile(floats, 50)
+    s.q1 = percentile(floats, 25)
+    s.q3 = percentile(floats, 75)
+    s.minimum, s.maximum = floats[0], floats[-1]
+    s.histogram = histogram(floats)
+
+
+def histogram(values: Iterable[float], bins: int = HISTOGRAM_BINS) -> list[Bin]:
+    """Equal-width bins from the least to the greatest value (one bin when all are equal); each bin holds
+    the values from its low end, up to but not including its high end — the last one includes it."""
+    ordered = sorted(values)
+    if not ordered:
+        return []
+    low, high = ordered[0], ordered[-1]
+    if low == high:
+        return [Bin(_number(low), low, high, len(ordered))]
+    width = (high - low) / bins
+    counts = [0] * bins
+    for v in ordered:
+        counts[min(bins - 1, int((v - low) / width))] += 1
+    edges = [low + width * i for i in range(bins + 1)]
+    return [
+        Bin(f"{_number(edges[i])}–{_number(edges[i + 1])}", round(edges[i], 4), round(edges[i + 1], 4), counts[i])
+        for i in range(bins)
+    ]
+
+
+def _number(value: float) -> str:
+    return f"{value:,.2f}".rstrip("0").rstrip(".") if value % 1 else f"{value:,.0f}"

@@ -22,5 +22,6 @@ urlpatterns = [
     path("agenda/", include("ciclo.agenda.urls")),
     path("calendar/", include("ciclo.reminders.urls")),
     path("insight/", include("ciclo.insight.urls")),
+    path("collections/", include("ciclo.collections.urls")),
     path("", include("ciclo.tickets.urls")),
 ]

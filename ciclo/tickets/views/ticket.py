@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
 from ciclo.accounts.decorators import ciclo_user
+from ciclo.collections.ticket_views import collection_context
 from ciclo.configurator.models import WorkflowStep
 from ciclo.http import HtmxHttpRequest, parse_id, parse_int
 from ciclo.sales.ticket_views import OUTCOME_FIELDS, SALES_RELATED, outcome_context, outcome_from, sales_context
@@ -302,6 +303,7 @@ def render_page(
         cycle = cycle_context(request, ticket, cycle_form.build(phases or []))
     move = move if move is not None else move_context(request, ticket, steps=steps)
     context = {"nav": "", "oob": False, **note, **cycle, **move, **sales_context(request, ticket)}
+    context.update(collection_context(ticket))  # a collection ticket's receivables card
     context["notes"] = timeline(ticket)
     return render(request, "tickets/ticket.html", context, status=status)
 

@@ -121,6 +121,7 @@ INSTALLED_APPS = [
     "ciclo.reminders",
     "ciclo.insight",
     "ciclo.collections",
+    "ciclo.receivables_import",
 ]
 
 MIDDLEWARE = [

@@ -21,6 +21,7 @@ urlpatterns = [
     path("followup/", include("ciclo.sales.urls")),
     path("agenda/", include("ciclo.agenda.urls")),
     path("calendar/", include("ciclo.reminders.urls")),
+    path("receivables/", include("ciclo.receivables_import.urls")),
     path("insight/", include("ciclo.insight.urls")),
     path("collections/", include("ciclo.collections.urls")),
     path("", include("ciclo.tickets.urls")),

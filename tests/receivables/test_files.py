@@ -198,5 +198,5 @@ def test_the_command_refuses_a_missing_file_or_user(ledger, tmp_path, sheet_file
         run(tmp_path / "none.csv")
     with pytest.raises(CommandError, match="--user"):
         run(sheet_file, "--user", "nobody")
-    with pytest.raises(CommandError, match="csv or .xlsx"):
+    with pytest.raises(CommandError, match=r"csv or \.xlsx"):
         run(tmp_path / "t.txt")

@@ -6,6 +6,7 @@ ciclo.sales.calls.record_call (the phase's answers and the note in one transacti
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections import Counter
 from decimal import Decimal
@@ -91,7 +92,7 @@ class FollowupItem(Out):
     id: int
     subject: str
     version: int = Field(description="The ticket's version: send it as a call's expected_version.")
-    next_contact_at: Any = Field(description="The next contact (null in the group no_next_contact).")
+    next_contact_at: dt.datetime | None = Field(description="The next contact (null in the group no_next_contact).")
     next_contact_user: UserRef | None
     person: PersonMention
     channel: ChannelName
@@ -101,7 +102,7 @@ class FollowupItem(Out):
     expected_value: Money | None
     weighted_value: Money | None = Field(description="expected_value × success %.")
     cr: CrRef
-    phase_entered_at: Any
+    phase_entered_at: dt.datetime = Field(description="When the contact entered its phase.")
     days_in_phase: int = Field(description="Business days since the contact entered its phase.")
     stale_after_days: int | None = Field(description="The phase's days to go stale (null: never).")
     stale: bool
@@ -117,7 +118,7 @@ class GroupOut(Out):
 
 
 class FollowupOut(Out):
-    today: Any = Field(description="The day the groups are split by (the site's time zone).")
+    today: dt.date = Field(description="The day the groups are split by (the site's time zone).")
     user: UserRef | None = Field(description="Whose contacts; null for the team's.")
     count: int
     pipeline: Money = Field(description="Σ expected value × success % of every contact the filter matches.")

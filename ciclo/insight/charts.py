@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from django.utils import formats
+
 WIDTH = 640
 LABEL_WIDTH = 190
 BAR_HEIGHT = 22
@@ -20,8 +22,8 @@ def _fmt(value: float | int | None) -> str:
     if value is None:
         return "—"
     if isinstance(value, float) and not value.is_integer():
-        return f"{value:.1f}".replace(".", ",")
-    return f"{int(value)}"
+        return formats.number_format(value, 1, use_l10n=True)
+    return formats.number_format(int(value), use_l10n=True, force_grouping=True)
 
 
 @dataclass

@@ -37,6 +37,19 @@ supervisors = role_required(Role.ADMIN, Role.SUPERVISOR)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _shown(table: Table) -> Table:
+    """The table as the page shows it: dates short, in the user's format (the exports keep the values)."""
+    return Table(table.key, table.title, table.columns, [[_cell(v) for v in row] for row in table.rows])
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return formats.date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
+    if isinstance(value, dt.date):
+        return formats.date_format(value, "SHORT_DATE_FORMAT")
+    return value
+
+
 def _label(value: Any) -> str:
     if isinstance(value, dt.date):
         return formats.date_format(value, "SHORT_DATE_FORMAT")
@@ -120,7 +133,7 @@ def _answers(f: Filters) -> tuple[Any, dict[str, Any]]:
     names = [
         _("%(start)s to %(end)s") % {"start": _label(p.start), "end": _label(p.end)} for p in (f.period, f.compare) if p
     ]
-    tables = {t.key: t for t in report.tables()}
+    tables = {t.key: _shown(t) for t in report.tables()}
     items = []
     for q in report.questions:
         then = before.get(q.question_id)
@@ -187,7 +200,7 @@ def _dashboard(request: HttpRequest, measure: str) -> HttpResponse:
         "filters": f,
         "errors": errors,
         "report": report,
-        "tables": {t.key: t for t in report.tables()} if report is not None else {},
+        "tables": {t.key: _shown(t) for t in report.tables()} if report is not None else {},
         "query": query,
         **extra,
     }

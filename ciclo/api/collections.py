@@ -1,0 +1,260 @@
+"""/collections: the open collections with their receivables, and the collections update started as a task.
+
+`POST /collections/update` queues the update (ciclo.collections.tasks.update_collections_task, the
+function the web's button, `ciclo collections update` and the schedule run) and answers its id at once;
+`GET /collections/update/{id}` says where it is (queued, running, done, failed) and, once it has run,
+the run it recorded (its counts, or its error). The update does its work in one transaction, so what
+it has done is seen only when it is done. Administrators and supervisors start it and follow it; any
+role lists the collections it may see (the companies it works, when access control user × company is on).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_tasks import TaskResultStatus
+from ninja import Query, Router, Schema, Status
+from pydantic import Field
+
+from ciclo.accounts.roles import is_supervisor
+from ciclo.api import cursor as keyset
+from ciclo.api.auth import user_of
+from ciclo.api.errors import forbidden, not_found
+from ciclo.api.receivables import PaymentOut, payment_out
+from ciclo.api.schemas import CREATE, LIST, READ, CompanyRef, In, Out, PersonRef, UserRef, responses
+from ciclo.collections.models import CollectionItem, CollectionRun, Payment
+from ciclo.collections.tasks import update_collections_task
+from ciclo.fields import Flag, Id, bounded
+from ciclo.tickets.access import visible_tickets
+from ciclo.tickets.models import Ticket
+
+router = Router()
+
+TaskState = Literal["queued", "running", "done", "failed"]
+_STATES: dict[str, TaskState] = {
+    TaskResultStatus.READY: "queued",
+    TaskResultStatus.RUNNING: "running",
+    TaskResultStatus.SUCCESSFUL: "done",
+    TaskResultStatus.FAILED: "failed",
+}
+
+
+# ---- schemas --------------------------------------------------------------------------------
+
+
+class UpdateIn(In):
+    dry_run: Flag = Field(default=False, description="Do the work and undo it: the counts say what a run would do.")
+
+
+class RunOut(Out):
+    id: int
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    started_by: UserRef | None
+    trigger: str
+    dry_run: bool
+    status: str = Field(description="running, done or failed.")
+    counts: dict[str, int] = Field(description="opened, added, closed, receivables, emailed, …")
+    error: str
+
+
+class UpdateOut(Out):
+    id: str = Field(description="The update's id: GET /collections/update/{id} follows it.")
+    status: TaskState
+    enqueued_at: dt.datetime | None
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    run: RunOut | None = Field(description="The run the update recorded, once it has run.")
+    error: str = Field(description="Why the update could not run, when it failed before recording a run.")
+
+
+class CollectionReceivableOut(Out):
+    id: int
+    document: str
+    instalment: str
+    company: str = Field(description="The company's code.")
+    due_date: dt.date
+    days_overdue: int
+    amount: str
+    open_balance: str
+    added_at: dt.datetime
+    payments: list[PaymentOut]
+
+
+class CollectionOut(Out):
+    ticket: int = Field(description="The collection ticket's id (GET /tickets/{id}).")
+    subject: str
+    status: str
+    person: PersonRef
+    company: CompanyRef
+    cr: str = Field(description="The classification of the phase the ticket is in.")
+    next_contact_at: dt.datetime
+    next_contact_user: UserRef | None = Field(description="Whom the collection is delegated to.")
+    receivables: list[CollectionReceivableOut]
+    total_amount: str
+    total_open_balance: str
+
+
+class CollectionPage(Out):
+    items: list[CollectionOut]
+    next_cursor: str | None
+
+
+class CollectionFilters(Schema):
+    person: Id | None = Field(default=None, description="The debtor's id.")
+    company: bounded(20) | None = Field(default=None, description="A company's code.")  # type: ignore[valid-type]
+    cursor: bounded(500) | None = None  # type: ignore[valid-type]
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+
+
+# ---- the update -----------------------------------------------------------------------------
+
+
+def _require_supervisor(request: HttpRequest) -> Any:
+    user = user_of(request)
+    if not is_supervisor(user):
+        raise forbidden(_("Only administrators and supervisors run the collections update."))
+    return user
+
+
+def _user(u: Any) -> dict[str, Any] | None:
+    return {"id": u.pk, "username": u.get_username()} if u is not None else None
+
+
+def _run_out(run: CollectionRun) -> dict[str, Any]:
+    return {
+        "id": run.pk,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "started_by": _user(run.started_by),
+        "trigger": run.trigger,
+        "dry_run": run.dry_run,
+        "status": run.status,
+        "counts": {k: int(v) for k, v in (run.counts or {}).items() if isinstance(v, int)},
+        "error": run.error,
+    }
+
+
+def _update_out(result: Any) -> dict[str, Any]:
+    run = None
+    error = ""
+    if result.status == TaskResultStatus.SUCCESSFUL:
+        found = CollectionRun.objects.select_related("started_by").filter(pk=result.return_value).first()
+        run = _run_out(found) if found is not None else None
+    elif result.status == TaskResultStatus.FAILED:
+        error = "; ".join(e.exception_class_path.rsplit(".", 1)[-1] for e in result.errors) or _("It failed.")
+    return {
+        "id": str(result.id),
+        "status": _STATES.get(result.status, "queued"),
+        "enqueued_at": result.enqueued_at,
+        "started_at": result.started_at,
+        "finished_at": result.finished_at,
+        "run": run,
+        "error": error,
+    }
+
+
+@router.post(
+    "/update", response=responses({202: UpdateOut}, CREATE), summary="Start the collections update (as a task)"
+)
+def start_update(request: HttpRequest, payload: UpdateIn) -> Status:
+    """Answers at once with the update's id; follow it with GET /collections/update/{id}."""
+    user = _require_supervisor(request)
+    result = update_collections_task.enqueue(
+        {"by": user.pk, "trigger": CollectionRun.Trigger.API, "dry_run": payload.dry_run}
+    )
+    return Status(202, _update_out(result))
+
+
+@router.get("/update/{id}", response=responses({200: UpdateOut}, READ), summary="Where a collections update is")
+def get_update(request: HttpRequest, id: bounded(64)) -> dict[str, Any]:  # type: ignore[valid-type]
+    _require_supervisor(request)
+    try:
+        result = update_collections_task.get_result(id)
+    except Exception:  # not an id of this backend, another task's, or none at all: the same to a client
+        raise not_found(_("There is no collections update %(id)s.") % {"id": id}) from None
+    return _update_out(result)
+
+
+# ---- the collections ------------------------------------------------------------------------
+
+
+def _open_items() -> QuerySet[CollectionItem]:
+    return CollectionItem.objects.filter(released_at__isnull=True)
+
+
+def _collections(user: Any) -> QuerySet[Ticket]:
+    items = (
+        _open_items()
+        .select_related("receivable__company")
+        .prefetch_related(Prefetch("receivable__payments", queryset=Payment.objects.order_by("paid_on", "id")))
+        .order_by("receivable__due_date", "receivable_id")
+    )
+    return (
+        visible_tickets(user)
+        .filter(status=Ticket.Status.OPEN)
+        .filter(Exists(_open_items().filter(ticket_id=OuterRef("pk"))))
+        .select_related("person", "company", "cr", "next_contact_user")
+        .prefetch_related(Prefetch("collection_items", queryset=items, to_attr="open_items"))
+    )
+
+
+def _collection_out(ticket: Ticket, today: dt.date) -> dict[str, Any]:
+    items = ticket.open_items  # type: ignore[attr-defined]
+    amount = sum((i.receivable.amount for i in items), Decimal(0))
+    balance = sum((i.receivable.open_balance for i in items), Decimal(0))
+    return {
+        "ticket": ticket.pk,
+        "subject": ticket.subject,
+        "status": ticket.status,
+        "person": {"id": ticket.person.pk, "name": ticket.person.name, "document": ticket.person.document},
+        "company": {"id": ticket.company.pk, "code": ticket.company.code, "name": ticket.company.name},
+        "cr": ticket.cr.code,
+        "next_contact_at": ticket.next_contact_at,
+        "next_contact_user": _user(ticket.next_contact_user),
+        "receivables": [
+            {
+                "id": i.receivable.pk,
+                "document": i.receivable.document,
+                "instalment": i.receivable.instalment,
+                "company": i.receivable.company.code,
+                "due_date": i.receivable.due_date,
+                "days_overdue": i.receivable.days_overdue(today),
+                "amount": f"{i.receivable.amount:.2f}",
+                "open_balance": f"{i.receivable.open_balance:.2f}",
+                "added_at": i.added_at,
+                "payments": [payment_out(p) for p in i.receivable.payments.all()],
+            }
+            for i in items
+        ],
+        "total_amount": f"{amount:.2f}",
+        "total_open_balance": f"{balance:.2f}",
+    }
+
+
+@router.get("", response=responses({200: CollectionPage}, LIST), summary="List the open collections")
+def list_collections(request: HttpRequest, filters: Query[CollectionFilters]) -> dict[str, Any]:
+    """Each open collection ticket with the receivables in it and their totals, by ticket id; pass
+    `next_cursor` back as `cursor` until it is null."""
+    qs = _collections(user_of(request))
+    if filters.person is not None:
+        qs = qs.filter(person_id=filters.person)
+    if filters.company is not None:
+        qs = qs.filter(company__code=filters.company)
+    if filters.cursor:
+        _value, last = keyset.decode(filters.cursor, "ticket", "asc", int)
+        qs = qs.filter(pk__gt=last)
+    rows = list(qs.order_by("pk")[: filters.limit + 1])
+    more = len(rows) > filters.limit
+    rows = rows[: filters.limit]
+    today = timezone.localdate()
+    return {
+        "items": [_collection_out(t, today) for t in rows],
+        "next_cursor": keyset.encode("ticket", "asc", rows[-1].pk, rows[-1].pk) if more else None,
+    }

@@ -138,3 +138,35 @@ def test_an_export_with_bad_filters_is_refused_with_the_page(client, supervisor)
     client.force_login(supervisor)
     response = client.get(reverse("insight_export_csv", args=["phases"]), {"start": "x", "end": "y"})
     assert response.status_code == 400 and "is not a date" in response.content.decode()
+
+
+@pytest.mark.parametrize("name", PAGES)
+@time_machine.travel(NOW, tick=False)
+def test_the_queries_do_not_grow_with_the_tickets(client, history, sales, supervisor, name):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(supervisor)
+    params = period(workflow=sales.workflow.pk, cycle=sales.cycle.pk)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(reverse(name), params).status_code == 200
+        return len(ctx.captured_queries)
+
+    few = count()
+    with time_machine.travel(at(1), tick=False):
+        for day in (2, 3, 4, 5):
+            t = open_at(sales, supervisor, at(day))
+            save_answers(t, [AnswerInput(sales.q_number.pk, str(day))], by=supervisor, at=at(day, 10))
+            move_on(t, supervisor, at(day + 2))
+    assert count() == few
+
+
+@time_machine.travel(NOW, tick=False)
+def test_names_are_escaped_in_the_charts(client, history, sales, supervisor):
+    sales.cr_prospect.description = '<script>alert("x")</script>'
+    sales.cr_prospect.save()
+    client.force_login(supervisor)
+    body = client.get(reverse("insight_phases"), period(workflow=sales.workflow.pk)).content.decode()
+    assert "<script>alert" not in body and "&lt;script&gt;alert" in body

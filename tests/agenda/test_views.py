@@ -367,3 +367,18 @@ def test_the_new_form_takes_the_ticket_from_the_address(client, sales, agent):
     assert response.status_code == 302
     manual = Appointment.objects.get(source=Appointment.Source.MANUAL)
     assert manual.ticket == ticket and manual.person_id == Ticket.objects.get(pk=ticket.pk).person_id
+
+
+def test_a_months_day_counts_what_it_does_not_show(client, agent):
+    from ciclo.agenda.appointments import cancel_appointment
+
+    for n in range(4):
+        make(agent, 22, 8 + n, f"Cedo {n}")
+    create_appointment(user=agent, start=at(21, 20), end=at(22, 22), title="Plantão longo", by=agent)
+    cancel_appointment(make(agent, 22, 20, "Desmarcada"), by=agent)
+    client.force_login(agent)
+    days = {d.date: d for d in client.get(reverse("agenda_month")).context["days"]}
+    the_21st, the_22nd = days[dt.date(2026, 12, 21)], days[dt.date(2026, 12, 22)]
+    assert [i.title for i in the_21st.shown] == ["Plantão longo"] and the_21st.more == 0
+    # the long one started the day before: it comes first; five in all, the cancelled one not counted
+    assert [i.title for i in the_22nd.shown] == ["Plantão longo", "Cedo 0", "Cedo 1"] and the_22nd.more == 2

@@ -93,6 +93,7 @@ class Table:
     title: str
     columns: list[str]
     rows: list[list[Any]]
+    text_columns: int = 1  # the first columns are names (aligned left), the others numbers
 
 
 # ---- small statistics over plain lists ---------------------------------------------------------------
@@ -218,6 +219,7 @@ class PhasesReport:
                 _("Stale tickets"),
                 [_("Ticket"), _("Subject"), _("Phase"), _("In the phase since"), _("Business days"), _("User")],
                 [[f"#{s.ticket_id}", s.subject, s.cr, s.entered_at, s.business_days, s.user] for s in self.stale],
+                text_columns=4,
             ),
         ]
 
@@ -415,6 +417,7 @@ class FunnelReport:
                 _("Decisions taken"),
                 [_("Decision"), _("Option"), _("Times"), _("%")],
                 [[d.question, o.label, o.count, o.percent] for d in self.decisions for o in d.options],
+                text_columns=2,
             ),
         ]
         if self.sales is not None:
@@ -701,6 +704,7 @@ class AnswersReport:
                 _("Response rate"),
                 [_("Code"), _("Question"), _("Asked"), _("Answered"), _("Response rate (%)")],
                 [[q.code, q.text, q.asked, q.answered, q.response_rate] for q in self.questions],
+                text_columns=2,
             )
         ]
         for q in self.questions:

@@ -39,7 +39,8 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def _shown(table: Table) -> Table:
     """The table as the page shows it: dates short, in the user's format (the exports keep the values)."""
-    return Table(table.key, table.title, table.columns, [[_cell(v) for v in row] for row in table.rows])
+    rows = [[_cell(v) for v in row] for row in table.rows]
+    return Table(table.key, table.title, table.columns, rows, table.text_columns)
 
 
 def _cell(value: Any) -> Any:

@@ -601,7 +601,8 @@ def test_two_schedulers_run_each_period_exactly_once(
 ) -> None:
     env = postgres_env(
         tmp_path,
-        CICLO_SCHEDULES="clear_expired_sessions=every 1 seconds,prune_task_records=off",
+        CICLO_SCHEDULES="clear_expired_sessions=every 1 seconds,prune_task_records=off,"
+        "send_reminders=off,send_digests=off",
         CICLO_SCHEDULER_TICK_SECONDS="5",
     )
     schedulers = [processes("scheduler", env=env, log=tmp_path / f"scheduler{i}.log") for i in range(2)]

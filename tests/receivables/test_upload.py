@@ -148,3 +148,9 @@ def test_an_unknown_job_is_404_and_agents_see_no_job(client, supervisor, agent, 
     for name in ("receivables_job", "receivables_job_state", "receivables_refused"):
         assert client.get(reverse(name, args=[job.pk])).status_code == 403
     assert client.post(reverse("receivables_confirm", args=[job.pk])).status_code == 403
+
+
+def test_the_menu_leads_supervisors_to_the_upload_and_not_agents(client, supervisor, agent):
+    link = f'href="{reverse("receivables_upload")}"'
+    assert link in login(client, supervisor).get(reverse("home")).content.decode()
+    assert link not in login(client, agent).get(reverse("home")).content.decode()

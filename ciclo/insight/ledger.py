@@ -20,8 +20,11 @@ def _spent(entered: dt.datetime, left: dt.datetime, business_days: int) -> dict[
     return {"seconds": max(0, int((left - entered).total_seconds())), "business_days": business_days}
 
 
-def _local_day(moment: dt.datetime) -> dt.date:
-    return timezone.localdate(moment) if timezone.is_aware(moment) else moment.date()
+def _local_day(moment: dt.datetime, tz: dt.tzinfo | None = None) -> dt.date:
+    """The day of `moment` where Ciclo is (the current time zone, read once by a caller that loops)."""
+    if timezone.is_naive(moment):
+        return moment.date()
+    return moment.astimezone(tz or timezone.get_current_timezone()).date()
 
 
 def record_move(ticket: Any, move: Any) -> None:
@@ -55,11 +58,12 @@ def _stays(rows: Iterable[tuple[Any, ...]], calendar: BusinessCalendar) -> Itera
     """The stays the moves make: rows are (move id, ticket id, company id, to CR, to step, workflow, by, at),
     ordered by ticket then time; each move ends the ticket's previous stay and starts one."""
     previous: dict[str, Any] | None = None
+    tz = timezone.get_current_timezone()
     for move_id, ticket_id, company_id, cr_id, step_id, workflow_id, by_id, at in rows:
         if previous is not None:
             if previous["ticket_id"] == ticket_id:
                 days = calendar.business_days_between(
-                    _local_day(previous["entered_at"]), _local_day(at), previous.pop("company_id")
+                    _local_day(previous["entered_at"], tz), _local_day(at, tz), previous.pop("company_id")
                 )
                 previous.update(left_at=at, left_by_id=by_id, **_spent(previous["entered_at"], at, days))
             else:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -282,6 +282,7 @@ def phases(
     for (cr_id, _t), spent in total.items():
         total_by_cr[cr_id].append(spent)
 
+    tz = timezone.get_current_timezone()
     today = timezone.localdate(at)
     calendar = BusinessCalendar.for_companies()
     stale_rows: list[tuple[int, int, dt.datetime, int]] = []
@@ -291,9 +292,9 @@ def phases(
             continue
         for ticket_id, entered, company_id in open_by_cr.get(cr.pk, []):
             # Business days never outnumber calendar days: most stays are ruled out without counting.
-            if (today - timezone.localdate(entered)).days <= cr.stale_after_days:
+            if (today - entered.astimezone(tz).date()).days <= cr.stale_after_days:
                 continue
-            days = calendar.business_days_between(timezone.localdate(entered), today, company_id)
+            days = calendar.business_days_between(entered.astimezone(tz).date(), today, company_id)
             if days > cr.stale_after_days:
                 stale_counts[cr.pk] += 1
                 stale_rows.append((ticket_id, cr.pk, entered, days))
@@ -444,9 +445,10 @@ class FunnelReport:
 def funnel(workflow_id: int, *, period: Period, slice: Slice = Slice()) -> FunnelReport:
     """The tickets opened in the period that entered the workflow: how many reached each phase, how many
     went on, the decisions' options taken, and for sales contacts their outcomes."""
+    entered = PhaseStay.objects.filter(ticket_id=OuterRef("pk"), workflow_id=workflow_id)
     cohort = Ticket.objects.filter(
-        slice.tickets(), opened_at__gte=period.since, opened_at__lt=period.until, stays__workflow_id=workflow_id
-    ).distinct()
+        slice.tickets(), Exists(entered), opened_at__gte=period.since, opened_at__lt=period.until
+    ).order_by()
     cohort_ids = cohort.values("pk")
     opened = cohort.count()
     crs = workflow_crs(workflow_id)

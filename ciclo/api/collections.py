@@ -27,7 +27,7 @@ from ciclo.api import cursor as keyset
 from ciclo.api.auth import user_of
 from ciclo.api.errors import forbidden, not_found
 from ciclo.api.receivables import PaymentOut, payment_out
-from ciclo.api.schemas import CREATE, LIST, READ, CompanyRef, In, Out, PersonRef, UserRef, responses
+from ciclo.api.schemas import CREATE, LIST, READ_BY_ID, CompanyRef, In, Out, PersonRef, UserRef, responses
 from ciclo.collections.models import CollectionItem, CollectionRun, Payment
 from ciclo.collections.tasks import update_collections_task
 from ciclo.fields import Flag, Id, bounded
@@ -172,7 +172,7 @@ def start_update(request: HttpRequest, payload: UpdateIn) -> Status:
     return Status(202, _update_out(result))
 
 
-@router.get("/update/{id}", response=responses({200: UpdateOut}, READ), summary="Where a collections update is")
+@router.get("/update/{id}", response=responses({200: UpdateOut}, READ_BY_ID), summary="Where a collections update is")
 def get_update(request: HttpRequest, id: bounded(64)) -> dict[str, Any]:  # type: ignore[valid-type]
     _require_supervisor(request)
     try:

@@ -30,11 +30,22 @@ from ciclo.accounts.roles import is_supervisor
 from ciclo.api import cursor as keyset
 from ciclo.api.auth import user_of
 from ciclo.api.errors import ApiError, forbidden, invalid, not_found
-from ciclo.api.schemas import AUTH, LIST, READ, READ_BY_ID, WRITE, CompanyRef, In, Out, PersonRef, responses
+from ciclo.api.schemas import (
+    AUTH,
+    LIST,
+    READ,
+    READ_BY_ID,
+    WRITE,
+    CompanyRef,
+    In,
+    MoneyIn,
+    Out,
+    PersonRef,
+    responses,
+)
 from ciclo.collections.models import AdministrativeStatus, CollectionKind, Payment, Receivable
 from ciclo.collections.receivables import (
     MAX_ROWS,
-    Money,
     ReceivableRow,
     add_payment,
     read_rows,
@@ -111,7 +122,9 @@ class ReceivablePage(Out):
 
 class PaymentIn(In):
     paid_on: Day = Field(description="The day it was paid (not in the future).")
-    amount: Money
+    amount: MoneyIn = Field(
+        description='More than 0, at most two decimals and the open balance: a number, or text such as "1234.56".'
+    )
 
 
 class PaymentResultOut(Out):
@@ -125,8 +138,8 @@ class ReceivableFilters(Schema):
     document: bounded(40) | None = None  # type: ignore[valid-type]
     kind: bounded(40) | None = Field(default=None, description="A collection kind's code.")  # type: ignore[valid-type]
     open: bool | None = Field(default=None, description="true: open balance above 0; false: paid.")
-    due_from: dt.date | None = None
-    due_to: dt.date | None = None
+    due_from: Day | None = Field(default=None, description="Due on or after (YYYY-MM-DD).")
+    due_to: Day | None = Field(default=None, description="Due on or before (YYYY-MM-DD).")
     cursor: bounded(500) | None = None  # type: ignore[valid-type]
     limit: Annotated[int, Field(ge=1, le=500)] = 100
 

@@ -300,10 +300,10 @@ def home(request: HttpRequest) -> HttpResponse:
     ]
     show_user_column = whose != "me"
     for listing in lists:
-        rows = {"tickets": listing.tickets, "show_user_column": show_user_column}
+        shown: dict[str, Any] = {"tickets": listing.tickets, "show_user_column": show_user_column}
         when_class = "text-danger" if listing.key == "overdue" else "text-body-secondary"
-        listing.rows_html = render_rows("tickets/home_rows.html", rows)
-        listing.cards_html = render_rows("tickets/home_cards.html", {**rows, "when_class": when_class})
+        listing.rows_html = render_rows("tickets/home_rows.html", shown)
+        listing.cards_html = render_rows("tickets/home_cards.html", {**shown, "when_class": when_class})
     return render(
         request,
         "tickets/home.html",

@@ -33,8 +33,11 @@ class Ledger:
         self.alice = make_person(name="Alice Devedora")
         self.bruno = make_person(name="Bruno Devedor")
         self.carla = make_person(name="Carla Devedora")
-        self.normal = CollectionKind.objects.get(code="normal")
-        self.discounted = CollectionKind.objects.get(code="descontado")
+        # Made by a data migration; a test on a transactional database flushes them, so they are made again.
+        self.normal, _ = CollectionKind.objects.get_or_create(code="normal", defaults={"name": "Normal"})
+        self.discounted, _ = CollectionKind.objects.get_or_create(
+            code="descontado", defaults={"name": "Descontado", "collected": False}
+        )
         self.group = AdministrativeStatus.objects.create(
             code="1", description="Em cobrança", kind=AdministrativeStatus.Kind.SYNTHETIC
         )

@@ -12,16 +12,17 @@ import datetime as dt
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from typing import Any
 
-from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Value
+from django.db.models import CharField, DateField, DecimalField, Exists, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Concat, NullIf, Trim
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from ciclo.http import parse_id
+from ciclo.http import parse_id, parse_int
 from ciclo.people.models import Person
 from ciclo.people.text import (
     MIN_SEARCH_CHARS,
@@ -32,6 +33,7 @@ from ciclo.people.text import (
     too_short,
 )
 from ciclo.tickets.models import Ticket, TicketQuerySet
+from ciclo.tickets.values import parse_decimal
 
 # Sort name → (model field, label). Every order ends with id, so it is total.
 SORTS: dict[str, tuple[str, Any]] = {
@@ -91,6 +93,11 @@ class TicketFilter:
     opened_to: dt.date | None = None
     text: str = ""  # words in the subject or the notes, accents and case ignored
     outcome: str = ""  # a sales ticket's: "", "open", "won", "lost" (OUTCOMES)
+    # A collection ticket's: days its oldest open receivable is overdue, its open amount (ciclo.collections).
+    overdue_min: int | None = None
+    overdue_max: int | None = None
+    open_min: Decimal | None = None
+    open_max: Decimal | None = None
     sort: str = DEFAULT_SORT
 
     def as_params(self) -> dict[str, Any]:
@@ -102,9 +109,12 @@ class TicketFilter:
         for name in ("status", "person", "text", "outcome"):
             if getattr(self, name):
                 params[name] = getattr(self, name)
-        for name in ("company", "next_contact_user"):
+        for name in ("company", "next_contact_user", "overdue_min", "overdue_max"):
             if getattr(self, name) is not None:
                 params[name] = getattr(self, name)
+        for name in ("open_min", "open_max"):
+            if getattr(self, name) is not None:
+                params[name] = str(getattr(self, name))
         for name in ("next_contact_from", "next_contact_to", "opened_from", "opened_to"):
             if getattr(self, name) is not None:
                 params[name] = getattr(self, name).isoformat()
@@ -173,6 +183,30 @@ def parse_filter(data: Mapping[str, Any]) -> tuple[TicketFilter, dict[str, list[
     for start, end in (("next_contact_from", "next_contact_to"), ("opened_from", "opened_to")):
         if getattr(f, start) and getattr(f, end) and getattr(f, start) > getattr(f, end):
             errors[end] = [_("The end date comes before the start date.")]
+    for name in ("overdue_min", "overdue_max"):
+        value = get(name)
+        if value:
+            days = parse_int(value, maximum=100_000)
+            if days is None:
+                errors[name] = [_("Give the days overdue as a whole number, such as 30.")]
+            setattr(f, name, days)
+    for name in ("open_min", "open_max"):
+        value = get(name)
+        if value:
+            try:
+                amount = parse_decimal(value)
+            except (ValueError, ArithmeticError):
+                amount = None
+            if amount is None or amount < 0 or abs(amount) >= Decimal("1e12"):
+                errors[name] = [_("Give the open amount as a number of reais, such as 1500,00.")]
+                amount = None
+            setattr(f, name, amount)
+    for start, end, message in (
+        ("overdue_min", "overdue_max", _("The most days overdue is below the fewest.")),
+        ("open_min", "open_max", _("The largest open amount is below the smallest.")),
+    ):
+        if getattr(f, start) is not None and getattr(f, end) is not None and getattr(f, start) > getattr(f, end):
+            errors[end] = [message]
     outcome = get("outcome")
     if outcome not in OUTCOMES:
         errors["outcome"] = [_("The outcome is “open”, “won”, “lost” or empty.")]
@@ -220,7 +254,65 @@ def apply_filter(qs: TicketQuerySet, f: TicketFilter) -> TicketQuerySet:
         qs = qs.filter(_text_condition(f.text, qs.db))
     if f.outcome:
         qs = qs.filter(sales__outcome=OUTCOMES[f.outcome])
+    if f.overdue_min is not None or f.overdue_max is not None:
+        qs = qs.filter(_overdue_condition(f.overdue_min, f.overdue_max))
+    if f.open_min is not None or f.open_max is not None:
+        qs = qs.alias(collection_open_filter=collection_open_amount())
+        if f.open_min is not None:
+            qs = qs.filter(collection_open_filter__gte=f.open_min)  # type: ignore[misc]  # an alias
+        if f.open_max is not None:
+            qs = qs.filter(collection_open_filter__lte=f.open_max)  # type: ignore[misc]
     return qs
+
+
+def _open_receivables() -> QuerySet[Any]:
+    """The ticket's receivables still in it (a collection ticket's) and still open."""
+    from ciclo.collections.models import CollectionItem
+
+    return CollectionItem.objects.filter(
+        ticket_id=OuterRef("pk"), released_at__isnull=True, receivable__open_balance__gt=0
+    )
+
+
+def collection_open_amount() -> Any:
+    """A collection ticket's open amount: the open balance of its receivables (NULL for another ticket)."""
+    total = (
+        _open_receivables()
+        .order_by()
+        .values("ticket_id")
+        .annotate(total=Sum("receivable__open_balance"))
+        .values("total")
+    )
+    return Subquery(total, output_field=DecimalField(max_digits=16, decimal_places=2))
+
+
+def collection_oldest_due() -> Any:
+    """The due date of a collection ticket's oldest open receivable (NULL when none)."""
+    oldest = _open_receivables().order_by("receivable__due_date").values("receivable__due_date")[:1]
+    return Subquery(oldest, output_field=DateField())
+
+
+# Values a row can carry that are not a ticket's fields, by name: what a column of them reads.
+ROW_ANNOTATIONS: dict[str, Any] = {
+    "collection_open_amount": collection_open_amount,
+    "collection_oldest_due": collection_oldest_due,
+}
+
+
+def row_annotations(names: Iterator[str] | list[str] | tuple[str, ...]) -> dict[str, Any]:
+    return {name: ROW_ANNOTATIONS[name]() for name in names}
+
+
+def _overdue_condition(least: int | None, most: int | None) -> Q:
+    """Collection tickets whose oldest open receivable is overdue by `least` to `most` days (today)."""
+    today = timezone.localdate()
+    condition = Q(Exists(_open_receivables()))
+    if least is not None:
+        condition &= Q(Exists(_open_receivables().filter(receivable__due_date__lte=today - dt.timedelta(days=least))))
+    if most is not None:
+        older = _open_receivables().filter(receivable__due_date__lt=today - dt.timedelta(days=most))
+        condition &= ~Q(Exists(older))
+    return condition
 
 
 # The person and the text filters read their tickets by id when few match (see few_matches):
@@ -370,15 +462,20 @@ def walk(qs: TicketQuerySet, sort: str, batch_size: int = 2000) -> Iterator[Tick
         cursor = batch.next_cursor
 
 
-def walk_matching(user: Any, f: TicketFilter, batch_size: int = 2000) -> Iterator[Ticket]:
+def walk_matching(
+    user: Any, f: TicketFilter, batch_size: int = 2000, annotations: Mapping[str, Any] | None = None
+) -> Iterator[Ticket]:
     """Every ticket the user sees matching f, in f's order, in keyset batches (see walk()).
 
     Each batch leaves out the range bound its cursor makes redundant (seek_filter), so
-    the last batch of a long export costs what the first one does.
+    the last batch of a long export costs what the first one does. `annotations`: values the
+    rows carry besides their fields (ROW_ANNOTATIONS).
     """
     cursor: str | None = None
     while True:
         qs = list_queryset(user, seek_filter(f, cursor))
+        if annotations:
+            qs = qs.annotate(**annotations)
         batch = _keyset_page(qs, f.sort, cursor, max(1, batch_size))
         yield from batch.rows
         if batch.next_cursor is None:

@@ -588,6 +588,8 @@ def test_every_column_renders(client, world, settings):
         "",  # outcome, won value, lost reason: not a sales ticket
         "",
         "",
+        "",  # days overdue, open amount: not a collection ticket
+        "",
         "Abrir Ciclo",
     ]
 

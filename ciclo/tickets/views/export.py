@@ -33,7 +33,15 @@ from openpyxl.utils import get_column_letter
 from ciclo.accounts.decorators import ciclo_user
 from ciclo.tickets import query
 from ciclo.tickets.models import Ticket
-from ciclo.tickets.views.query import Column, QueryState, choice_labels, column_values, read_state, render_page
+from ciclo.tickets.views.query import (
+    Column,
+    QueryState,
+    choice_labels,
+    column_annotations,
+    column_values,
+    read_state,
+    render_page,
+)
 
 BATCH_SIZE = 2000
 CSV_DATETIME = "%d/%m/%Y %H:%M"
@@ -47,7 +55,7 @@ def _filename(extension: str) -> str:
 
 
 def _rows(request: HttpRequest, state: QueryState) -> Iterator[Ticket]:
-    return query.walk_matching(request.user, state.filter, BATCH_SIZE)
+    return query.walk_matching(request.user, state.filter, BATCH_SIZE, column_annotations(state.columns))
 
 
 def _csv_value(value: Any, tz: Any) -> Any:

@@ -8,8 +8,10 @@ plain GET form and every link a plain link.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, NamedTuple
 from urllib.parse import urlencode, urlsplit
@@ -67,6 +69,10 @@ FILTER_FIELDS = (
     "opened_to",
     "text",
     "outcome",
+    "overdue_min",
+    "overdue_max",
+    "open_min",
+    "open_max",
 )
 
 
@@ -107,6 +113,7 @@ class Column:
     sort: str | None = None
     choices: type[models.TextChoices] | None = None
     shown_as: Shown = Shown.TEXT
+    annotations: tuple[str, ...] = ()  # query.ROW_ANNOTATIONS the value reads
 
 
 def _sale(ticket: Ticket, name: str) -> Any:
@@ -115,6 +122,19 @@ def _sale(ticket: Ticket, name: str) -> Any:
         return getattr(ticket.sales, name)  # type: ignore[attr-defined]
     except SalesContact.DoesNotExist:
         return None
+
+
+def _days_overdue(due: dt.date | None) -> int | None:
+    return None if due is None else max(0, (timezone.localdate() - due).days)
+
+
+def _cents(amount: Any) -> Decimal | None:
+    return None if amount is None else Decimal(str(amount)).quantize(Decimal("0.01"))
+
+
+def column_annotations(columns: list[Column]) -> dict[str, Any]:
+    """The query annotations the columns read (query.ROW_ANNOTATIONS)."""
+    return query.row_annotations(sorted({name for c in columns for name in c.annotations}))
 
 
 def choice_labels(columns: list[Column]) -> dict[str, dict[str, str]]:
@@ -181,6 +201,21 @@ COLUMNS: list[Column] = [
         gettext_lazy("Lost reason"),
         lambda t: getattr(_sale(t, "lost_reason"), "name", None),
         ("sales__lost_reason__name",),
+    ),
+    # A collection ticket's: days its oldest open receivable is overdue, and its open amount.
+    Column(
+        "days_overdue",
+        gettext_lazy("Days overdue"),
+        lambda t: _days_overdue(t.collection_oldest_due),  # type: ignore[attr-defined]
+        (),
+        annotations=("collection_oldest_due",),
+    ),
+    Column(
+        "open_amount",
+        gettext_lazy("Open amount"),
+        lambda t: _cents(t.collection_open_amount),  # type: ignore[attr-defined]
+        (),
+        annotations=("collection_open_amount",),
     ),
 ]
 COLUMNS_BY_KEY = {c.key: c for c in COLUMNS}
@@ -378,7 +413,9 @@ def shown_only(qs: TicketQuerySet, columns: list[Column], sort: str) -> TicketQu
     qs = qs.select_related(None)
     if related:  # select_related() with no names would join every related row
         qs = qs.select_related(*related)
-    return qs.only(*sorted(fields))
+    qs = qs.only(*sorted(fields))
+    annotations = column_annotations(columns)
+    return qs.annotate(**annotations) if annotations else qs
 
 
 def _rows_html(rows: list[Row]) -> str:
@@ -519,6 +556,14 @@ def _chips(state: QueryState, types: list[Choice] | None = None, crs: list[Choic
     if f.outcome:
         label = dict(OUTCOME_CHOICES).get(f.outcome, f.outcome)
         chips.append(Chip(str(_("Outcome")), str(label), _without(state, "outcome")))
+    for name, label in (
+        ("overdue_min", _("At least days overdue")),
+        ("overdue_max", _("At most days overdue")),
+        ("open_min", _("Open amount from")),
+        ("open_max", _("Open amount up to")),
+    ):
+        if getattr(f, name) is not None:
+            chips.append(Chip(str(label), str(getattr(f, name)), _without(state, name)))
     if f.company is not None:
         company = Company.objects.filter(pk=f.company).values_list("code", "name").first()
         name = f"{company[0]} · {company[1]}" if company else str(f.company)

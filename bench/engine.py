@@ -243,7 +243,10 @@ class Builder:
     answers yet), 30 % in CR 2, 10 % in CR 3 (passed the decision with "Não"), 15 %
     closed (passed it with "Sim"). Tickets past CR 1 carry the 10 answers of CR 1, with
     choices and a revision each; a third of them changed one answer (2 revisions).
-    Each ticket has one note and the move that brought it to its step.
+    Each ticket has one note, the move that brought it to its step (it has been in its phase
+    since then: phase_entered_at, as the engine sets it) and the phase stay that move began (the
+    ledger's backfill writes the same). No appointments: the agenda has none for tickets older than
+    it, so the first action on one puts its next contact on the agenda.
     """
 
     BUCKETS = {"cr1": 0, "cr2": 9, "cr3": 15, "closed": 17}
@@ -380,7 +383,7 @@ class Builder:
         tickets = f"""{self._series()}
             INSERT INTO tickets_ticket (status, subject, channel, priority, next_contact_at, opened_at, closed_at,
                 version, company_id, contact_person_id, cr_id, next_contact_user_id, opened_by_id, person_id,
-                service_type_id, step_id, workflow_id)
+                service_type_id, step_id, workflow_id, phase_entered_at)
             SELECT CASE WHEN b.k >= 17 THEN 'closed' ELSE 'open' END,
                 'Interesse no ERP ' || b.x,
                 CASE b.x %% 3 WHEN 0 THEN 'phone' WHEN 1 THEN 'email' ELSE 'whatsapp' END,
@@ -396,7 +399,8 @@ class Builder:
                 {st.pk},
                 CASE WHEN b.k < 9 THEN {s[0].pk} WHEN b.k < 15 THEN {s[5].pk}
                      WHEN b.k < 17 THEN {s[15].pk} ELSE {s[20].pk} END,
-                {cfg.workflow.pk}
+                {cfg.workflow.pk},
+                {self._ts(self.base_open, "b.x %% 250000")}
             FROM (SELECT x, {k} AS k FROM s) AS b"""
         notes = f"""
             INSERT INTO tickets_note (ticket_id, kind, text, channel, author_id, created_at, next_contact_at,
@@ -423,6 +427,11 @@ class Builder:
         },
                 '', {self._json("'[]'")}, t.opened_by_id, t.opened_at
             FROM tickets_ticket t JOIN tickets_note n ON n.ticket_id = t.id WHERE t.id > %s"""
+        stays = """
+            INSERT INTO insight_phasestay (ticket_id, cr_id, workflow_id, step_id, move_id, entered_at, entered_by_id,
+                left_at, left_by_id, seconds, business_days)
+            SELECT m.ticket_id, m.to_cr_id, t.workflow_id, m.to_step_id, m.id, m.at, m.by_id, NULL, NULL, NULL, NULL
+            FROM tickets_phasemove m JOIN tickets_ticket t ON t.id = m.ticket_id WHERE m.ticket_id > %s"""
         decisions = f"""
             INSERT INTO tickets_movedecision (move_id, step_id, option_id, question, label)
             SELECT m.id, {cfg.decision.pk},
@@ -472,6 +481,7 @@ class Builder:
             (tickets, "series"),
             (notes, "before"),
             (moves, "before"),
+            (stays, "before"),
             (decisions, "before"),
             (answers, "before"),
             (choices, "before"),
@@ -516,6 +526,8 @@ def row_counts() -> dict[str, int]:
         "tickets_answer",
         "tickets_answerchoice",
         "tickets_answerrevision",
+        "insight_phasestay",
+        "agenda_appointment",
     ]
     counts = {}
     with connection.cursor() as cursor:
@@ -549,6 +561,7 @@ class Actions:
         self.ops = connection.ops
         self.pools: dict[tuple[str, str], list[Any]] = {}
         self.calls = 0
+        self.moves = {"engine": 0, "raw": 0}  # each side's moves: "Sim" and "Não" in turn
         self.steps_by_id = {st.pk: st for st in cfg.steps.values()}
         self.persons: list[Any] = []
         self.all = [
@@ -615,8 +628,8 @@ class Actions:
             c.execute(
                 "INSERT INTO tickets_ticket (status, subject, channel, priority, next_contact_at, opened_at, closed_at,"
                 " version, company_id, contact_person_id, cr_id, next_contact_user_id, opened_by_id, person_id,"
-                " service_type_id, step_id, workflow_id)"
-                " VALUES ('open', %s, 'phone', %s, %s, %s, NULL, 1, %s, NULL, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                " service_type_id, step_id, workflow_id, phase_entered_at) VALUES"
+                " ('open', %s, 'phone', %s, %s, %s, NULL, 1, %s, NULL, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
                 [
                     subject,
                     st.priority,
@@ -630,6 +643,7 @@ class Actions:
                     st.pk,
                     step.pk,
                     cfg.workflow.pk,
+                    at,
                 ],
             )
             ticket_id = c.fetchone()[0]
@@ -642,21 +656,121 @@ class Actions:
             c.execute(
                 "INSERT INTO tickets_phasemove (ticket_id, note_id, kind, from_step_id, to_step_id, from_cr_id,"
                 f" to_cr_id, route, reason, overrode_required, by_id, at) VALUES (%s, %s, 'open', NULL, %s, NULL, %s,"
-                f" {j}, '', {j}, %s, %s)",
+                f" {j}, '', {j}, %s, %s) RETURNING id",
                 [ticket_id, note_id, step.pk, step.cr_id, "[]", "[]", by, at],
+            )
+            move_id = c.fetchone()[0]
+            self._enter_stay(c, ticket_id, step, move_id, by, at)
+            self._add_appointment(
+                c, ticket_id, by, now + dt.timedelta(days=st.days_to_next_contact), subject, person, "phone", by, now
             )
         return ticket_id
 
+    # what the engine writes beside the ticket's own rows: the phase ledger and the agenda
+    def _enter_stay(self, c: Any, ticket_id: int, step: Any, move_id: int, by: int, at: Any) -> None:
+        """The stay the move begins (insight.ledger.record_move)."""
+        c.execute(
+            "INSERT INTO insight_phasestay (ticket_id, cr_id, workflow_id, step_id, move_id, entered_at,"
+            " entered_by_id, left_at, left_by_id, seconds, business_days)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, NULL, NULL, NULL, NULL)",
+            [ticket_id, step.cr_id, step.workflow_id, step.pk, move_id, at, by],
+        )
+
+    def _leave_stay(self, c: Any, ticket_id: int, by: int, now: dt.datetime) -> None:
+        """The stay the move ends, with the time spent in it (calendar seconds, business days)."""
+        from django.utils import timezone
+
+        from ciclo.sales.businessdays import business_days_between
+
+        c.execute("SELECT id, entered_at FROM insight_phasestay WHERE ticket_id = %s AND left_at IS NULL", [ticket_id])
+        row = c.fetchone()
+        if row is None:
+            return
+        stay_id, entered = row
+        if isinstance(entered, str):
+            entered = dt.datetime.fromisoformat(entered)
+        if timezone.is_naive(entered):
+            entered = entered.replace(tzinfo=dt.UTC)
+        days = business_days_between(timezone.localdate(entered), timezone.localdate(now), self.cfg.company.pk)
+        c.execute(
+            "UPDATE insight_phasestay SET left_at = %s, left_by_id = %s, seconds = %s, business_days = %s"
+            " WHERE id = %s",
+            [self.ops.adapt_datetimefield_value(now), by, max(0, int((now - entered).total_seconds())), days, stay_id],
+        )
+
+    def _add_appointment(
+        self,
+        c: Any,
+        ticket_id: int,
+        user: int,
+        start: dt.datetime,
+        title: str,
+        person: int,
+        channel: str,
+        by: int,
+        now: dt.datetime,
+    ) -> None:
+        """The ticket's next contact on its user's agenda, and the appointment's history row
+        (agenda.appointments.sync_next_contact)."""
+        import uuid
+
+        from django.utils import timezone
+
+        from ciclo.agenda.appointments import NEXT_CONTACT_LENGTH, TITLE_LENGTH
+
+        end = start + NEXT_CONTACT_LENGTH
+        adapt = self.ops.adapt_datetimefield_value
+        j = self._j()
+        c.execute(
+            'INSERT INTO agenda_appointment (uid, user_id, start, "end", title, person_id, ticket_id, channel, place,'
+            " notes, status, source, sequence, created_at, updated_at, created_by_id)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, '', '', 'planned', 'next_contact', 0, %s, %s, %s) RETURNING id",
+            [
+                uuid.uuid4() if self.pg else uuid.uuid4().hex,
+                user,
+                adapt(start),
+                adapt(end),
+                title[:TITLE_LENGTH],
+                person,
+                ticket_id,
+                channel,
+                adapt(now),
+                adapt(now),
+                by,
+            ],
+        )
+        appointment_id = c.fetchone()[0]
+        changes = {
+            "user": [None, user],
+            "start": [None, timezone.localtime(start).isoformat()],
+            "end": [None, timezone.localtime(end).isoformat()],
+            "title": [None, title[:TITLE_LENGTH]],
+            "person": [None, person],
+            "ticket": [None, ticket_id],
+            "channel": [None, channel],
+        }
+        c.execute(
+            "INSERT INTO agenda_appointmentchange (appointment_id, kind, changes, reason, sequence, by_id, at)"
+            f" VALUES (%s, 'created', {j}, %s, 0, %s, %s)",
+            [appointment_id, json.dumps(changes), "O próximo contato do ticket.", by, adapt(now)],
+        )
+
     # b) a note that moves the ticket on, through the decision
-    def _option(self) -> Any:
-        self.calls += 1
-        return self.cfg.yes if self.calls % 2 else self.cfg.no
+    def _option(self, side: str) -> Any:
+        """ "Sim" (it closes) and "Não" (it stays open) in turn, each side's k-th move the same: the two
+        paths write different rows (the agenda's next contact is cancelled or planned)."""
+        self.moves[side] += 1
+        return self.cfg.yes if self.moves[side] % 2 else self.cfg.no
+
+    def restart_options(self) -> None:
+        """The next move of each side says "Sim": what queries are counted on at both sizes."""
+        self.moves = dict.fromkeys(self.moves, 0)
 
     def engine_move(self) -> Any:
         from ciclo.tickets.routing import record_note
 
         ticket = self.take("move", "engine")
-        option = self._option()
+        option = self._option("engine")
         return record_note(
             ticket,
             by=self.cfg.agent,
@@ -670,17 +784,18 @@ class Actions:
         from django.utils import timezone
 
         ticket_id = self.take("move", "raw")
-        option = self._option()
+        option = self._option("raw")
         cfg, by = self.cfg, self.cfg.agent.pk
-        at = self.ops.adapt_datetimefield_value(timezone.now())
+        now = timezone.now()
+        at = self.ops.adapt_datetimefield_value(now)
         j = self._j()
         with transaction.atomic(), connection.cursor() as c:
             c.execute(
-                "SELECT version, status, step_id, cr_id FROM tickets_ticket WHERE id = %s"
-                + (" FOR UPDATE" if self.pg else ""),
+                "SELECT version, status, step_id, cr_id, subject, person_id, channel, next_contact_at,"
+                " next_contact_user_id FROM tickets_ticket WHERE id = %s" + (" FOR UPDATE" if self.pg else ""),
                 [ticket_id],
             )
-            version, status, step_id, cr_id = c.fetchone()
+            version, status, step_id, cr_id, subject, person, channel, next_at, next_user = c.fetchone()
             step = self.steps_by_id[step_id]
             if status != "open" or step.next_order is None:
                 raise RuntimeError("the ticket cannot move on")
@@ -708,21 +823,61 @@ class Actions:
                 " VALUES (%s, %s, %s, %s, %s)",
                 [move_id, decision.pk, option.pk, decision.question, option.label],
             )
+            self._leave_stay(c, ticket_id, by, now)
+            self._enter_stay(c, ticket_id, target, move_id, by, at)
             c.execute(
                 "UPDATE tickets_ticket SET workflow_id = %s, step_id = %s, cr_id = %s, status = %s, closed_at = %s,"
-                " version = version + 1 WHERE id = %s AND version = %s",
+                " phase_entered_at = %s, version = version + 1 WHERE id = %s AND version = %s",
                 [
                     cfg.workflow.pk,
                     target.pk,
                     target.cr_id,
                     "closed" if closes else "open",
                     at if closes else None,
+                    at,
                     ticket_id,
                     version,
                 ],
             )
             if c.rowcount != 1:
                 raise RuntimeError("stale ticket")
+            # The agenda: closed, its planned next contact is cancelled; open, its next contact is planned.
+            if closes:
+                c.execute(
+                    "UPDATE agenda_appointment SET status = 'cancelled', sequence = sequence + 1, updated_at = %s"
+                    " WHERE ticket_id = %s AND source = 'next_contact' AND status = 'planned' RETURNING id, sequence",
+                    [at, ticket_id],
+                )
+                cancelled = c.fetchall()
+                if cancelled:
+                    c.execute(
+                        "INSERT INTO agenda_appointmentchange (appointment_id, kind, changes, reason, sequence, by_id,"
+                        " at) VALUES " + ", ".join([f"(%s, 'cancelled', {j}, %s, %s, %s, %s)"] * len(cancelled)),
+                        [
+                            v
+                            for appointment_id, sequence in cancelled
+                            for v in (
+                                appointment_id,
+                                '{"status": ["planned", "cancelled"]}',
+                                "O ticket foi encerrado.",
+                                sequence,
+                                by,
+                                at,
+                            )
+                        ],
+                    )
+            else:
+                c.execute(
+                    "SELECT id FROM agenda_appointment WHERE ticket_id = %s AND source = 'next_contact'"
+                    " AND status = 'planned'" + (" FOR UPDATE" if self.pg else ""),
+                    [ticket_id],
+                )
+                if c.fetchone() is None:
+                    if isinstance(next_at, str):
+                        next_at = dt.datetime.fromisoformat(next_at)
+                    if timezone.is_naive(next_at):
+                        next_at = next_at.replace(tzinfo=dt.UTC)
+                    self._add_appointment(c, ticket_id, next_user, next_at, subject, person, channel, by, now)
 
     # c) ten first answers, every answer type
     def _inputs(self) -> list[tuple[Any, Any, Any, Any]]:
@@ -834,15 +989,28 @@ class Actions:
 # --- measuring --------------------------------------------------------------------------------------------------
 
 
+def model_table_counts() -> dict[str, int]:
+    """Rows in the table of every model: whatever an action writes, the ticket's tables or beside them."""
+    from django.apps import apps
+    from django.db import connection
+
+    tables = sorted({m._meta.db_table for m in apps.get_models() if m._meta.managed and not m._meta.proxy})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            " UNION ALL ".join(f"SELECT '{t}', COUNT(*) FROM {connection.ops.quote_name(t)}" for t in tables)
+        )
+        return dict(cursor.fetchall())
+
+
 def same_writes(actions: Actions) -> dict[str, Any]:
-    """Rows each side adds per call, table by table: the raw SQL must do the engine's writes."""
+    """Rows each side adds per call, table by table (every model's): the raw SQL must do the engine's writes."""
     out = {}
     for action in actions.all:
         deltas = {}
         for side, fn in (("engine", action.engine), ("raw", action.raw)):
-            before = row_counts()
+            before = model_table_counts()
             fn()
-            after = row_counts()
+            after = model_table_counts()
             deltas[side] = {k.removeprefix("tickets_"): after[k] - before[k] for k in after if after[k] != before[k]}
         out[action.key] = {**deltas, "same": deltas["engine"] == deltas["raw"]}
     return out
@@ -904,6 +1072,7 @@ def run_backend(args: argparse.Namespace, backend: str) -> dict[str, Any]:
             for _ in range(2):
                 action.engine()
                 action.raw()
+        actions.restart_options()  # queries counted on "Sim" at both sizes; the writes compared on "Não"
         small_queries = {a.key: captured_queries(a.engine) for a in actions.all}
         small_raw_queries = {a.key: captured_queries(a.raw) for a in actions.all}
         writes = same_writes(actions)
@@ -925,6 +1094,7 @@ def run_backend(args: argparse.Namespace, backend: str) -> dict[str, Any]:
                 **alternate(action.engine, action.raw, args.warmup, args.iterations),
             }
         env["load_average"] = load_span(load_before)
+        actions.restart_options()
         for action in actions.all:
             r = results[action.key]
             full = captured_queries(action.engine)

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from pydantic import ValidationError as PydanticValidationError
 
 from ciclo.collections.models import (
     AdministrativeStatus,
@@ -17,6 +20,13 @@ from ciclo.collections.models import (
     Payment,
     Receivable,
 )
+from ciclo.configurator.changes import (
+    ConfigurationInvalid,
+    check_administrative_status,
+    delete,
+    save_administrative_status,
+)
+from ciclo.configurator.items import AdministrativeStatusItem
 
 
 class ReadOnly:
@@ -48,11 +58,66 @@ class CollectionPreferenceAdmin(admin.ModelAdmin):
     search_fields = ["person__name"]
 
 
+class AdministrativeStatusForm(forms.ModelForm):
+    """Checked and saved by the configuration's one home (configurator.changes), like every definition."""
+
+    class Meta:
+        model = AdministrativeStatus
+        fields = ["code", "description", "kind", "enters_collection", "active"]
+
+    def item(self) -> AdministrativeStatusItem:
+        data = self.cleaned_data
+        return AdministrativeStatusItem(
+            code=data["code"],
+            description=data["description"],
+            kind=data["kind"],
+            enters_collection=data["enters_collection"],
+            active=data["active"],
+        )
+
+    def _post_clean(self) -> None:  # the model's own validation is the changes' (below)
+        pass
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.errors:
+            return data
+        try:
+            item = self.item()
+        except PydanticValidationError as err:
+            for e in err.errors():
+                field = str(e["loc"][0]) if e["loc"] else None
+                self.add_error(field if field in self.fields else None, e["msg"])
+            return data
+        for problem in check_administrative_status(item, self.instance if self.instance.pk else None):
+            self.add_error(problem.path if problem.path in self.fields else None, problem.message)
+        return data
+
+
 @admin.register(AdministrativeStatus)
-class AdministrativeStatusAdmin(ReadOnly, admin.ModelAdmin):
+class AdministrativeStatusAdmin(admin.ModelAdmin):
+    form = AdministrativeStatusForm
     list_display = ["code", "description", "kind", "enters_collection", "active"]
     list_filter = ["kind", "enters_collection", "active"]
     search_fields = ["code", "description"]
+    readonly_fields = ["parent"]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        saved = AdministrativeStatus.objects.get(pk=obj.pk) if change else None
+        try:
+            status = save_administrative_status(form.item(), request.user, saved)
+        except ConfigurationInvalid as err:  # changed meanwhile: the message says why
+            raise ValidationError(str(err)) from err
+        obj.pk = status.pk
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        delete(obj, request.user)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # A status receivables carry stays: deactivate it instead (configurator.changes.delete says so too).
+        return super().has_delete_permission(request, obj) and (
+            obj is None or not (obj.receivables.exists() or obj.children.exists())
+        )
 
 
 class PaymentInline(ReadOnly, admin.TabularInline):

@@ -55,6 +55,7 @@ from django.utils.translation import gettext_lazy
 
 from ciclo.configurator.classification import is_under, sort_key
 from ciclo.configurator.items import (
+    AdministrativeStatusItem,
     Bundle,
     CrItem,
     CycleItem,
@@ -1413,6 +1414,78 @@ def check_service_type_item(item: ServiceTypeItem, saved: ServiceType | None = N
 def save_service_type(item: ServiceTypeItem, by: Any, saved: ServiceType | None = None) -> ServiceType:
     """Create or change a service type; the groups of the others follow."""
     return _save_one("service_types", "type", item, by, saved)  # type: ignore[no-any-return]
+
+
+# ---- administrative statuses (ciclo.collections) ------------------------------------------------------
+
+
+def check_administrative_status(item: AdministrativeStatusItem, saved: Any = None) -> list[Problem]:
+    """The rules an administrative status must keep, `saved` the row it changes (None: a new one)."""
+    from ciclo.collections.models import AdministrativeStatus
+
+    problems: list[Problem] = []
+    others = AdministrativeStatus.objects.all() if saved is None else AdministrativeStatus.objects.exclude(pk=saved.pk)
+    if others.filter(code=item.code).exists():
+        problems.append(
+            Problem(
+                Rule.DUPLICATE,
+                _("Another administrative status has the classification %(code)s.") % {"code": item.code},
+                "code",
+            )
+        )
+    if saved is not None and saved.kind != item.kind:
+        if item.kind == "synthetic" and saved.receivables.exists():
+            problems.append(
+                Problem(
+                    Rule.USED_TYPE_KIND,
+                    _("Receivables carry this status: it stays analytical (deactivate it instead)."),
+                    "kind",
+                )
+            )
+        if item.kind == "analytical" and saved.children.exists():
+            problems.append(
+                Problem(
+                    Rule.ORPHANED_TYPES,
+                    _("Statuses sit under this group: it stays synthetic while they do."),
+                    "kind",
+                )
+            )
+    if saved is not None and saved.code != item.code and saved.kind == "synthetic" and saved.children.exists():
+        problems.append(
+            Problem(Rule.ORPHANED_TYPES, _("Statuses sit under this group: its classification cannot change."), "code")
+        )
+    return problems
+
+
+def save_administrative_status(item: AdministrativeStatusItem, by: Any, saved: Any = None) -> Any:
+    """Create (saved None) or change an administrative status, with its history row; the tree's groups follow."""
+    from ciclo.collections.models import AdministrativeStatus
+
+    with transaction.atomic():
+        if saved is not None:
+            saved = AdministrativeStatus.objects.select_for_update().get(pk=saved.pk)
+        problems = check_administrative_status(item, saved)
+        if problems:
+            raise ConfigurationInvalid(Plan(items=[], errors=problems))
+        status = saved or AdministrativeStatus()
+        before = snapshot(status) if saved is not None else None
+        status.code = item.code
+        for name, value in item.values().items():
+            setattr(status, name, value)
+        try:
+            with transaction.atomic():
+                status.save()
+        except IntegrityError:  # the same code saved meanwhile
+            raise _refused(
+                Rule.DUPLICATE,
+                _("Another administrative status has the classification %(code)s.") % {"code": item.code},
+                "code",
+            ) from None
+        record_change(status, by=by, action=Change.Action.CHANGED if saved else Change.Action.CREATED, before=before)
+        for other in AdministrativeStatus.objects.exclude(pk=status.pk):
+            if other.group() != other.parent:  # a new or moved group takes its statuses
+                other.save(update_fields=["parent"])
+    return status
 
 
 # ---- CRM options, deactivating, deleting -------------------------------------------------------------

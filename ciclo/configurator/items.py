@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
@@ -252,6 +252,24 @@ class ServiceTypeItem(Item):
             "active_from": self.active_from,
             "workflow": self.workflow,
             "cycle": self.cycle,
+            "active": self.active,
+        }
+
+
+class AdministrativeStatusItem(Item):
+    """An administrative status of receivables (ciclo.collections): a node of its tree."""
+
+    code: Code = Field(description="The status's classification (1, 1.1, …).")
+    description: bounded(200, 1)  # type: ignore[valid-type]
+    kind: Literal["synthetic", "analytical"] = "analytical"
+    enters_collection: Flag = Field(default=True, description="Receivables with this status are collected.")
+    active: Flag = True
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "description": self.description,
+            "kind": self.kind,
+            "enters_collection": self.enters_collection,
             "active": self.active,
         }
 

@@ -19,6 +19,7 @@ upload (ciclo.receivables_import), `ciclo receivables import FILE` and the demo 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -42,6 +43,8 @@ from ciclo.people.models import Company, Person
 from ciclo.tickets.access import company_restricted
 from ciclo.tickets.errors import InvalidInput
 from ciclo.tickets.values import NumberRefused, number_examples, number_message, parse_decimal
+
+logger = logging.getLogger("ciclo.collections")
 
 MAX_ROWS = 10_000  # rows one API request may carry
 MONEY_LIMIT = Decimal("1000000000000")  # 12 integer digits: what a Decimal(14, 2) column holds
@@ -601,9 +604,9 @@ def upsert_receivables(
     """Create or change the receivables `rows` describe (see the module's docstring).
 
     `refused`: rows already refused while they were read (a value of the wrong shape, from read_rows),
-    which count for `all_or_nothing`. `source` says where the rows came from ("api", "import"), for the log
-    of who loads what. `progress(done, total)` is told after each chunk. Rows are numbered by their `_row`
-    (read_row), else by their place in `rows` from 1.
+    which count for `all_or_nothing`. `source` says where the rows came from ("api", "import"): the log line
+    of each load names it, with who loaded and what it did. `progress(done, total)` is told after each
+    chunk. Rows are numbered by their `_row` (read_row), else by their place in `rows` from 1.
     """
     for index, row in enumerate(rows, start=1):
         if row._row is None:
@@ -648,6 +651,16 @@ def upsert_receivables(
             apply(chunk)
     report.refused.sort(key=lambda r: (r.row, FIELDS.index(r.field) if r.field in FIELDS else len(FIELDS)))
     report.applied = write
+    logger.info(
+        "receivables loaded source=%s by=%s applied=%s created=%s changed=%s unchanged=%s refused=%s",
+        source,
+        getattr(by, "pk", None),
+        write,
+        report.created,
+        report.changed,
+        report.unchanged,
+        report.refused_rows,
+    )
     if progress is not None and not good:
         progress(done, total)
     return report

@@ -99,3 +99,24 @@ def test_the_open_collections_with_their_receivables_and_totals(api_as, supervis
     UserCompany.objects.create(user=agent, company=setup.other_company)
     seen = api_as(agent).get("/collections").body["items"]
     assert [c["company"]["code"] for c in seen] == [setup.other_company.code]
+
+
+@time_machine.travel(TODAY, tick=False)
+def test_the_collections_list_reads_the_same_queries_whatever_it_shows(api_as, supervisor, agent, setup):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    api = api_as(agent)
+    counts = []
+    for debtors in (1, 4):
+        for _i in range(debtors):
+            person = make_person()
+            setup.receivable(person, due_date=dt.date(2026, 11, 2))
+            setup.receivable(person, due_date=dt.date(2026, 11, 3))
+        api_as(supervisor).post("/collections/update", {})
+        run_queued_tasks()
+        api.get("/collections")  # the token's first use of the test is recorded once
+        with CaptureQueriesContext(connection) as queries:
+            assert len(api.get("/collections").body["items"]) == (1 if debtors == 1 else 5)
+        counts.append(len(queries))
+    assert counts[0] == counts[1]

@@ -558,11 +558,20 @@ def _insert(rows: list[dict[str, Any]]) -> None:
 
 def _write(chunk: Sequence[ReceivableRow], refs: _Refs, by: Any) -> _Pass:
     """Apply one chunk in one transaction, the receivables it changes locked. A receivable another import
-    created meanwhile breaks the unique constraint: the chunk is read again and that row changed instead."""
+    created meanwhile breaks the unique constraint: the chunk is read again and that row changed instead;
+    one deleted meanwhile (between the read and the lock) is created again."""
     for attempt in range(3):
         try:
             with transaction.atomic():
-                planned = _plan(chunk, refs, lock=True)
+                planned = _plan(chunk, refs, lock=False)
+                if planned.change:
+                    # Only the rows that change are locked (an idempotent rerun writes nothing, not even
+                    # locks), and read again under the lock: a change made meanwhile is not overwritten blind.
+                    again = _plan([row for row, _old, _new in planned.change], refs, lock=True)
+                    planned.change = again.change
+                    planned.unchanged += again.unchanged
+                    planned.create += again.create
+                    planned.refused += again.refused
                 if planned.create:
                     _insert([new for _r, new in planned.create])
                 if planned.change:

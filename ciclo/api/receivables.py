@@ -11,13 +11,15 @@ due date before the issue date, the same receivable twice) is refused in the ans
 `refused`, and the other rows are applied; with `all_or_nothing=true`, any refused row is a 422
 and nothing is written. Administrators and supervisors load receivables and record payments;
 any role reads them (the companies the user works, when access control user × company is on).
+The administrative statuses are configuration: any role reads them, an administrator changes them,
+each change one call of configurator.changes (the admin's and the demo's too), with its history row.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
@@ -28,10 +30,13 @@ from pydantic import Field
 from ciclo.accounts.models import UserCompany
 from ciclo.accounts.roles import is_supervisor
 from ciclo.api import cursor as keyset
-from ciclo.api.auth import user_of
+from ciclo.api.auth import require_admin, user_of
 from ciclo.api.errors import ApiError, forbidden, invalid, not_found
 from ciclo.api.schemas import (
     AUTH,
+    CREATE,
+    DELETE,
+    KEEP,
     LIST,
     READ,
     READ_BY_ID,
@@ -51,7 +56,9 @@ from ciclo.collections.receivables import (
     read_rows,
     upsert_receivables,
 )
-from ciclo.fields import Day, Id, bounded
+from ciclo.configurator import changes
+from ciclo.configurator.items import AdministrativeStatusItem
+from ciclo.fields import Code, Day, Flag, Id, bounded
 from ciclo.tickets.access import company_restricted
 
 router = Router()
@@ -395,6 +402,89 @@ def get_status(request: HttpRequest, code: str) -> dict[str, Any]:
     if found is None:
         raise not_found(_("There is no administrative status “%(code)s”.") % {"code": code})
     return status_out(found, {found.parent.pk: found.parent.code} if found.parent else {})
+
+
+class AdministrativeStatusPatch(In):
+    code: Code = Field(default=KEEP, description="The status's classification.")
+    description: bounded(200, 1) = KEEP  # type: ignore[valid-type]
+    kind: Literal["synthetic", "analytical"] = KEEP
+    enters_collection: Flag = KEEP
+    active: Flag = KEEP
+
+
+def _status_row(code: str) -> AdministrativeStatus:
+    found = AdministrativeStatus.objects.filter(code=code).first()
+    if found is None:
+        raise not_found(_("There is no administrative status “%(code)s”.") % {"code": code})
+    return found
+
+
+def _status_item(row: AdministrativeStatus) -> AdministrativeStatusItem:
+    return AdministrativeStatusItem(
+        code=row.code,
+        description=row.description,
+        kind=row.kind,  # type: ignore[arg-type]
+        enters_collection=row.enters_collection,
+        active=row.active,
+    )
+
+
+def _saved_status(code: str) -> dict[str, Any]:
+    found = AdministrativeStatus.objects.select_related("parent").get(code=code)
+    return status_out(found, {found.parent.pk: found.parent.code} if found.parent else {})
+
+
+@router.post(
+    "/administrative-statuses",
+    response=responses({201: AdministrativeStatusOut}, CREATE),
+    summary="Create an administrative status",
+)
+def create_status(request: HttpRequest, payload: AdministrativeStatusItem) -> Status:
+    """Through the one configuration home (configurator.changes), as the admin: its group is the synthetic
+    status whose classification prefixes its own."""
+    status = changes.save_administrative_status(payload, by=require_admin(request))
+    return Status(201, _saved_status(status.code))
+
+
+@router.put(
+    "/administrative-statuses/{code}",
+    response=responses({200: AdministrativeStatusOut}, WRITE),
+    summary="Replace an administrative status",
+)
+def replace_status(request: HttpRequest, code: str, payload: AdministrativeStatusItem) -> dict[str, Any]:
+    user = require_admin(request)
+    status = changes.save_administrative_status(payload, by=user, saved=_status_row(code))
+    return _saved_status(status.code)
+
+
+@router.patch(
+    "/administrative-statuses/{code}",
+    response=responses({200: AdministrativeStatusOut}, WRITE),
+    summary="Change an administrative status",
+)
+def update_status(request: HttpRequest, code: str, payload: AdministrativeStatusPatch) -> dict[str, Any]:
+    """Omitted fields keep their value. A status receivables carry stays analytical; a group with statuses
+    under it stays a group (422 naming the rule)."""
+    user = require_admin(request)
+    row = _status_row(code)
+    data = payload.dict(exclude_unset=True)
+    if set(data) == {"active"}:  # (de)activating is always allowed
+        changes.set_active(row, data["active"], by=user)
+        return _saved_status(row.code)
+    status = changes.save_administrative_status(_status_item(row).model_copy(update=data), by=user, saved=row)
+    return _saved_status(status.code)
+
+
+@router.delete(
+    "/administrative-statuses/{code}",
+    response=responses({204: None}, DELETE),
+    summary="Delete an unused administrative status",
+)
+def delete_status(request: HttpRequest, code: str) -> Status:
+    """One that receivables carry, or a group with statuses under it, is in use (409): deactivate it instead."""
+    user = require_admin(request)
+    changes.delete(_status_row(code), by=user)
+    return Status(204, None)
 
 
 @router.get(

@@ -273,3 +273,52 @@ def test_the_schema_types_the_rows(db):
     }
     assert body["items"]["additionalProperties"] is False
     json.dumps(schema)
+
+
+# ---- administrative statuses: the configuration home ----------------------------------------
+
+
+def test_an_administrator_creates_changes_and_deletes_statuses_with_history(ledger, api_as, admin_user):
+    from django.contrib.contenttypes.models import ContentType
+
+    from ciclo.collections.models import AdministrativeStatus
+    from ciclo.history.models import Change
+
+    api = api_as(admin_user)
+    created = api.post(
+        "/administrative-statuses", {"code": "1.3", "description": "Protesto", "enters_collection": False}
+    )
+    assert created.status_code == 201, created.body
+    assert (created.body["parent"], created.body["kind"], created.body["enters_collection"]) == (
+        "1",
+        "analytical",
+        False,
+    )
+    changed = api.patch("/administrative-statuses/1.3", {"enters_collection": True, "description": "Em protesto"})
+    assert changed.status_code == 200 and changed.body["enters_collection"] is True
+    assert api.patch("/administrative-statuses/1.3", {"active": False}).body["active"] is False
+    replaced = api.put("/administrative-statuses/1.3", {"code": "1.3", "description": "Protestado"})
+    assert replaced.body["description"] == "Protestado" and replaced.body["active"] is True
+    history = Change.objects.filter(content_type=ContentType.objects.get_for_model(AdministrativeStatus))
+    assert history.filter(object_id=str(created.body["id"])).count() == 4
+    assert api.delete("/administrative-statuses/1.3").status_code == 204
+    assert not AdministrativeStatus.objects.filter(code="1.3").exists()
+
+
+def test_statuses_in_use_keep_their_rules(ledger, api_as, admin_user, loader):
+    loader.put("/receivables", [ledger.row(administrative_status="1.2")])
+    api = api_as(admin_user)
+    assert_error(api.patch("/administrative-statuses/1.2", {"kind": "synthetic"}), 422, "invalid", "kind")
+    assert_error(api.delete("/administrative-statuses/1.2"), 409, "in_use")
+    assert_error(api.delete("/administrative-statuses/1"), 409, "in_use")
+    assert_error(api.post("/administrative-statuses", {"code": "1.2", "description": "Outra"}), 422, "invalid", "code")
+    assert_error(api.post("/administrative-statuses", {"code": "1.9", "description": "X", "colour": "red"}), 422)
+    assert_error(api.patch("/administrative-statuses/9.9", {"active": False}), 404, "not_found")
+
+
+@pytest.mark.parametrize("role", ["supervisor", "agent"])
+def test_only_administrators_change_statuses(ledger, api_as, request, role):
+    api = api_as(request.getfixturevalue(role))
+    assert_error(api.post("/administrative-statuses", {"code": "1.5", "description": "X"}), 403, "forbidden")
+    assert_error(api.patch("/administrative-statuses/1.2", {"active": False}), 403, "forbidden")
+    assert_error(api.delete("/administrative-statuses/1.2"), 403, "forbidden")

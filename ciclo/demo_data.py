@@ -568,7 +568,24 @@ def load_demo(*, progress: Progress[Any] = no_progress) -> Report:
         if not demo_tickets_loaded(people):
             report.tickets = TicketSimulator(users=users, companies=companies, people=people).run(progress)
         ensure_appointments(users, report)
+        ensure_demo_collections(users, companies, people, report)
     return report
+
+
+def ensure_demo_collections(
+    users: dict[str, User], companies: list[Company], people: list[Any], report: Report
+) -> None:
+    """Administrative statuses, receivables of several debtors and an update run (ciclo.collections.demo)."""
+    from ciclo.collections.demo import DemoCollectionsError, ensure_collections
+    from ciclo.collections.models import AdministrativeStatus, Receivable
+
+    try:
+        made = ensure_collections(admin=users["admin"], signer=users["supervisor"], companies=companies, people=people)
+    except DemoCollectionsError as exc:
+        raise DemoError(_("The demo's collections were refused: %(error)s") % {"error": exc}) from exc
+    for model, count in ((AdministrativeStatus, made["statuses"]), (Receivable, made["receivables"])):
+        if count:
+            report.created[model] += count
 
 
 def ensure_users(report: Report) -> dict[str, User]:
@@ -640,6 +657,8 @@ def ensure_crm_options(admin: User, report: Report) -> None:
         values["collection_synthetic_type"] = ServiceType.objects.get(code=COLLECTION_SYNTHETIC)
     if options.collection_analytical_type_id is None:
         values["collection_analytical_type"] = ServiceType.objects.get(code=COLLECTION_ANALYTICAL)
+    if options.automatic_note_user_id is None:  # the daily collections update signs with it
+        values["automatic_note_user"] = User.objects.get(username="supervisor")
     if values:
         try:
             save_crm_options({**values, "collection_days_overdue": 5}, by=admin)

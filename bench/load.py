@@ -150,11 +150,20 @@ def free_port() -> int:
 
 
 def start_server(port: int, log: Path) -> subprocess.Popen[bytes]:
-    """`ciclo serve` with the bench's settings; its access log (stdout) is dropped, its own messages kept in `log`."""
+    """`ciclo serve` with the bench's settings; its access log (stdout) is dropped, its own messages kept in `log`.
+
+    The server's Python path gets the bench's two server modules alone (linked into a folder beside
+    `log`), not bench/: a benchmark named like a standard module there (bench/collections.py) would
+    shadow it as the interpreter starts."""
+    site = log.parent / "load-site"
+    site.mkdir(exist_ok=True)
+    for name in ("_load_site.py", "_load_urls.py"):
+        (site / name).unlink(missing_ok=True)
+        (site / name).symlink_to(BENCH_DIR / name)
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "_load_site",
-        "PYTHONPATH": os.pathsep.join([str(BENCH_DIR), str(REPO_DIR), os.environ.get("PYTHONPATH", "")]),
+        "PYTHONPATH": os.pathsep.join([str(site), str(REPO_DIR), os.environ.get("PYTHONPATH", "")]),
         "ALLOWED_HOSTS": HOST,
         "WEB_BIND": f"{HOST}:{port}",
     }

@@ -369,11 +369,9 @@ def _log(
 
 
 def _created_changes(appointment: Appointment) -> dict[str, Any]:
-    return {
-        name: [None, _json(getattr(appointment, name))]
-        for name in CHANGEABLE
-        if getattr(appointment, name) not in (None, "")
-    }
+    """A new appointment's values as its first history row keeps them (related rows by id: none is read)."""
+    values = {name: getattr(appointment, _attname(name)) for name in CHANGEABLE}
+    return {name: [None, _json(value)] for name, value in values.items() if value not in (None, "")}
 
 
 def _name(user: Any) -> str:

@@ -21,8 +21,9 @@ from ciclo.accounts.roles import is_supervisor
 from ciclo.api.auth import user_of
 from ciclo.api.errors import forbidden, invalid
 from ciclo.api.schemas import LIST, Out, responses
+from ciclo.http import MAX_ID
 from ciclo.insight import measures
-from ciclo.insight.filters import MAX_ID, Filters, parse_filters
+from ciclo.insight.filters import Filters, parse_filters
 
 router = Router()
 

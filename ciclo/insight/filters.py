@@ -13,12 +13,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ciclo.configurator.models import ResponsibilityCenter, ServiceCycle, ServiceType, Workflow
+from ciclo.http import parse_id
 from ciclo.insight.measures import Period, Slice
 from ciclo.people.models import Company
 
 DEFAULT_WEEKS = 12
 LONGEST_PERIOD_DAYS = 3 * 366
-MAX_ID = 2**31 - 1  # no row has a greater id; a greater one is not even asked of the database
 
 
 @dataclass
@@ -73,11 +73,8 @@ def parse_filters(data: Mapping[str, Any], *, today: dt.date | None = None) -> t
         raw = _one(data, name)
         if not raw:
             return None
-        if (
-            not raw.isdigit()
-            or int(raw) > MAX_ID
-            or (found := model._default_manager.filter(pk=int(raw)).first()) is None
-        ):
+        pk = parse_id(raw)  # the one reading of an id: ASCII digits, 1 to 2^63-1
+        if pk is None or (found := model._default_manager.filter(pk=pk).first()) is None:
             errors[name] = [_("“%(value)s” is not a %(what)s.") % {"value": raw[:40], "what": label}]
             return None
         return found

@@ -42,8 +42,9 @@ def append_folded(key: str, *values: str) -> str:
 
 
 def search_terms(query: str) -> list[str]:
-    """The words a search must all find, folded; a masked CPF/CNPJ becomes its bare characters."""
-    folded = fold(query)
+    """The words a search must all find, folded; a masked CPF/CNPJ becomes its bare characters.
+    A NUL separates words: no database takes one in a search (SQLite's FTS5 stops at it)."""
+    folded = fold(query.replace("\x00", " "))
     if any(ch in _DIGITS for ch in folded) and all(ch in _DIGITS or ch in " .-/" for ch in folded):
         return [folded.translate(_MASK).replace(" ", "")]
     terms: list[str] = []

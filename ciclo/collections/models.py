@@ -150,10 +150,9 @@ class Receivable(models.Model):
             models.CheckConstraint(condition=Q(open_balance__gte=0), name="receivable_open_balance_not_negative"),
         ]
         indexes = [
-            # What the update reads: the open receivables by due date.
-            models.Index(
-                fields=["due_date", "person", "company"], condition=Q(open_balance__gt=0), name="receivable_open_due"
-            ),
+            # What the update reads: the receivables due by a day. Not partial: the ORM binds the 0 of
+            # "open_balance > 0" as a parameter, and SQLite then cannot use an index with that condition.
+            models.Index(fields=["due_date", "open_balance", "person", "company"], name="receivable_due_open"),
             models.Index(fields=["person", "due_date"], name="receivable_person_due"),
         ]
 

@@ -142,7 +142,7 @@ class DecisionOut(Out):
     options: list[ShareOut]
 
 
-class SalesOut(Out):
+class InsightSalesOut(Out):
     tickets: int
     won: int
     lost: int
@@ -159,7 +159,7 @@ class FunnelOut(Out):
     opened: int = Field(description="Tickets opened in the period that entered the workflow.")
     steps: list[FunnelStepOut]
     decisions: list[DecisionOut]
-    sales: SalesOut | None = Field(description="The cohort's sales contacts, when it has any.")
+    sales: InsightSalesOut | None = Field(description="The cohort's sales contacts, when it has any.")
 
 
 @router.get("/funnel", response=responses({200: FunnelOut}, LIST), summary="The funnel of a period's openings")
@@ -180,7 +180,7 @@ class PhaseCountOut(Out):
     count: int
 
 
-class PersonOut(Out):
+class InsightPersonOut(Out):
     user_id: int
     name: str
     open: int = Field(description="Open tickets whose next contact is with this user.")
@@ -207,7 +207,7 @@ class PeopleOut(Out):
     period: PeriodOut
     at: dt.datetime
     phases: list[PhaseNameOut]
-    people: list[PersonOut]
+    people: list[InsightPersonOut]
     days: list[DayOut]
 
 
@@ -227,7 +227,7 @@ def people(request: HttpRequest, filters: Query[InsightFilters]) -> dict[str, An
 # ---- answers --------------------------------------------------------------------------------------
 
 
-class OptionOut(Out):
+class InsightOptionOut(Out):
     label: str
     count: int
     percent: float | None = Field(description="% of the answers to the question.")
@@ -241,7 +241,7 @@ class BinOut(Out):
     count: int
 
 
-class QuestionOut(Out):
+class InsightQuestionOut(Out):
     question_id: int
     code: str
     text: str
@@ -250,7 +250,7 @@ class QuestionOut(Out):
     asked: int = Field(description="Tickets of the slice that were in the question's phase in the period.")
     answered: int
     response_rate: float | None
-    options: list[OptionOut]
+    options: list[InsightOptionOut]
     count: int | None
     sum: Decimal | None
     mean: float | None
@@ -265,7 +265,7 @@ class QuestionOut(Out):
 class AnswersOut(Out):
     cycle_id: int
     period: PeriodOut
-    questions: list[QuestionOut]
+    questions: list[InsightQuestionOut]
     compare: AnswersOut | None = None
 
 

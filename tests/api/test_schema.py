@@ -127,3 +127,29 @@ def test_every_error_code_the_api_answers_is_in_the_schema(schema):
     other = {"invalid", "not_found", "conflict", "in_use", "server_error", "malformed_json", "malformed_yaml"}
     other |= {"unsupported_media_type", "too_large", "error"}
     assert engine_codes | set(errors._HTTP_CODES.values()) | other <= set(mapping)
+
+
+def test_no_two_schemas_of_the_api_share_a_name():
+    """The schema names a body or a response by its class's name: two classes of one name would be
+    described as one, and a client would read one operation's fields in the other's."""
+    import importlib
+    import pkgutil
+
+    import pydantic
+
+    import ciclo.api
+
+    seen: dict[str, str] = {}
+    clashes = []
+    for module_info in pkgutil.iter_modules(ciclo.api.__path__):
+        module = importlib.import_module(f"ciclo.api.{module_info.name}")
+        for name, value in vars(module).items():
+            if (
+                isinstance(value, type)
+                and issubclass(value, pydantic.BaseModel)
+                and value.__module__ == module.__name__
+            ):
+                if name in seen and seen[name] != module.__name__:
+                    clashes.append(f"{name}: {seen[name]} and {module.__name__}")
+                seen.setdefault(name, module.__name__)
+    assert not clashes

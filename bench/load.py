@@ -153,8 +153,8 @@ def start_server(port: int, log: Path) -> subprocess.Popen[bytes]:
     """`ciclo serve` with the bench's settings; its access log (stdout) is dropped, its own messages kept in `log`.
 
     The server's Python path gets the bench's two server modules alone (linked into a folder beside
-    `log`), not bench/: a benchmark named like a standard module there (bench/collections.py) would
-    shadow it as the interpreter starts."""
+    `log`), not bench/: a benchmark named like a standard module there would shadow it as the
+    interpreter starts."""
     site = log.parent / "load-site"
     site.mkdir(exist_ok=True)
     for name in ("_load_site.py", "_load_urls.py"):

@@ -7,4 +7,4 @@ from django.utils.translation import gettext_lazy as _
 class AgendaConfig(AppConfig):
     name = "ciclo.agenda"
     label = "agenda"
-    verbose_name = _("Agenda")
+    verbose_name = _("Appointments")

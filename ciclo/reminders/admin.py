@@ -26,14 +26,17 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+SENT_COLUMNS = ("kind", "user", "appointment", "sequence", "day", "status", "reason", "queued_at", "finished_at")
+
+
 @admin.register(Sent)
 class SentAdmin(ReadOnlyAdmin):
-    list_display = ["kind", "user", "appointment", "sequence", "day", "status", "reason", "queued_at", "finished_at"]
+    list_display = list(SENT_COLUMNS)
     list_filter = ["kind", "status", "reason"]
     list_select_related = ["user", "appointment"]
     date_hierarchy = "queued_at"
     search_fields = ["user__username", "appointment__title"]
-    fields = [*list_display, "message", "dismissed_at"]
+    fields = [*SENT_COLUMNS, "message", "dismissed_at"]
 
 
 @admin.register(CalendarSettings)

@@ -137,9 +137,7 @@ def enter_phase(
     extra: dict[str, list[Any]] = {}
     if closes and not was_closed:
         if outcome is None:
-            raise InvalidInput(
-                {"outcome": [_("This closes a sales contact: say whether the sale was won or lost.")]}
-            )
+            raise InvalidInput({"outcome": [_("This closes a sales contact: say whether the sale was won or lost.")]})
         _set_outcome(contact, clean_outcome(outcome), by=by, at=at)
     elif closes and outcome is not None:
         _set_outcome(contact, clean_outcome(outcome, keep_reason=contact.lost_reason_id), by=by, at=at)

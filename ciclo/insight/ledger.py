@@ -4,7 +4,7 @@ rebuild() writes the same rows again from the moves' history (the backfill, and 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from django.apps import apps as global_apps
@@ -43,8 +43,23 @@ def record_move(ticket: Any, move: Any) -> None:
         for name, value in _spent(current.entered_at, move.at, days).items():
             setattr(current, name, value)
         current.save(update_fields=["left_at", "left_by", "seconds", "business_days"])
-    PhaseStay.objects.create(
-        ticket_id=ticket.pk,
+    _entering(move).save(force_insert=True)
+
+
+def record_openings(moves: Sequence[Any]) -> None:
+    """The first stays of tickets opened together (tickets.opening.open_tickets), one per opening move:
+    a ticket just opened has no stay to end. Called in the openings' transaction."""
+    from ciclo.insight.models import PhaseStay
+
+    PhaseStay.objects.bulk_create([_entering(move) for move in moves], batch_size=BATCH)
+
+
+def _entering(move: Any) -> Any:
+    """The stay `move` starts (unsaved)."""
+    from ciclo.insight.models import PhaseStay
+
+    return PhaseStay(
+        ticket_id=move.ticket_id,
         cr_id=move.to_cr_id,
         workflow_id=move.to_step.workflow_id,
         step_id=move.to_step_id,

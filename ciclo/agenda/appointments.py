@@ -9,7 +9,7 @@ and moving the appointment records the new next contact on the ticket through th
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -357,7 +357,16 @@ def _log(
     reason: str = "",
     at: dt.datetime | None = None,
 ) -> AppointmentChange:
-    return AppointmentChange.objects.create(
+    row = _log_row(appointment, kind, changes, by=by, reason=reason, at=at)
+    row.save(force_insert=True)
+    return row
+
+
+def _log_row(
+    appointment: Appointment, kind: str, changes: dict[str, Any], *, by: Any, reason: str, at: dt.datetime | None = None
+) -> AppointmentChange:
+    """A history row (unsaved) of the appointment."""
+    return AppointmentChange(
         appointment=appointment,
         kind=kind,
         changes=changes,
@@ -441,22 +450,41 @@ def sync_next_contact(ticket: Ticket, *, by: Any, note: Note | None = None, lock
             ticket_id=ticket.pk, source=Appointment.Source.NEXT_CONTACT, user_id=user_id, start=start
         ).exists():
             return None
-        appointment = Appointment.objects.create(
-            user_id=user_id,
-            start=start,
-            end=start + NEXT_CONTACT_LENGTH,
-            title=ticket.subject[:TITLE_LENGTH],
-            person_id=ticket.person_id,
-            ticket_id=ticket.pk,
-            channel=ticket.channel,
-            source=Appointment.Source.NEXT_CONTACT,
-            created_by=by,
-        )
-        _log(
-            appointment,
-            AppointmentChange.Kind.CREATED,
-            _created_changes(appointment),
-            by=by,
-            reason=_("The ticket's next contact."),
-        )
+        appointment = _next_contact(ticket, by)
+        appointment.save(force_insert=True)
+        _created_log(appointment, by).save(force_insert=True)
         return appointment
+
+
+def plan_next_contacts(tickets: Sequence[Ticket], *, by: Any) -> list[Appointment]:
+    """The next-contact appointments of tickets just opened together (saved, none of them on an agenda yet):
+    what sync_next_contact does for each — an open ticket with a next-contact user gets its appointment."""
+    appointments = Appointment.objects.bulk_create(
+        [_next_contact(t, by) for t in tickets if not t.is_closed and t.next_contact_user_id is not None],
+        batch_size=1000,
+    )
+    AppointmentChange.objects.bulk_create([_created_log(a, by) for a in appointments], batch_size=1000)
+    return appointments
+
+
+def _next_contact(ticket: Ticket, by: Any) -> Appointment:
+    """The ticket's next contact as a new appointment (unsaved) on its next-contact user's agenda."""
+    start, user_id = ticket.next_contact_at, ticket.next_contact_user_id
+    assert user_id is not None, "a next contact has its user"
+    return Appointment(
+        user_id=user_id,
+        start=start,
+        end=start + NEXT_CONTACT_LENGTH,
+        title=ticket.subject[:TITLE_LENGTH],
+        person_id=ticket.person_id,
+        ticket_id=ticket.pk,
+        channel=ticket.channel,
+        source=Appointment.Source.NEXT_CONTACT,
+        created_by=by,
+    )
+
+
+def _created_log(appointment: Appointment, by: Any) -> AppointmentChange:
+    """The first history row (unsaved) of a next-contact appointment just made."""
+    kind = AppointmentChange.Kind.CREATED
+    return _log_row(appointment, kind, _created_changes(appointment), by=by, reason=_("The ticket's next contact."))

@@ -11,7 +11,8 @@ task and the daily schedule all call it. One run is one transaction, with the up
   partial unique constraint on CollectionItem).
 
 The selection and the grouping are set-based queries read a chunk of debtors at a time; each ticket
-is opened, and each paid collection closed, through the ticket engine.
+opened (a chunk's tickets together: tickets.opening.open_tickets), and each paid collection closed,
+through the ticket engine.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, TextField, Value, When
 from django.db.models.functions import Concat
 from django.utils import timezone, translation
 from django.utils.formats import date_format
@@ -44,7 +45,7 @@ from ciclo.people.models import Email
 from ciclo.people.text import fold_all
 from ciclo.tickets.errors import TicketError
 from ciclo.tickets.models import Channel, Note, Ticket
-from ciclo.tickets.opening import open_ticket
+from ciclo.tickets.opening import Opening, open_tickets
 from ciclo.tickets.routing import MOVE_ANY_STEP, move_to_step
 from ciclo.tickets.values import format_number
 
@@ -237,35 +238,41 @@ def _collect_chunk(
     for collection_id, person_id, company_id in open_collections:
         existing.setdefault((person_id, company_id if by_company else None), collection_id)
     emails = _addresses(persons) if setup.options.email_debtor_on_collection else {}
+    new = [key for key in groups if key not in existing]
+    for key, ticket in zip(new, _open(setup, [groups[key] for key in new]), strict=True):
+        existing[key] = ticket.pk
+        counts["opened"] += 1
+        if address := emails.get(key[0]):
+            _email(setup, ticket, address, groups[key])
+            counts["emailed"] += 1
+    opened = set(new)
     items: list[CollectionItem] = []
     notes: list[Note] = []
     worked: set[int] = set()
     for key, receivables in groups.items():
         worked.add(key[0])
         progress(len(worked))
-        text = _listing(receivables)
-        found = existing.get(key)
-        if found is None:
-            ticket = _open(setup, receivables)
-            ticket_id = ticket.pk
-            counts["opened"] += 1
-            notes.append(_automatic_note(setup, ticket_id, _("Collection opened for:") + "\n" + text))
-            if address := emails.get(receivables[0].person_id):
-                _email(setup, ticket, address, receivables)
-                counts["emailed"] += 1
-        else:
-            ticket_id = found
+        heading = _("Collection opened for:") if key in opened else _("Added to this collection:")
+        notes.append(_automatic_note(setup, existing[key], heading + "\n" + _listing(receivables)))
+        if key not in opened:
             counts["added"] += 1
-            notes.append(_automatic_note(setup, ticket_id, _("Added to this collection:") + "\n" + text))
         items += [
-            CollectionItem(ticket_id=ticket_id, receivable=r, added_at=setup.at, run=setup.run) for r in receivables
+            CollectionItem(ticket_id=existing[key], receivable=r, added_at=setup.at, run=setup.run) for r in receivables
         ]
         counts["receivables"] += len(receivables)
     CollectionItem.objects.bulk_create(items, batch_size=1000)
     Note.objects.bulk_create(notes, batch_size=1000)
-    for note in notes:
-        Ticket.objects.filter(pk=note.ticket_id).update(
-            search_text=Concat(F("search_text"), Value(" " + fold_all(note.text)))
+    _append_search_text(notes)
+
+
+def _append_search_text(notes: Sequence[Note]) -> None:
+    """Each note's words onto its ticket's search text, in the database (one statement a few hundred
+    tickets: an agent's note on one of them at the same moment keeps its words too)."""
+    for start in range(0, len(notes), 500):
+        part = notes[start : start + 500]
+        words = Case(*(When(pk=n.ticket_id, then=Value(" " + fold_all(n.text))) for n in part), default=Value(""))
+        Ticket.objects.filter(pk__in=[n.ticket_id for n in part]).update(
+            search_text=Concat(F("search_text"), words, output_field=TextField())
         )
 
 
@@ -296,26 +303,31 @@ def _automatic_note(setup: _Setup, ticket_id: int, text: str) -> Note:
     )
 
 
-def _open(setup: _Setup, receivables: Sequence[Receivable]) -> Ticket:
-    first = receivables[0]
+def _open(setup: _Setup, groups: Sequence[Sequence[Receivable]]) -> list[Ticket]:
+    """A collection ticket for each group of receivables (one debtor's, or one debtor's at one company),
+    opened together through the engine, delegated to the options' user."""
+    text = _("Collection opened by the collections update.")
+    openings = [
+        Opening(
+            person=g[0].person,
+            company=g[0].company,
+            subject=_("Collection: %(person)s") % {"person": g[0].person.name[:180]},
+            text=text,
+        )
+        for g in groups
+    ]
     try:
-        return open_ticket(
-            person=first.person,
+        return open_tickets(
+            openings,
             service_type=setup.service_type,
-            subject=_("Collection: %(person)s") % {"person": first.person.name[:180]},
-            company=first.company,
             by=setup.signer,
             channel=Channel.SYSTEM,
             next_contact_user=setup.delegate,
-            text=_("Collection opened by the collections update."),
             at=setup.at,
         )
     except TicketError as exc:
         # The same for every debtor (the type, the signer): the whole run is refused, nothing kept.
-        raise UpdateRefused(
-            _("The engine refused the collection of %(person)s: %(error)s")
-            % {"person": first.person, "error": exc.message}
-        ) from exc
+        raise UpdateRefused(_("The engine refused a collection: %(error)s") % {"error": exc.message}) from exc
 
 
 # ---- closing paid collections ------------------------------------------------------------------------

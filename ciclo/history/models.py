@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
@@ -88,26 +89,36 @@ def record_change(
             return None
         if before is not None and before.get("active") is True and after.get("active") is False:
             action = Change.Action.DEACTIVATED
-    return Change.objects.create(
+    row = _row(obj, action, diff, by)
+    row.save(force_insert=True)
+    return row
+
+
+def _row(obj: models.Model, action: str, changes: dict[str, Any], by: Any) -> Change:
+    """The history row (unsaved) of `obj`'s change."""
+    return Change(
         content_type=ContentType.objects.get_for_model(obj),
         object_id=str(obj.pk),
         object_repr=str(obj)[:300],
         action=action,
-        changes=diff,
+        changes=changes,
         by=by if getattr(by, "is_authenticated", False) else None,
+    )
+
+
+def record_creations(objs: Sequence[models.Model], *, by: Any) -> None:
+    """The CREATED history rows of objects created together (bulk_create): each as record_change writes it."""
+    Change.objects.bulk_create(
+        [_row(obj, Change.Action.CREATED, {k: [None, v] for k, v in snapshot(obj).items()}, by) for obj in objs],
+        batch_size=1000,
     )
 
 
 def record_deletion(obj: models.Model, *, by: Any, before: dict[str, Any] | None = None) -> Change:
     """Call before deleting: the row keeps every value the object had (`before`, or its fields now)."""
-    return Change.objects.create(
-        content_type=ContentType.objects.get_for_model(obj),
-        object_id=str(obj.pk),
-        object_repr=str(obj)[:300],
-        action=Change.Action.DELETED,
-        changes={name: [value, None] for name, value in (before or snapshot(obj)).items()},
-        by=by if getattr(by, "is_authenticated", False) else None,
-    )
+    row = _row(obj, Change.Action.DELETED, {k: [v, None] for k, v in (before or snapshot(obj)).items()}, by)
+    row.save(force_insert=True)
+    return row
 
 
 def protected_uses(obj: models.Model) -> list[str]:

@@ -10,6 +10,7 @@ the history row). ciclo.sales.contacts holds the changes people make to a contac
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -18,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ciclo.configurator.models import AnswerType, ResponsibilityCenter
-from ciclo.history.models import Change, record_change, snapshot
+from ciclo.history.models import Change, record_change, record_creations, snapshot
 from ciclo.sales.models import LostReason, Outcome, SalesContact
 from ciclo.tickets.errors import InvalidInput
 from ciclo.tickets.models import Ticket
@@ -100,16 +101,17 @@ def _lost_reason(raw: Any) -> LostReason | None:
     return LostReason.objects.filter(pk=pk).first() if 0 < pk < 2**63 else None
 
 
-def start_sales_contact(ticket: Ticket, *, by: Any, at: dt.datetime) -> SalesContact | None:
-    """The sales contact of a ticket just opened, when its type is a sales type: its contact date is the
-    opening day, its success the first phase's default."""
-    if not ticket.service_type.is_sales_type():
-        return None
-    contact = SalesContact.objects.create(
-        ticket=ticket, contact_date=timezone.localdate(at), success=ticket.cr.default_success
+def start_sales_contacts(tickets: Sequence[Ticket], *, by: Any, at: dt.datetime) -> list[SalesContact]:
+    """The sales contacts of tickets just opened (saved, of one service type), when their type is a sales
+    type: each one's contact date is the opening day, its success its first phase's default."""
+    if not tickets or not tickets[0].service_type.is_sales_type():
+        return []
+    day = timezone.localdate(at)
+    contacts = SalesContact.objects.bulk_create(
+        [SalesContact(ticket=t, contact_date=day, success=t.cr.default_success) for t in tickets], batch_size=1000
     )
-    record_change(contact, by=by, action=Change.Action.CREATED)
-    return contact
+    record_creations(contacts, by=by)
+    return contacts
 
 
 def enter_phase(

@@ -344,25 +344,53 @@ def apply_route(
     target = route.target
     assert target.cr_id is not None and target.cr is not None, "a route ends on a CR step"
     enter_phase(ticket, target.cr, by=by, at=at, outcome=outcome, reason=reason)
-    move = PhaseMove.objects.create(
+    move = move_row(ticket, route, by=by, at=at, note=note, kind=kind, reason=reason, overridden=overridden)
+    move.save(force_insert=True)
+    if route.decisions:
+        MoveDecision.objects.bulk_create(decision_rows(move, route))
+    record_move(ticket, move)  # the phase ledger: the stay it leaves ends, the one it enters starts
+    place(ticket, route, at)
+    return move
+
+
+def move_row(
+    ticket: Ticket,
+    route: Route,
+    *,
+    by: Any,
+    at: dt.datetime,
+    note: Note | None,
+    kind: str,
+    reason: str = "",
+    overridden: list[dict[str, Any]] | None = None,
+) -> PhaseMove:
+    """The move row (unsaved) the route makes from where the ticket is (no "from" when it has no step yet)."""
+    assert route.target.cr_id is not None, "a route ends on a CR step"
+    return PhaseMove(
         ticket=ticket,
         note=note,
         kind=kind,
         from_step_id=ticket.step_id,
-        to_step=target,
+        to_step=route.target,
         from_cr_id=ticket.cr_id if ticket.step_id else None,
-        to_cr_id=target.cr_id,
+        to_cr_id=route.target.cr_id,
         route=route.hops,
         reason=reason,
         overrode_required=overridden or [],
         by=by,
         at=at,
     )
-    if route.decisions:
-        MoveDecision.objects.bulk_create(
-            [MoveDecision(move=move, step=s, option=o, question=s.question, label=o.label) for s, o in route.decisions]
-        )
-    record_move(ticket, move)  # the phase ledger: the stay it leaves ends, the one it enters starts
+
+
+def decision_rows(move: PhaseMove, route: Route) -> list[MoveDecision]:
+    """The decisions the route took on the way, as rows of `move` (saved)."""
+    return [MoveDecision(move=move, step=s, option=o, question=s.question, label=o.label) for s, o in route.decisions]
+
+
+def place(ticket: Ticket, route: Route, at: dt.datetime) -> None:
+    """Put the ticket at the route's end: the target's phase, closed since `at` if that phase closes the
+    process, open otherwise (not saved)."""
+    target = route.target
     ticket.workflow_id = route.workflow_id
     ticket.step = target
     ticket.cr = target.cr  # type: ignore[assignment]
@@ -372,7 +400,6 @@ def apply_route(
     else:
         ticket.status = Ticket.Status.OPEN
         ticket.closed_at = None
-    return move
 
 
 def _refresh(stale: Ticket, fresh: Ticket) -> None:

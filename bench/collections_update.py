@@ -11,9 +11,10 @@ database, loads the receivables (all "normal", no administrative status, each of
 
 1. the set-based SQL that does the update's work, written by hand and rolled back: the debtors'
    groups, one ticket each at the first phase of the collection workflow, its opening and
-   automatic notes, its opening move and phase stay, and a collection item per receivable;
+   automatic notes, its opening move and phase stay, a collection item per receivable, the notes'
+   words on the ticket's search text, and the next contact on the agenda with its history row;
 2. `update_collections()` in a process of its own (timed inside it, its peak memory read by the
-   parent), which opens each ticket through the engine;
+   parent), which opens each chunk's tickets together through the engine (open_tickets);
 3. the same again with nothing new (the rerun).
 
 Budget (shared/PERFORMANCE.md): the first update within 2x of the SQL; the rerun under 1 s; the
@@ -161,6 +162,10 @@ def set_based_sql() -> tuple[float, dict[str, int]]:
         "step": step.pk,
         "cr": step.cr_id,
     }
+    if connection.vendor == "postgresql":
+        uuid, half_hour = "gen_random_uuid()", "t.next_contact_at + interval '30 minutes'"
+    else:
+        uuid, half_hour = "lower(hex(randomblob(16)))", "datetime(t.next_contact_at, '+30 minutes')"
     statements = [
         "CREATE TEMPORARY TABLE bench_groups AS SELECT r.person_id, MIN(r.company_id) AS company_id "
         + eligible
@@ -195,6 +200,18 @@ def set_based_sql() -> tuple[float, dict[str, int]]:
                %(signer)s, %(at)s
            FROM tickets_ticket t JOIN collections_collectionitem i ON i.ticket_id = t.id
            WHERE t.service_type_id = %(type)s AND t.opened_at = %(at)s GROUP BY t.id""",
+        """UPDATE tickets_ticket SET search_text = search_text || ' ' || n.text
+           FROM tickets_note n WHERE n.ticket_id = tickets_ticket.id AND n.kind = 'automatic'
+             AND n.created_at = %(at)s""",
+        # The next contact on the delegate's agenda, and its first history row.
+        f"""INSERT INTO agenda_appointment (uid, user_id, start, "end", title, person_id, ticket_id, channel, place,
+               notes, status, source, sequence, created_at, updated_at, created_by_id)
+           SELECT {uuid}, t.next_contact_user_id, t.next_contact_at, {half_hour}, t.subject, t.person_id,
+               t.id, 'system', '', '', 'planned', 'next_contact', 0, %(at)s, %(at)s, %(signer)s
+           FROM tickets_ticket t WHERE t.service_type_id = %(type)s AND t.opened_at = %(at)s""",
+        """INSERT INTO agenda_appointmentchange (appointment_id, kind, changes, reason, sequence, by_id, at)
+           SELECT a.id, 'created', '{}', 'The ticket''s next contact.', 0, %(signer)s, %(at)s
+           FROM agenda_appointment a WHERE a.created_at = %(at)s""",
     ]
     counts: dict[str, int] = {}
     started = time.perf_counter()

@@ -225,3 +225,19 @@ def test_a_thousand_openings_take_a_few_statements_not_a_thousand(sales, agent, 
     assert len(tickets) == 300
     assert PhaseStay.objects.filter(left_at__isnull=True).count() == 300
     assert Appointment.objects.filter(source=Appointment.Source.NEXT_CONTACT).count() == 300
+
+
+def test_an_automatic_note_follows_the_opening_note_and_finds_the_ticket(sales, agent):
+    from ciclo.tickets.query import TicketFilter, apply_filter
+
+    ticket = open_tickets(
+        [Opening(person=make_person(), company=sales.company, subject="Cobrança", automatic_note="Título NF-7781")],
+        service_type=sales.type,
+        by=agent,
+    )[0]
+    assert list(ticket.notes.order_by("id").values_list("kind", "author_id", "text")) == [
+        (Note.Kind.OPENING, agent.pk, "Ticket opened: Cobrança"),
+        (Note.Kind.AUTOMATIC, agent.pk, "Título NF-7781"),
+    ]
+    found = apply_filter(Ticket.objects.all(), TicketFilter(text="titulo 7781"))  # the agents' search
+    assert list(found) == [ticket]

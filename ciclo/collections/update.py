@@ -239,7 +239,8 @@ def _collect_chunk(
         existing.setdefault((person_id, company_id if by_company else None), collection_id)
     emails = _addresses(persons) if setup.options.email_debtor_on_collection else {}
     new = [key for key in groups if key not in existing]
-    for key, ticket in zip(new, _open(setup, [groups[key] for key in new]), strict=True):
+    listings = {key: _listing(receivables) for key, receivables in groups.items()}
+    for key, ticket in zip(new, _open(setup, [(groups[key], listings[key]) for key in new]), strict=True):
         existing[key] = ticket.pk
         counts["opened"] += 1
         if address := emails.get(key[0]):
@@ -247,14 +248,13 @@ def _collect_chunk(
             counts["emailed"] += 1
     opened = set(new)
     items: list[CollectionItem] = []
-    notes: list[Note] = []
+    notes: list[Note] = []  # on the collections added to (an opened one has its note from the engine)
     worked: set[int] = set()
     for key, receivables in groups.items():
         worked.add(key[0])
         progress(len(worked))
-        heading = _("Collection opened for:") if key in opened else _("Added to this collection:")
-        notes.append(_automatic_note(setup, existing[key], heading + "\n" + _listing(receivables)))
         if key not in opened:
+            notes.append(_automatic_note(setup, existing[key], _("Added to this collection:") + "\n" + listings[key]))
             counts["added"] += 1
         items += [
             CollectionItem(ticket_id=existing[key], receivable=r, added_at=setup.at, run=setup.run) for r in receivables
@@ -303,9 +303,10 @@ def _automatic_note(setup: _Setup, ticket_id: int, text: str) -> Note:
     )
 
 
-def _open(setup: _Setup, groups: Sequence[Sequence[Receivable]]) -> list[Ticket]:
-    """A collection ticket for each group of receivables (one debtor's, or one debtor's at one company),
-    opened together through the engine, delegated to the options' user."""
+def _open(setup: _Setup, groups: Sequence[tuple[Sequence[Receivable], str]]) -> list[Ticket]:
+    """A collection ticket for each group of receivables (one debtor's, or one debtor's at one company)
+    with its listing, opened together through the engine, delegated to the options' user; the listing
+    is the automatic note the engine writes after the opening note."""
     text = _("Collection opened by the collections update.")
     openings = [
         Opening(
@@ -313,8 +314,9 @@ def _open(setup: _Setup, groups: Sequence[Sequence[Receivable]]) -> list[Ticket]
             company=g[0].company,
             subject=_("Collection: %(person)s") % {"person": g[0].person.name[:180]},
             text=text,
+            automatic_note=_("Collection opened for:") + "\n" + listing,
         )
-        for g in groups
+        for g, listing in groups
     ]
     try:
         return open_tickets(

@@ -41,6 +41,9 @@ class Opening:
     contact_person: ContactPerson | None = None
     next_contact_at: dt.datetime | None = None
     choices: Mapping[int, int] | None = None
+    # An automatic note written right after the opening note, signed by the opener (the collections
+    # update lists the receivables it collects in it).
+    automatic_note: str = ""
 
 
 def open_ticket(
@@ -119,7 +122,7 @@ def open_tickets(
             opened_at=at,
             opened_by=by,
             phase_entered_at=at,  # a ticket just opened has no sales contact yet: entering is only this
-            search_text=fold_all(subject, text),
+            search_text=fold_all(subject, text, opening.automatic_note),
         )
         place(ticket, route, at)
         tickets.append(ticket)
@@ -144,6 +147,19 @@ def open_tickets(
             ],
             batch_size=BATCH,
         )
+        automatic = [
+            Note(
+                ticket=t,
+                kind=Note.Kind.AUTOMATIC,
+                text=o.automatic_note,
+                channel=Channel.SYSTEM,
+                author=by,
+                created_at=at,
+            )
+            for t, o in zip(tickets, openings, strict=True)
+            if o.automatic_note
+        ]
+        Note.objects.bulk_create(automatic, batch_size=BATCH)
         # Each move from where the ticket was before: nowhere (no "from" on the opening move).
         moves = [
             move_row(Ticket(pk=t.pk), route, by=by, at=at, note=note, kind=PhaseMove.Kind.OPEN)

@@ -1,10 +1,11 @@
 """/collections: the open collections with their receivables, and the collections update started as a task.
 
-`POST /collections/update` queues the update (ciclo.collections.tasks.update_collections_task, the
-function the web's button, `ciclo collections update` and the schedule run) and answers its id at once;
-`GET /collections/update/{id}` says where it is (queued, running, done, failed) and, once it has run,
-the run it recorded (its counts, or its error). The update does its work in one transaction, so what
-it has done is seen only when it is done. Administrators and supervisors start it and follow it; any
+`POST /collections/update` queues the update (ciclo.collections.tasks.start_update, what the web's
+button calls too) and answers its id at once; while an update queued from here is still waiting or
+running, it answers that one instead (200) and queues nothing. `GET /collections/update/{id}` says where
+it is (queued, running, done, failed) and, from the moment it runs, the run it records (its progress,
+then its counts, or its error). The update does its work in one transaction, so what it has done is
+seen only when it is done. Administrators and supervisors start it and follow it; any
 role lists the collections it may see (the companies it works, when access control user × company is on).
 """
 
@@ -18,7 +19,6 @@ from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_tasks import TaskResultStatus
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
@@ -28,21 +28,13 @@ from ciclo.api.auth import user_of
 from ciclo.api.errors import forbidden, not_found
 from ciclo.api.receivables import PaymentOut, payment_out
 from ciclo.api.schemas import CREATE, LIST, READ_BY_ID, CompanyRef, In, Out, PersonRef, UserRef, responses
+from ciclo.collections import tasks
 from ciclo.collections.models import CollectionItem, CollectionRun, Payment
-from ciclo.collections.tasks import update_collections_task
 from ciclo.fields import Flag, Id, bounded
 from ciclo.tickets.access import visible_tickets
 from ciclo.tickets.models import Ticket
 
 router = Router()
-
-TaskState = Literal["queued", "running", "done", "failed"]
-_STATES: dict[str, TaskState] = {
-    TaskResultStatus.READY: "queued",
-    TaskResultStatus.RUNNING: "running",
-    TaskResultStatus.SUCCESSFUL: "done",
-    TaskResultStatus.FAILED: "failed",
-}
 
 
 # ---- schemas --------------------------------------------------------------------------------
@@ -62,15 +54,17 @@ class RunOut(Out):
     status: str = Field(description="running, done or failed.")
     counts: dict[str, int] = Field(description="opened, added, closed, receivables, emailed, …")
     error: str
+    done: int = Field(description="Debtors worked so far.")
+    total: int | None = Field(description="Debtors to work; null while not known.")
 
 
 class UpdateOut(Out):
     id: str = Field(description="The update's id: GET /collections/update/{id} follows it.")
-    status: TaskState
+    status: Literal["queued", "running", "done", "failed"]
     enqueued_at: dt.datetime | None
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
-    run: RunOut | None = Field(description="The run the update recorded, once it has run.")
+    run: RunOut | None = Field(description="The run the update records, from the moment it runs.")
     error: str = Field(description="Why the update could not run, when it failed before recording a run.")
 
 
@@ -138,47 +132,43 @@ def _run_out(run: CollectionRun) -> dict[str, Any]:
         "status": run.status,
         "counts": {k: int(v) for k, v in (run.counts or {}).items() if isinstance(v, int)},
         "error": run.error,
+        "done": run.done,
+        "total": run.total,
     }
 
 
 def _update_out(result: Any) -> dict[str, Any]:
-    run = None
-    error = ""
-    if result.status == TaskResultStatus.SUCCESSFUL:
-        found = CollectionRun.objects.select_related("started_by").filter(pk=result.return_value).first()
-        run = _run_out(found) if found is not None else None
-    elif result.status == TaskResultStatus.FAILED:
-        error = "; ".join(e.exception_class_path.rsplit(".", 1)[-1] for e in result.errors) or _("It failed.")
+    state = tasks.update_state(result)
     return {
         "id": str(result.id),
-        "status": _STATES.get(result.status, "queued"),
+        "status": state.state,
         "enqueued_at": result.enqueued_at,
         "started_at": result.started_at,
         "finished_at": result.finished_at,
-        "run": run,
-        "error": error,
+        "run": _run_out(state.run) if state.run is not None else None,
+        "error": state.error,
     }
 
 
 @router.post(
-    "/update", response=responses({202: UpdateOut}, CREATE), summary="Start the collections update (as a task)"
+    "/update",
+    response=responses({202: UpdateOut, 200: UpdateOut}, CREATE),
+    summary="Start the collections update (as a task)",
 )
 def start_update(request: HttpRequest, payload: UpdateIn) -> Status:
-    """Answers at once with the update's id; follow it with GET /collections/update/{id}."""
+    """Answers at once with the update's id (202); follow it with GET /collections/update/{id}. While an
+    update is already queued or running, answers that one (200) and queues no other."""
     user = _require_supervisor(request)
-    result = update_collections_task.enqueue(
-        {"by": user.pk, "trigger": CollectionRun.Trigger.API, "dry_run": payload.dry_run}
-    )
-    return Status(202, _update_out(result))
+    started = tasks.start_update(by=user, trigger=CollectionRun.Trigger.API, dry_run=payload.dry_run)
+    return Status(202 if started.new else 200, _update_out(started.result))
 
 
 @router.get("/update/{id}", response=responses({200: UpdateOut}, READ_BY_ID), summary="Where a collections update is")
 def get_update(request: HttpRequest, id: bounded(64)) -> dict[str, Any]:  # type: ignore[valid-type]
     _require_supervisor(request)
-    try:
-        result = update_collections_task.get_result(id)
-    except Exception:  # not an id of this backend, another task's, or none at all: the same to a client
-        raise not_found(_("There is no collections update %(id)s.") % {"id": id}) from None
+    result = tasks.find_update(id)
+    if result is None:  # not an id of this backend, another task's, or none at all: the same to a client
+        raise not_found(_("There is no collections update %(id)s.") % {"id": id})
     return _update_out(result)
 
 

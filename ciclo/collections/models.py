@@ -224,6 +224,11 @@ class CollectionRun(models.Model):
     status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.RUNNING)
     counts = models.JSONField(_("counts"), default=dict, blank=True)
     error = models.TextField(_("error"), blank=True)
+    task_id = models.CharField(
+        _("task"), max_length=64, blank=True, db_index=True, help_text=_("The task that ran it, when a task did.")
+    )
+    done = models.PositiveIntegerField(_("debtors done"), default=0)
+    total = models.PositiveIntegerField(_("debtors to do"), null=True, blank=True, help_text=_("Empty: not known yet."))
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -232,6 +237,38 @@ class CollectionRun(models.Model):
 
     def __str__(self) -> str:
         return f"{timezone.localtime(self.started_at):%Y-%m-%d %H:%M} · {self.get_status_display()}"
+
+    @property
+    def percent(self) -> int | None:
+        """How far the run is through its debtors, or None when it does not know how many there are."""
+        if not self.total:
+            return None
+        return min(100, int(100 * self.done / self.total))
+
+
+class QueuedUpdate(models.Model):
+    """The collections update last asked for from the web or the API (one row): while its task is queued or
+    running, asking again follows it instead of queueing another (ciclo.collections.tasks.start_update)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    task_id = models.CharField(_("task"), max_length=64, blank=True)
+    queued_at = models.DateTimeField(_("queued at"), null=True, blank=True)
+    queued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("queued by"),
+    )
+    dry_run = models.BooleanField(_("dry run"), default=False)
+
+    class Meta:
+        verbose_name = _("queued collections update")
+        verbose_name_plural = _("queued collections updates")
+
+    def __str__(self) -> str:
+        return self.task_id or "-"
 
 
 class CollectionItem(models.Model):

@@ -81,10 +81,14 @@ def test_a_site_without_a_collection_type_runs_no_scheduled_update(collections: 
 
 def test_the_task_of_the_web_and_the_api_returns_the_runs_id(collections: CollectionSetup) -> None:
     from ciclo.collections.tasks import update_collections_task
+    from ciclo.jobs.worker import run_queued_tasks
 
     collections.receivable(make_person())
     with time_machine.travel(MONDAY, tick=False):
-        run_id = update_collections_task.call({"by": collections.robot.pk, "trigger": "api", "dry_run": True})
+        queued = update_collections_task.enqueue({"by": collections.robot.pk, "trigger": "api", "dry_run": True})
+        (result,) = run_queued_tasks()
 
-    run = CollectionRun.objects.get(pk=run_id)
+    run = CollectionRun.objects.get(task_id=str(queued.id))
+    assert result.return_value == run.pk
     assert run.trigger == "api" and run.dry_run and run.started_by == collections.robot and run.counts["opened"] == 1
+    assert (run.done, run.total) == (1, 1)

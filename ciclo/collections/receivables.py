@@ -27,7 +27,7 @@ from typing import Annotated, Any, NamedTuple
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, connections, router, transaction
-from django.db.models import Model, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, WithJsonSchema
@@ -49,6 +49,7 @@ logger = logging.getLogger("ciclo.collections")
 MAX_ROWS = 10_000  # rows one API request may carry
 MONEY_LIMIT = Decimal("1000000000000")  # 12 integer digits: what a Decimal(14, 2) column holds
 CHUNK = 1000  # rows written per transaction
+BATCH = 1000  # rows per INSERT (bulk_create: SQLite's limit of bound values makes its statements smaller)
 SAMPLES = 200  # created or changed rows a report describes one by one (the web's preview)
 FIELDS = (
     "company",
@@ -479,27 +480,6 @@ def _history(planned: _Pass) -> list[tuple[str, str, str, dict[str, Any]]]:
     return rows
 
 
-def _insert_rows(model: type[Model], names: list[str], rows: list[list[Any]]) -> None:
-    """INSERT rows of plain values (the fields `names`, prepared as Django saves them), several hundred per
-    statement: what bulk_create writes, without building a model object for each of thousands."""
-    connection = connections[router.db_for_write(model)]
-    quote = connection.ops.quote_name
-    fields = [model._meta.get_field(name) for name in names]
-    columns = ", ".join(quote(f.column) for f in fields)  # type: ignore[union-attr, arg-type]
-    one = f"({', '.join(['%s'] * len(fields))})"
-    per_statement = max(1, min(500, 30000 // len(fields)))  # within SQLite's limit of bound values
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), per_statement):
-            batch = rows[start : start + per_statement]
-            params = [
-                f.get_db_prep_save(value, connection)  # type: ignore[union-attr]
-                for row in batch
-                for f, value in zip(fields, row, strict=True)
-            ]
-            values = ", ".join([one] * len(batch))
-            cursor.execute(f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES {values}", params)
-
-
 def _write_history(rows: list[tuple[str, str, str, dict[str, Any]]], by: Any) -> None:
     """The chunk's history rows: the same rows record_change writes."""
     if not rows:
@@ -507,10 +487,20 @@ def _write_history(rows: list[tuple[str, str, str, dict[str, Any]]], by: Any) ->
     content_type = ContentType.objects.get_for_model(Receivable).pk
     user = by.pk if getattr(by, "is_authenticated", False) else None
     at = timezone.now()
-    _insert_rows(
-        Change,
-        ["content_type", "object_id", "object_repr", "action", "changes", "by", "at"],
-        [[content_type, object_id, text[:300], action, changes, user, at] for object_id, text, action, changes in rows],
+    Change.objects.bulk_create(
+        [
+            Change(
+                content_type_id=content_type,
+                object_id=object_id,
+                object_repr=text[:300],
+                action=action,
+                changes=changes,
+                by_id=user,
+                at=at,
+            )
+            for object_id, text, action, changes in rows
+        ],
+        batch_size=BATCH,
     )
 
 
@@ -537,23 +527,18 @@ def _update(rows: list[dict[str, Any]]) -> None:
 
 
 def _insert(rows: list[dict[str, Any]]) -> None:
-    """Insert the new receivables, then read their ids back (one query)."""
-    names = [f.attname for f in Receivable._meta.concrete_fields if f.attname != "id"]
-    _insert_rows(Receivable, names, [[values[name] for name in names] for values in rows])
-    by_company: dict[int, set[str]] = {}
-    for values in rows:
-        by_company.setdefault(values["company_id"], set()).add(values["document"])
-    condition = Q()
-    for company_id, documents in by_company.items():
-        condition |= Q(company_id=company_id, document__in=documents)
-    ids = {
-        (c, d, i): pk
-        for c, d, i, pk in Receivable.objects.filter(condition)
-        .order_by()
-        .values_list("company_id", "document", "instalment", "id")
-    }
-    for values in rows:
-        values["id"] = ids[(values["company_id"], values["document"], values["instalment"])]
+    """Insert the new receivables; their ids come back with the INSERT (RETURNING, on both databases).
+
+    Not an upsert (update_conflicts): a row is created here only when the chunk, read under its
+    transaction, does not hold it. One another import creates meanwhile breaks the unique constraint,
+    and _write reads the chunk again so that row is changed, with its own history row, instead.
+    """
+    created = Receivable.objects.bulk_create(
+        [Receivable(**{name: value for name, value in values.items() if name != "id"}) for values in rows],
+        batch_size=BATCH,
+    )
+    for values, receivable in zip(rows, created, strict=True):
+        values["id"] = receivable.pk
 
 
 def _write(chunk: Sequence[ReceivableRow], refs: _Refs, by: Any) -> _Pass:

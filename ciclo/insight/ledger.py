@@ -11,6 +11,7 @@ from django.apps import apps as global_apps
 from django.db import transaction
 from django.utils import timezone
 
+from ciclo.insight import summaries
 from ciclo.sales.businessdays import BusinessCalendar, business_days_between
 
 BATCH = 5000
@@ -28,30 +29,83 @@ def _local_day(moment: dt.datetime, tz: dt.tzinfo | None = None) -> dt.date:
 
 
 def record_move(ticket: Any, move: Any) -> None:
-    """End the ticket's stay in the phase it leaves and start the stay the move enters.
+    """End the ticket's stay in the phase it leaves and start the stay the move enters; the summaries
+    follow (ciclo.insight.summaries: what the ticket's stays contributed before and after the move).
 
-    Called by the engine (tickets.routing.apply_route) right after it writes the PhaseMove, inside the
-    transaction that holds the ticket's row: the partial unique constraint keeps one open stay per ticket.
+    Called by the engine (tickets.routing.apply_route) right after it writes the PhaseMove (and the
+    decisions taken on its route), inside the transaction that holds the ticket's row: the partial unique
+    constraint keeps one open stay per ticket.
     """
     from ciclo.insight.models import PhaseStay
 
-    current = PhaseStay.objects.filter(ticket_id=ticket.pk, left_at__isnull=True).first()
+    tz = timezone.get_current_timezone()
+    rows = list(
+        PhaseStay.objects.filter(ticket_id=ticket.pk).order_by("entered_at", "id").values("id", *summaries.STAY_FIELDS)
+    )
+    before = summaries.TicketStays(
+        ticket.service_type_id, ticket.company_id, _local_day(ticket.opened_at, tz), [dict(r) for r in rows]
+    )
+    current = next((r for r in rows if r["left_at"] is None), None)
     if current is not None:
-        days = business_days_between(_local_day(current.entered_at), _local_day(move.at), ticket.company_id)
-        current.left_at = move.at
-        current.left_by_id = move.by_id
-        for name, value in _spent(current.entered_at, move.at, days).items():
-            setattr(current, name, value)
-        current.save(update_fields=["left_at", "left_by", "seconds", "business_days"])
-    _entering(move).save(force_insert=True)
+        days = business_days_between(_local_day(current["entered_at"], tz), _local_day(move.at, tz), ticket.company_id)
+        current.update(left_at=move.at, left_by_id=move.by_id, **_spent(current["entered_at"], move.at, days))
+        PhaseStay.objects.filter(pk=current["id"]).update(
+            left_at=move.at, left_by_id=move.by_id, seconds=current["seconds"], business_days=days
+        )
+    entering = _entering(move)
+    entering.before_seconds = summaries.before_in_phase(rows, entering.workflow_id, entering.cr_id)
+    entering.save(force_insert=True)
+    rows.append({"id": entering.pk, **{name: getattr(entering, name) for name in summaries.STAY_FIELDS}})
+    after = summaries.TicketStays(before.service_type_id, before.company_id, before.opened_day, rows)
+
+    deltas = summaries.Deltas()
+    for sign, state in ((-1, before), (1, after)):
+        for i in range(len(state.stays)):
+            summaries.stay_facts(deltas, state, i, sign, tz)
+    summaries.decision_facts(deltas, after, _decisions([move.pk]).get(move.pk, []))
+    deltas.write()
 
 
 def record_openings(moves: Sequence[Any]) -> None:
     """The first stays of tickets opened together (tickets.opening.open_tickets), one per opening move:
-    a ticket just opened has no stay to end. Called in the openings' transaction."""
+    a ticket just opened has no stay to end. Called in the openings' transaction, after the moves and
+    their decisions are written; the summaries follow."""
     from ciclo.insight.models import PhaseStay
+    from ciclo.tickets.models import Ticket
 
-    PhaseStay.objects.bulk_create([_entering(move) for move in moves], batch_size=BATCH)
+    if not moves:
+        return
+    stays = [_entering(move) for move in moves]
+    PhaseStay.objects.bulk_create(stays, batch_size=BATCH)
+    tz = timezone.get_current_timezone()
+    tickets = {
+        pk: (st, co, _local_day(opened, tz))
+        for pk, st, co, opened in Ticket.objects.filter(pk__in=[m.ticket_id for m in moves])
+        .order_by()
+        .values_list("pk", "service_type_id", "company_id", "opened_at")
+    }
+    decided = _decisions([m.pk for m in moves])
+    deltas = summaries.Deltas()
+    for move, stay in zip(moves, stays, strict=True):
+        st, co, opened_day = tickets[move.ticket_id]
+        state = summaries.TicketStays(st, co, opened_day, [{n: getattr(stay, n) for n in summaries.STAY_FIELDS}])
+        summaries.stay_facts(deltas, state, 0, 1, tz)
+        summaries.decision_facts(deltas, state, decided.get(move.pk, []))
+    deltas.write()
+
+
+def _decisions(move_ids: Sequence[int]) -> dict[int, list[tuple[int, int, int]]]:
+    """The decisions taken on these moves' routes: (workflow, decision step, option) by move."""
+    from ciclo.tickets.models import MoveDecision
+
+    found: dict[int, list[tuple[int, int, int]]] = {}
+    for move_id, wf, step_id, option_id in (
+        MoveDecision.objects.filter(move_id__in=move_ids)
+        .order_by()
+        .values_list("move_id", "step__workflow_id", "step_id", "option_id")
+    ):
+        found.setdefault(move_id, []).append((wf, step_id, option_id))
+    return found
 
 
 def _entering(move: Any) -> Any:
@@ -73,6 +127,7 @@ def _stays(rows: Iterable[tuple[Any, ...]], calendar: BusinessCalendar) -> Itera
     """The stays the moves make: rows are (move id, ticket id, company id, to CR, to step, workflow, by, at),
     ordered by ticket then time; each move ends the ticket's previous stay and starts one."""
     previous: dict[str, Any] | None = None
+    spent: dict[tuple[int, int], int] = {}  # the ticket's time so far per workflow and phase
     tz = timezone.get_current_timezone()
     for move_id, ticket_id, company_id, cr_id, step_id, workflow_id, by_id, at in rows:
         if previous is not None:
@@ -81,8 +136,11 @@ def _stays(rows: Iterable[tuple[Any, ...]], calendar: BusinessCalendar) -> Itera
                     _local_day(previous["entered_at"], tz), _local_day(at, tz), previous.pop("company_id")
                 )
                 previous.update(left_at=at, left_by_id=by_id, **_spent(previous["entered_at"], at, days))
+                key = (previous["workflow_id"], previous["cr_id"])
+                spent[key] = spent.get(key, 0) + previous["seconds"]
             else:
                 previous.pop("company_id")
+                spent = {}
             yield previous
         previous = {
             "ticket_id": ticket_id,
@@ -93,6 +151,7 @@ def _stays(rows: Iterable[tuple[Any, ...]], calendar: BusinessCalendar) -> Itera
             "move_id": move_id,
             "entered_at": at,
             "entered_by_id": by_id,
+            "before_seconds": spent.get((workflow_id, cr_id), 0),
         }
     if previous is not None:
         previous.pop("company_id")
@@ -100,7 +159,8 @@ def _stays(rows: Iterable[tuple[Any, ...]], calendar: BusinessCalendar) -> Itera
 
 
 def rebuild(*, apps: Any = None, progress: Callable[[int, int], None] | None = None) -> int:
-    """Write the whole ledger again from the moves (PhaseMove), in one transaction; returns the stays written.
+    """Write the whole ledger again from the moves (PhaseMove), and the summaries from it, in one
+    transaction; returns the stays written.
 
     `apps` is a migration's app registry (the backfill); `progress(done, total)` is told as moves are read.
     """
@@ -131,6 +191,7 @@ def rebuild(*, apps: Any = None, progress: Callable[[int, int], None] | None = N
                     progress(done, total)
         stay_model.objects.bulk_create(batch)
         written += len(batch)
+        summaries.rebuild(apps=registry)
     if progress is not None:
         progress(total, total)
     return written

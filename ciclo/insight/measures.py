@@ -8,6 +8,7 @@ Percentiles are computed here over bounded value lists streamed from the databas
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -21,8 +22,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ciclo.accounts.roles import users_with_role
-from ciclo.configurator.models import AnswerType, Question, ResponsibilityCenter, WorkflowStep
-from ciclo.insight.models import PhaseStay
+from ciclo.configurator.models import (
+    AnswerType,
+    DecisionOption,
+    Question,
+    ResponsibilityCenter,
+    ServiceType,
+    WorkflowStep,
+)
+from ciclo.insight.models import AnswerTally, OpenTally, PhaseStay, PhaseTally
+from ciclo.insight.summaries import WORKFLOW
 from ciclo.sales.businessdays import BusinessCalendar
 from ciclo.sales.models import Outcome, SalesContact
 from ciclo.tickets.models import Answer, AnswerChoice, MoveDecision, Note, Ticket
@@ -108,6 +117,29 @@ def percentile(values: Sequence[float], p: float) -> float | None:
     if low == high:
         return float(values[low])
     return float(values[low]) + (float(values[high]) - float(values[low])) * (rank - low)
+
+
+def weighted_percentile(pairs: Sequence[tuple[float, int]], p: float) -> float | None:
+    """percentile() of values given as (value, how many times), sorted by value."""
+    whole = sum(n for _v, n in pairs)
+    if not whole:
+        return None
+    rank = (whole - 1) * p / 100
+    low, high = math.floor(rank), math.ceil(rank)
+    found: dict[int, float] = {}
+    seen = 0
+    for value, n in pairs:
+        for wanted in (low, high):
+            if wanted not in found and seen <= wanted < seen + n:
+                found[wanted] = float(value)
+        seen += n
+        if high in found:
+            break
+    return found[low] + (found[high] - found[low]) * (rank - low)
+
+
+def _weighted(values: Iterable[float]) -> list[tuple[float, int]]:
+    return [(v, 1) for v in sorted(values)]
 
 
 def _days(seconds: float | None) -> float | None:
@@ -229,72 +261,62 @@ def _weeks(period: Period) -> list[dt.date]:
     return [first + dt.timedelta(days=7 * i) for i in range((period.end - first).days // 7 + 1)]
 
 
+def summarised(slice: Slice) -> bool:
+    """Whether the summaries can answer for the slice: they are kept by service type and company, which
+    a ticket keeps; its phase and next contact's user change, so those slices read the raw rows."""
+    return not slice.cr_id and not slice.user_id
+
+
+def _tally_dims(slice: Slice) -> dict[str, int]:
+    dims = {}
+    if slice.service_type_id:
+        dims["service_type_id"] = slice.service_type_id
+    if slice.company_id:
+        dims["company_id"] = slice.company_id
+    return dims
+
+
+@dataclass
+class _Times:
+    """What the phases dashboard reads of the stays touching the period, per phase."""
+
+    now: dict[int, int] = field(default_factory=dict)
+    latest: dict[int, list[tuple[float, int]]] = field(default_factory=lambda: defaultdict(list))
+    total: dict[int, list[tuple[float, int]]] = field(default_factory=lambda: defaultdict(list))
+    aging: dict[int, list[int]] = field(default_factory=dict)
+    stale: Counter[int] = field(default_factory=Counter)
+    stale_rows: list[tuple[int, int, dt.datetime, int]] = field(default_factory=list)
+
+
+def _aging_index(days: int) -> int:
+    for i, (low, high, _label) in enumerate(AGING_BUCKETS):
+        if days >= low and (high is None or days <= high):
+            return i
+    return len(AGING_BUCKETS) - 1
+
+
 def phases(
     workflow_id: int, *, period: Period | None = None, slice: Slice = Slice(), at: dt.datetime | None = None
 ) -> PhasesReport:
-    """Per phase of the workflow: tickets there now, the time spent there (the latest stay and all stays
-    of each ticket, median and 90th percentile, of the stays that touch the period), the aging of those
-    still there and the stale ones; arrivals and exits per week of the period."""
+    """Per phase of the workflow: tickets there now, the time spent there (median and 90th percentile of
+    each ticket's latest stay touching the period, and of the ticket's stays there summed up to that one),
+    the aging of those still there and the stale ones; arrivals and exits per week of the period.
+
+    Measured now over a period that reaches today, and not sliced by phase or user, the numbers come from
+    the summaries (times exact to their bucket: ciclo.insight.summaries); otherwise from the ledger."""
+    live = at is None
     at = at or timezone.now()
     period = period or Period.last_weeks(12, timezone.localdate(at))
     crs = workflow_crs(workflow_id)
-    tickets = Ticket.objects.filter(slice.tickets())
-    scoped = PhaseStay.objects.filter(workflow_id=workflow_id)
-    if slice.tickets():
-        scoped = scoped.filter(ticket__in=tickets)
+    times = _Times(aging={cr.pk: [0] * len(AGING_BUCKETS) for cr in crs})
+    from_summaries = live and summarised(slice) and period.until > at
+    if from_summaries:
+        _times_from_summaries(times, workflow_id, crs, period, slice, at)
+    else:
+        _times_from_ledger(times, workflow_id, crs, period, slice, at)
 
-    now_counts = dict(
-        scoped.filter(left_at__isnull=True).values_list("cr_id").annotate(n=Count("id")).values_list("cr_id", "n")
-    )
-
-    # Time spent: every stay touching the period, counted to its end (or to `at`), per ticket and phase.
-    latest: dict[tuple[int, int], tuple[dt.datetime, float]] = {}
-    total: dict[tuple[int, int], float] = defaultdict(float)
-    aging: dict[int, list[int]] = {cr.pk: [0] * len(AGING_BUCKETS) for cr in crs}
-    touching = scoped.filter(entered_at__lt=min(period.until, at)).filter(
-        Q(left_at__isnull=True) | Q(left_at__gte=period.since)
-    )
-    open_by_cr: dict[int, list[tuple[int, dt.datetime, int]]] = defaultdict(list)
-    for ticket_id, cr_id, entered, left, seconds, company_id in touching.values_list(
-        "ticket_id", "cr_id", "entered_at", "left_at", "seconds", "ticket__company_id"
-    ).iterator(chunk_size=5000):
-        spent = float(seconds or 0) if left is not None else max(0.0, (at - entered).total_seconds())
-        key = (cr_id, ticket_id)
-        total[key] += spent
-        if key not in latest or entered > latest[key][0]:
-            latest[key] = (entered, spent)
-        if left is None and cr_id in aging:
-            days = int(spent // DAY)
-            for i, (low, high, _label) in enumerate(AGING_BUCKETS):
-                if days >= low and (high is None or days <= high):
-                    aging[cr_id][i] += 1
-            open_by_cr[cr_id].append((ticket_id, entered, company_id))
-
-    latest_by_cr: dict[int, list[float]] = defaultdict(list)
-    total_by_cr: dict[int, list[float]] = defaultdict(list)
-    for (cr_id, _t), (_e, spent) in latest.items():
-        latest_by_cr[cr_id].append(spent)
-    for (cr_id, _t), spent in total.items():
-        total_by_cr[cr_id].append(spent)
-
-    tz = timezone.get_current_timezone()
-    today = timezone.localdate(at)
-    calendar = BusinessCalendar.for_companies()
-    stale_rows: list[tuple[int, int, dt.datetime, int]] = []
-    stale_counts: Counter[int] = Counter()
-    for cr in crs:
-        if cr.closes_process or cr.stale_after_days is None:
-            continue
-        for ticket_id, entered, company_id in open_by_cr.get(cr.pk, []):
-            # Business days never outnumber calendar days: most stays are ruled out without counting.
-            if (today - entered.astimezone(tz).date()).days <= cr.stale_after_days:
-                continue
-            days = calendar.business_days_between(entered.astimezone(tz).date(), today, company_id)
-            if days > cr.stale_after_days:
-                stale_counts[cr.pk] += 1
-                stale_rows.append((ticket_id, cr.pk, entered, days))
-    stale_rows.sort(key=lambda r: r[2])
-    listed = stale_rows[:STALE_LISTED]
+    times.stale_rows.sort(key=lambda r: r[2])
+    listed = times.stale_rows[:STALE_LISTED]
     info = {t.pk: t for t in Ticket.objects.filter(pk__in=[r[0] for r in listed]).select_related("next_contact_user")}
     names = {cr.pk: str(cr.description) for cr in crs}
     stale = [
@@ -313,32 +335,201 @@ def phases(
 
     rows = []
     for cr in crs:
-        lat = sorted(latest_by_cr.get(cr.pk, []))
-        tot = sorted(total_by_cr.get(cr.pk, []))
+        lat = sorted(times.latest.get(cr.pk, []))
+        tot = sorted(times.total.get(cr.pk, []))
         rows.append(
             PhaseRow(
                 cr_id=cr.pk,
                 code=cr.code,
                 name=str(cr.description),
                 closes=cr.closes_process,
-                now=now_counts.get(cr.pk, 0),
-                latest_median_days=_days(percentile(lat, 50)),
-                latest_p90_days=_days(percentile(lat, 90)),
-                total_median_days=_days(percentile(tot, 50)),
-                total_p90_days=_days(percentile(tot, 90)),
-                aging=aging[cr.pk],
-                stale=stale_counts.get(cr.pk, 0),
+                now=times.now.get(cr.pk, 0),
+                latest_median_days=_days(weighted_percentile(lat, 50)),
+                latest_p90_days=_days(weighted_percentile(lat, 90)),
+                total_median_days=_days(weighted_percentile(tot, 50)),
+                total_p90_days=_days(weighted_percentile(tot, 90)),
+                aging=times.aging[cr.pk],
+                stale=times.stale.get(cr.pk, 0),
             )
         )
 
-    weekly = scoped.filter(cr_id=slice.cr_id) if slice.cr_id else scoped
     mondays = _weeks(period)
-    arrivals = _weekly_counts(
-        weekly.filter(entered_at__gte=period.since, entered_at__lt=period.until), "entered_at", mondays
-    )
-    exits = _weekly_counts(weekly.filter(left_at__gte=period.since, left_at__lt=period.until), "left_at", mondays)
+    if summarised(slice):
+        arrivals, exits = _weekly_from_summaries(workflow_id, period, slice, mondays)
+    else:
+        scoped = PhaseStay.objects.filter(workflow_id=workflow_id, ticket__in=Ticket.objects.filter(slice.tickets()))
+        weekly = scoped.filter(cr_id=slice.cr_id) if slice.cr_id else scoped
+        arrivals = _weekly_counts(
+            weekly.filter(entered_at__gte=period.since, entered_at__lt=period.until), "entered_at", mondays
+        )
+        exits = _weekly_counts(weekly.filter(left_at__gte=period.since, left_at__lt=period.until), "left_at", mondays)
     weeks = [WeekRow(w, arrivals.get(w, 0), exits.get(w, 0)) for w in mondays]
     return PhasesReport(workflow_id, period, at, rows, weeks, stale)
+
+
+def _times_from_ledger(
+    times: _Times, workflow_id: int, crs: list[ResponsibilityCenter], period: Period, slice: Slice, at: dt.datetime
+) -> None:
+    """Every stay touching the period, counted to its end (or to `at`): each ticket's latest per phase."""
+    tickets = Ticket.objects.filter(slice.tickets())
+    scoped = PhaseStay.objects.filter(workflow_id=workflow_id)
+    if slice.tickets():
+        scoped = scoped.filter(ticket__in=tickets)
+    times.now = dict(
+        scoped.filter(left_at__isnull=True).values_list("cr_id").annotate(n=Count("id")).values_list("cr_id", "n")
+    )
+    latest: dict[tuple[int, int], tuple[dt.datetime, float, float]] = {}
+    touching = scoped.filter(entered_at__lt=min(period.until, at)).filter(
+        Q(left_at__isnull=True) | Q(left_at__gte=period.since)
+    )
+    open_by_cr: dict[int, list[tuple[int, dt.datetime, int]]] = defaultdict(list)
+    for ticket_id, cr_id, entered, left, seconds, before, company_id in touching.values_list(
+        "ticket_id", "cr_id", "entered_at", "left_at", "seconds", "before_seconds", "ticket__company_id"
+    ).iterator(chunk_size=5000):
+        spent = float(seconds or 0) if left is not None else max(0.0, (at - entered).total_seconds())
+        key = (cr_id, ticket_id)
+        if key not in latest or entered > latest[key][0]:
+            latest[key] = (entered, spent, spent + float(before or 0))
+        if left is None and cr_id in times.aging:
+            times.aging[cr_id][_aging_index(int(spent // DAY))] += 1
+            open_by_cr[cr_id].append((ticket_id, entered, company_id))
+    for (cr_id, _t), (_e, spent, total) in latest.items():
+        times.latest[cr_id].append((spent, 1))
+        times.total[cr_id].append((total, 1))
+
+    tz = timezone.get_current_timezone()
+    today = timezone.localdate(at)
+    calendar = BusinessCalendar.for_companies()
+    for cr in crs:
+        if cr.closes_process or cr.stale_after_days is None:
+            continue
+        for ticket_id, entered, company_id in open_by_cr.get(cr.pk, []):
+            # Business days never outnumber calendar days: most stays are ruled out without counting.
+            if (today - entered.astimezone(tz).date()).days <= cr.stale_after_days:
+                continue
+            days = calendar.business_days_between(entered.astimezone(tz).date(), today, company_id)
+            if days > cr.stale_after_days:
+                times.stale[cr.pk] += 1
+                times.stale_rows.append((ticket_id, cr.pk, entered, days))
+
+
+def _times_from_summaries(
+    times: _Times, workflow_id: int, crs: list[ResponsibilityCenter], period: Period, slice: Slice, at: dt.datetime
+) -> None:
+    """The same numbers read off the summaries: the ended stays that were each ticket's latest in their
+    phase, by end day from the period's first, and the stays open now by hour entered. Aging counts the
+    stays of an hour that straddles a bucket's edge one by one from the ledger, so it stays exact."""
+    dims = _tally_dims(slice)
+    closed = (
+        PhaseTally.objects.filter(
+            workflow_id=workflow_id,
+            kind__in=[PhaseTally.Kind.LATEST, PhaseTally.Kind.TOTAL],
+            day__gte=period.start,
+            **dims,
+        )
+        .values_list("kind", "cr_id", "bucket")
+        .annotate(stays=Sum("n"), spent=Sum("seconds"))
+        .order_by()
+    )
+    for kind, cr_id, _bucket, n, spent in closed:
+        if n:
+            target = times.latest if kind == PhaseTally.Kind.LATEST else times.total
+            target[cr_id].append((spent / n, n))
+
+    edges = [at - dt.timedelta(days=low) for low, _high, _label in AGING_BUCKETS[1:]]
+    straddling = {edge.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0) for edge in edges}
+    tz = timezone.get_current_timezone()
+    today = timezone.localdate(at)
+    calendar = BusinessCalendar.for_companies()
+    stale_after = {
+        cr.pk: cr.stale_after_days for cr in crs if not cr.closes_process and cr.stale_after_days is not None
+    }
+    opened = (
+        OpenTally.objects.filter(workflow_id=workflow_id, **dims)
+        .values_list("cr_id", "hour", "company_id", "bucket")
+        .annotate(stays=Sum("n"), entered=Sum("entered"), before=Sum("before"))
+        .order_by()
+    )
+    for cr_id, hour, company_id, _bucket, n, entered, before in opened:
+        if not n:
+            continue
+        times.now[cr_id] = times.now.get(cr_id, 0) + n
+        spent = max(0.0, at.timestamp() - entered / n)
+        times.latest[cr_id].append((spent, n))
+        times.total[cr_id].append((spent + before / n, n))
+        if cr_id in times.aging and hour not in straddling:
+            times.aging[cr_id][_aging_index(int(spent // DAY))] += n
+        limit = stale_after.get(cr_id)
+        if limit is not None:
+            day = hour.astimezone(tz).date()
+            if (today - day).days > limit and calendar.business_days_between(day, today, company_id) > limit:
+                times.stale[cr_id] += n
+    if straddling:
+        edge_hours = Q()
+        for hour in straddling:
+            edge_hours |= Q(entered_at__gte=hour, entered_at__lt=hour + dt.timedelta(hours=1))
+        for cr_id, entered in _open_stays(workflow_id, slice).filter(edge_hours).values_list("cr_id", "entered_at"):
+            if cr_id in times.aging:
+                times.aging[cr_id][_aging_index(int(max(0.0, (at - entered).total_seconds()) // DAY))] += 1
+    for cr_id, limit in stale_after.items():
+        times.stale_rows.extend(_oldest_stale(workflow_id, cr_id, limit, slice, today, calendar))
+
+
+def _open_stays(workflow_id: int, slice: Slice) -> QuerySet[PhaseStay]:
+    stays = PhaseStay.objects.filter(workflow_id=workflow_id, left_at__isnull=True)
+    if slice.tickets():
+        stays = stays.filter(ticket__in=Ticket.objects.filter(slice.tickets()))
+    return stays
+
+
+def _oldest_stale(
+    workflow_id: int, cr_id: int, limit: int, slice: Slice, today: dt.date, calendar: BusinessCalendar
+) -> list[tuple[int, int, dt.datetime, int]]:
+    """The phase's stale stays, oldest first (at most the number listed): read in the order of the
+    index, past those too recent by the calendar, until enough are stale."""
+    found: list[tuple[int, int, dt.datetime, int]] = []
+    tz = timezone.get_current_timezone()
+    candidates = (
+        _open_stays(workflow_id, slice)
+        .filter(cr_id=cr_id, entered_at__lt=_local_midnight(today - dt.timedelta(days=limit)))
+        .order_by("entered_at", "id")
+        .values_list("ticket_id", "entered_at", "ticket__company_id")
+    )
+    for start in itertools.count(0, 4 * STALE_LISTED):
+        chunk = list(candidates[start : start + 4 * STALE_LISTED])
+        for ticket_id, entered, company_id in chunk:
+            days = calendar.business_days_between(entered.astimezone(tz).date(), today, company_id)
+            if days > limit:
+                found.append((ticket_id, cr_id, entered, days))
+                if len(found) >= STALE_LISTED:
+                    return found
+        if len(chunk) < 4 * STALE_LISTED:
+            break
+    return found
+
+
+def _weekly_from_summaries(
+    workflow_id: int, period: Period, slice: Slice, weeks: list[dt.date]
+) -> tuple[dict[dt.date, int], dict[dt.date, int]]:
+    arrivals: dict[dt.date, int] = dict.fromkeys(weeks, 0)
+    exits: dict[dt.date, int] = dict.fromkeys(weeks, 0)
+    for kind, day, n in (
+        PhaseTally.objects.filter(
+            workflow_id=workflow_id,
+            kind__in=[PhaseTally.Kind.ARRIVED, PhaseTally.Kind.LEFT],
+            day__gte=period.start,
+            day__lte=period.end,
+            **_tally_dims(slice),
+        )
+        .values_list("kind", "day")
+        .annotate(stays=Sum("n"))
+        .order_by()
+    ):
+        week = day - dt.timedelta(days=day.weekday())
+        target = arrivals if kind == PhaseTally.Kind.ARRIVED else exits
+        if week in target:
+            target[week] += n
+    return arrivals, exits
 
 
 def _weekly_counts(qs: QuerySet[Any], field_name: str, weeks: list[dt.date]) -> dict[dt.date, int]:
@@ -450,22 +641,33 @@ class FunnelReport:
         return tables
 
 
-def funnel(workflow_id: int, *, period: Period, slice: Slice = Slice()) -> FunnelReport:
+def funnel(workflow_id: int, *, period: Period, slice: Slice = Slice(), at: dt.datetime | None = None) -> FunnelReport:
     """The tickets opened in the period that entered the workflow: how many reached each phase, how many
-    went on, the decisions' options taken, and for sales contacts their outcomes."""
+    went on, the decisions' options taken, and for sales contacts their outcomes. Measured now and not
+    sliced by phase or user, the counts come from the summaries (by the tickets' opening day); given
+    `at`, from the ledger and the moves. The sales come from the contacts."""
     entered = PhaseStay.objects.filter(ticket_id=OuterRef("pk"), workflow_id=workflow_id)
     cohort = Ticket.objects.filter(
         slice.tickets(), Exists(entered), opened_at__gte=period.since, opened_at__lt=period.until
     ).order_by()
     cohort_ids = cohort.values("pk")
-    opened = cohort.count()
     crs = workflow_crs(workflow_id)
-    reached = dict(
-        PhaseStay.objects.filter(workflow_id=workflow_id, ticket_id__in=cohort_ids)
-        .values_list("cr_id")
-        .annotate(n=Count("ticket_id", distinct=True))
-        .values_list("cr_id", "n")
-    )
+    if at is None and summarised(slice):
+        opened, reached, taken = _funnel_from_summaries(workflow_id, period, slice)
+    else:
+        opened = cohort.count()
+        reached = dict(
+            PhaseStay.objects.filter(workflow_id=workflow_id, ticket_id__in=cohort_ids)
+            .values_list("cr_id")
+            .annotate(n=Count("ticket_id", distinct=True))
+            .values_list("cr_id", "n")
+        )
+        taken = list(
+            MoveDecision.objects.filter(move__ticket_id__in=cohort_ids, step__workflow_id=workflow_id)
+            .values_list("step_id", "option_id")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
     steps = []
     for i, cr in enumerate(crs):
         here = reached.get(cr.pk, 0)
@@ -481,15 +683,17 @@ def funnel(workflow_id: int, *, period: Period, slice: Slice = Slice()) -> Funne
             )
         )
 
-    taken = (
-        MoveDecision.objects.filter(move__ticket_id__in=cohort_ids, step__workflow_id=workflow_id)
-        .values_list("step_id", "step__question", "option_id", "option__label", "option__position")
-        .annotate(n=Count("id"))
-        .order_by("step__order", "option__position", "option_id")
+    counts = {(step_id, option_id): n for step_id, option_id, n in taken if n}
+    options = (
+        DecisionOption.objects.filter(step__workflow_id=workflow_id, pk__in={o for _s, o in counts})
+        .values_list("step_id", "step__question", "pk", "label")
+        .order_by("step__order", "position", "pk")
     )
     by_step: dict[int, DecisionSplit] = {}
-    for step_id, question, _option_id, label, _position, n in taken:
-        by_step.setdefault(step_id, DecisionSplit(step_id, question, [])).options.append(Share(label, n, None))
+    for step_id, question, option_id, label in options:
+        n = counts.get((step_id, option_id), 0)
+        if n:
+            by_step.setdefault(step_id, DecisionSplit(step_id, question, [])).options.append(Share(label, n, None))
     for split in by_step.values():
         whole = sum(o.count for o in split.options)
         for o in split.options:
@@ -522,6 +726,33 @@ def funnel(workflow_id: int, *, period: Period, slice: Slice = Slice()) -> Funne
             loss_reasons=[Share(name or _("No reason"), n, _pct(n, totals["lost"])) for name, n in reasons],
         )
     return FunnelReport(workflow_id, period, opened, steps, list(by_step.values()), sales)
+
+
+def _funnel_from_summaries(
+    workflow_id: int, period: Period, slice: Slice
+) -> tuple[int, dict[int, int], list[tuple[int, int, int]]]:
+    """The tickets opened in the period that entered the workflow, those that reached each phase, and
+    the decisions they took (step, option, times), read off the summaries."""
+    rows = (
+        PhaseTally.objects.filter(
+            workflow_id=workflow_id,
+            kind__in=[PhaseTally.Kind.REACHED, PhaseTally.Kind.DECIDED],
+            day__gte=period.start,
+            day__lte=period.end,
+            **_tally_dims(slice),
+        )
+        .values_list("kind", "cr_id", "bucket")
+        .annotate(tickets=Sum("n"))
+        .order_by()
+    )
+    reached: dict[int, int] = {}
+    taken: list[tuple[int, int, int]] = []
+    for kind, cr_id, bucket, n in rows:
+        if kind == PhaseTally.Kind.REACHED:
+            reached[cr_id] = n
+        else:
+            taken.append((cr_id, bucket, n))
+    return reached.pop(WORKFLOW, 0), reached, taken
 
 
 # ---- 3. people ---------------------------------------------------------------------------------------
@@ -740,57 +971,23 @@ class AnswersReport:
         return tables
 
 
-def answers(cycle_id: int, *, period: Period, slice: Slice = Slice()) -> AnswersReport:
+def answers(cycle_id: int, *, period: Period, slice: Slice = Slice(), at: dt.datetime | None = None) -> AnswersReport:
     """Per question of the cycle, the answers given in the period by tickets of the slice (the slice's user
-    is who answered): options counted, numbers summarised, dates by month, and how many answered."""
+    is who answered): options counted, numbers summarised, dates by month, and how many answered.
+
+    Measured now (no `at`) and not sliced by phase, the answers come from the summaries (numbers' median,
+    quartiles, extremes and histogram exact to their bucket: ciclo.insight.summaries), and so do the
+    tickets asked over a period that reaches today; otherwise from the answers and the ledger."""
+    live = at is None
+    at = at or timezone.now()
     questions = list(Question.objects.filter(cycle_id=cycle_id).select_related("cr").order_by("code", "id"))
-    user_id = slice.user_id
-    ticket_slice = Slice(slice.service_type_id, slice.cr_id, None, slice.company_id)
-    rows = Answer.objects.filter(
-        question__cycle_id=cycle_id,
-        is_empty=False,
-        answered_at__gte=period.since,
-        answered_at__lt=period.until,
-    )
-    if ticket_slice.tickets():
-        rows = rows.filter(ticket__in=Ticket.objects.filter(ticket_slice.tickets()))
-    if user_id:
-        rows = rows.filter(answered_by_id=user_id)
-    answered = dict(rows.values_list("question_id").annotate(n=Count("id")).values_list("question_id", "n"))
-
-    stays = PhaseStay.objects.filter(cr_id__in={q.cr_id for q in questions}, entered_at__lt=period.until).filter(
-        Q(left_at__isnull=True) | Q(left_at__gte=period.since)
-    )
-    stays = stays.filter(ticket__service_type__cycle_id=cycle_id)
-    if ticket_slice.tickets():
-        stays = stays.filter(ticket__in=Ticket.objects.filter(ticket_slice.tickets()))
-    asked = dict(stays.values_list("cr_id").annotate(n=Count("ticket_id", distinct=True)).values_list("cr_id", "n"))
-
-    choices: dict[int, Counter[int]] = defaultdict(Counter)
-    complements: dict[int, Counter[int]] = defaultdict(Counter)
-    choice_rows = AnswerChoice.objects.filter(answer__in=rows)
-    for question_id, option_id, with_complement, n in (
-        choice_rows.values_list("answer__question_id", "option_id")
-        .annotate(with_complement=Count("id", filter=~Q(complement="")), n=Count("id"))
-        .values_list("answer__question_id", "option_id", "with_complement", "n")
-        .order_by()
-    ):
-        choices[question_id][option_id] += n
-        complements[question_id][option_id] += with_complement
-
     numeric = {q.pk for q in questions if q.answer_type in (AnswerType.NUMBER, AnswerType.MONEY)}
     dated = {q.pk for q in questions if q.answer_type == AnswerType.DATE}
-    numbers: dict[int, list[Decimal]] = defaultdict(list)
-    months: dict[int, Counter[str]] = defaultdict(Counter)
-    for question_id, number, day in (
-        rows.filter(question_id__in=numeric | dated)
-        .values_list("question_id", "value_number", "value_date")
-        .iterator(chunk_size=5000)
-    ):
-        if question_id in numeric and number is not None:
-            numbers[question_id].append(number)
-        elif question_id in dated and day is not None:
-            months[question_id][f"{day:%Y-%m}"] += 1
+    if not live or slice.cr_id:
+        answered, choices, complements, numbers, months = _answers_from_rows(cycle_id, period, slice, numeric, dated)
+    else:
+        answered, choices, complements, numbers, months = _answers_from_summaries(questions, period, slice, numeric)
+    asked = _asked(cycle_id, {q.cr_id for q in questions}, period, slice, at if not live else None)
 
     stats = []
     for q in questions:
@@ -817,34 +1014,151 @@ def answers(cycle_id: int, *, period: Period, slice: Slice = Slice()) -> Answers
     return AnswersReport(cycle_id, period, stats)
 
 
-def _summarise(s: QuestionStats, values: list[Decimal]) -> None:
-    s.count = len(values)
+_AnswerCounts = tuple[
+    dict[int, int],
+    dict[int, Counter[int]],
+    dict[int, Counter[int]],
+    dict[int, list[tuple[Decimal, int, Decimal]]],
+    dict[int, Counter[str]],
+]
+
+
+def _answers_from_rows(
+    cycle_id: int, period: Period, slice: Slice, numeric: set[int], dated: set[int]
+) -> _AnswerCounts:
+    """The answers given in the period by the slice's tickets, counted from the answers themselves: per
+    question, how many; the options chosen and complemented; each number (value, 1, value); the months."""
+    rows = Answer.objects.filter(
+        question__cycle_id=cycle_id,
+        is_empty=False,
+        answered_at__gte=period.since,
+        answered_at__lt=period.until,
+    )
+    ticket_slice = Slice(slice.service_type_id, slice.cr_id, None, slice.company_id)
+    if ticket_slice.tickets():
+        rows = rows.filter(ticket__in=Ticket.objects.filter(ticket_slice.tickets()))
+    if slice.user_id:
+        rows = rows.filter(answered_by_id=slice.user_id)
+    answered = dict(rows.values_list("question_id").annotate(n=Count("id")).values_list("question_id", "n"))
+    choices: dict[int, Counter[int]] = defaultdict(Counter)
+    complements: dict[int, Counter[int]] = defaultdict(Counter)
+    for question_id, option_id, with_complement, n in (
+        AnswerChoice.objects.filter(answer__in=rows)
+        .values_list("answer__question_id", "option_id")
+        .annotate(with_complement=Count("id", filter=~Q(complement="")), n=Count("id"))
+        .values_list("answer__question_id", "option_id", "with_complement", "n")
+        .order_by()
+    ):
+        choices[question_id][option_id] += n
+        complements[question_id][option_id] += with_complement
+    numbers: dict[int, list[tuple[Decimal, int, Decimal]]] = defaultdict(list)
+    months: dict[int, Counter[str]] = defaultdict(Counter)
+    for question_id, number, day in (
+        rows.filter(question_id__in=numeric | dated)
+        .values_list("question_id", "value_number", "value_date")
+        .iterator(chunk_size=5000)
+    ):
+        if question_id in numeric and number is not None:
+            numbers[question_id].append((number, 1, number))
+        elif question_id in dated and day is not None:
+            months[question_id][f"{day:%Y-%m}"] += 1
+    return answered, choices, complements, numbers, months
+
+
+def _answers_from_summaries(
+    questions: list[Question], period: Period, slice: Slice, numeric: set[int]
+) -> _AnswerCounts:
+    """The same counts read off the answers' summary; a number bucket stands for its values at their mean."""
+    tallies = AnswerTally.objects.filter(
+        question_id__in=[q.pk for q in questions], day__gte=period.start, day__lte=period.end, **_tally_dims(slice)
+    )
+    if slice.user_id:
+        tallies = tallies.filter(user_id=slice.user_id)
+    answered: dict[int, int] = defaultdict(int)
+    choices: dict[int, Counter[int]] = defaultdict(Counter)
+    complements: dict[int, Counter[int]] = defaultdict(Counter)
+    numbers: dict[int, list[tuple[Decimal, int, Decimal]]] = defaultdict(list)
+    months: dict[int, Counter[str]] = defaultdict(Counter)
+    for question_id, option_id, bucket, n, with_complement, total in (
+        tallies.values_list("question_id", "option_id", "bucket")
+        .annotate(answers=Sum("n"), with_complement=Sum("complements"), total=Sum("total"))
+        .order_by()
+    ):
+        if not n:
+            continue
+        if option_id:
+            choices[question_id][option_id] += n
+            complements[question_id][option_id] += with_complement
+            continue
+        answered[question_id] += n
+        if question_id in numeric:
+            total = Decimal(total).quantize(Decimal("0.0001"))
+            numbers[question_id].append((total / n, n, total))
+        elif bucket:
+            months[question_id][f"{bucket // 100:04d}-{bucket % 100:02d}"] += n
+    return answered, choices, complements, numbers, months
+
+
+def _asked(cycle_id: int, cr_ids: set[int], period: Period, slice: Slice, at: dt.datetime | None) -> dict[int, int]:
+    """Per phase, the tickets of the cycle's service types (and the slice's) in it at some time of the
+    period: from the summaries (each ticket's latest stay there) when measured now over a period that
+    reaches today."""
+    types = list(ServiceType.objects.filter(cycle_id=cycle_id).values_list("pk", flat=True))
+    ticket_slice = Slice(slice.service_type_id, slice.cr_id, None, slice.company_id)
+    if at is None and summarised(ticket_slice) and period.until > timezone.now():
+        dims = _tally_dims(ticket_slice)
+        asked: Counter[int] = Counter()
+        ended = PhaseTally.objects.filter(
+            kind=PhaseTally.Kind.LATEST, day__gte=period.start, cr_id__in=cr_ids, service_type_id__in=types, **dims
+        )
+        for cr_id, n in ended.values_list("cr_id").annotate(stays=Sum("n")).order_by():
+            asked[cr_id] += n
+        still = OpenTally.objects.filter(cr_id__in=cr_ids, service_type_id__in=types, **dims)
+        for cr_id, n in still.values_list("cr_id").annotate(stays=Sum("n")).order_by():
+            asked[cr_id] += n
+        return dict(asked)
+    stays = PhaseStay.objects.filter(cr_id__in=cr_ids, entered_at__lt=period.until).filter(
+        Q(left_at__isnull=True) | Q(left_at__gte=period.since)
+    )
+    stays = stays.filter(ticket__service_type__cycle_id=cycle_id)
+    if ticket_slice.tickets():
+        stays = stays.filter(ticket__in=Ticket.objects.filter(ticket_slice.tickets()))
+    return dict(stays.values_list("cr_id").annotate(n=Count("ticket_id", distinct=True)).values_list("cr_id", "n"))
+
+
+def _summarise(s: QuestionStats, values: list[tuple[Decimal, int, Decimal]]) -> None:
+    """Numbers given as (value, how many times, their sum), sorted by value."""
+    s.count = sum(n for _v, n, _t in values)
     if not values:
         return
-    total = sum(values, Decimal(0))
-    floats = [float(v) for v in values]
+    total = sum((t for _v, _n, t in values), Decimal(0))
+    pairs = [(float(v), n) for v, n, _t in values]
     s.sum = total
-    s.mean = round(float(total) / len(values), 4)
-    s.median = percentile(floats, 50)
-    s.q1 = percentile(floats, 25)
-    s.q3 = percentile(floats, 75)
-    s.minimum, s.maximum = floats[0], floats[-1]
-    s.histogram = histogram(floats)
+    s.mean = round(float(total) / s.count, 4)
+    s.median = weighted_percentile(pairs, 50)
+    s.q1 = weighted_percentile(pairs, 25)
+    s.q3 = weighted_percentile(pairs, 75)
+    s.minimum, s.maximum = pairs[0][0], pairs[-1][0]
+    s.histogram = weighted_histogram(pairs)
 
 
 def histogram(values: Iterable[float], bins: int = HISTOGRAM_BINS) -> list[Bin]:
     """Equal-width bins from the least to the greatest value (one bin when all are equal); each bin holds
     the values from its low end, up to but not including its high end — the last one includes it."""
-    ordered = sorted(values)
-    if not ordered:
+    return weighted_histogram(_weighted(values), bins)
+
+
+def weighted_histogram(pairs: Sequence[tuple[float, int]], bins: int = HISTOGRAM_BINS) -> list[Bin]:
+    """histogram() of values given as (value, how many times), sorted by value."""
+    if not pairs:
         return []
-    low, high = ordered[0], ordered[-1]
+    low, high = pairs[0][0], pairs[-1][0]
     if low == high:
-        return [Bin(_number(low), low, high, len(ordered))]
+        return [Bin(_number(low), low, high, sum(n for _v, n in pairs))]
     width = (high - low) / bins
     counts = [0] * bins
-    for v in ordered:
-        counts[min(bins - 1, int((v - low) / width))] += 1
+    for v, n in pairs:
+        counts[min(bins - 1, int((v - low) / width))] += n
     edges = [low + width * i for i in range(bins + 1)]
     return [
         Bin(f"{_number(edges[i])}–{_number(edges[i + 1])}", round(edges[i], 4), round(edges[i + 1], 4), counts[i])

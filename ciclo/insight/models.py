@@ -37,6 +37,8 @@ class PhaseStay(models.Model):
     )
     seconds = models.PositiveBigIntegerField(_("time spent (seconds)"), null=True, blank=True)
     business_days = models.PositiveIntegerField(_("time spent (business days)"), null=True, blank=True)
+    # The time the ticket spent in this phase of this workflow before this stay (its earlier stays there).
+    before_seconds = models.PositiveBigIntegerField(_("time spent there before (seconds)"), default=0)
 
     class Meta:
         ordering = ["entered_at", "id"]
@@ -53,7 +55,116 @@ class PhaseStay(models.Model):
             # The phases dashboard: who is in a phase now, and the stays that ended in a period.
             models.Index(fields=["workflow", "cr", "entered_at"], name="stay_wf_cr_entered"),
             models.Index(fields=["workflow", "cr", "left_at"], name="stay_wf_cr_left"),
+            # The stale tickets: the oldest stays still open in a phase, in order.
+            models.Index(
+                fields=["workflow", "cr", "entered_at", "id"],
+                condition=Q(left_at__isnull=True),
+                name="stay_open_entered",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"#{self.ticket_id} · {self.cr_id} · {self.entered_at:%Y-%m-%d}"
+
+
+# ---- summaries: what the measurements read instead of the raw rows (ciclo.insight.summaries) -------------
+#
+# Written in the transaction of the change that moves them (the ledger's record_move and record_openings,
+# the engine's answer saves) by database-side increments, and written again from the raw rows by
+# summaries.rebuild(). Their dimensions are plain integers, not foreign keys: a summary row refers to
+# nothing, and 0 stands for "none" where a dimension does not apply.
+
+
+class PhaseTally(models.Model):
+    """Per local day, workflow, phase, service type and company: a count (and a sum of seconds) of one
+    kind of fact of the ledger; `bucket` is the duration bucket of the time kinds, 0 for the others."""
+
+    class Kind(models.IntegerChoices):
+        ARRIVED = 1, _("stays entered")  # day: the stay's entry
+        LEFT = 2, _("stays left")  # day: the stay's end
+        LATEST = 3, _("ended stays, each ticket's latest in the phase")  # day: its end; bucket: its seconds
+        TOTAL = 4, _("ended stays' ticket totals in the phase")  # day: its end; bucket: the ticket's seconds there
+        REACHED = 5, _("tickets that reached the phase")  # day: the ticket's opening; cr 0: entered the workflow
+        DECIDED = 6, _("decisions taken")  # day: the ticket's opening; cr: the decision step; bucket: the option
+
+    kind = models.PositiveSmallIntegerField(_("kind"), choices=Kind.choices)
+    day = models.DateField(_("day"))
+    workflow_id = models.BigIntegerField(_("workflow"))
+    cr_id = models.BigIntegerField(_("phase"))
+    service_type_id = models.BigIntegerField(_("service type"))
+    company_id = models.BigIntegerField(_("company"))
+    bucket = models.IntegerField(_("bucket"), default=0)
+    n = models.BigIntegerField(_("count"), default=0)
+    seconds = models.BigIntegerField(_("seconds"), default=0)
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.day} · {self.cr_id}: {self.n}"
+
+    class Meta:
+        verbose_name = _("phase tally")
+        verbose_name_plural = _("phase tallies")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workflow_id", "kind", "day", "cr_id", "service_type_id", "company_id", "bucket"],
+                name="phasetally_key",
+            )
+        ]
+
+
+class OpenTally(models.Model):
+    """The stays still open, per hour of entry (UTC), workflow, phase, service type, company and the
+    bucket of the time the ticket spent in the phase before: how many, and the sums of their entry
+    moments (epoch seconds) and of that earlier time."""
+
+    hour = models.DateTimeField(_("hour entered"))
+    workflow_id = models.BigIntegerField(_("workflow"))
+    cr_id = models.BigIntegerField(_("phase"))
+    service_type_id = models.BigIntegerField(_("service type"))
+    company_id = models.BigIntegerField(_("company"))
+    bucket = models.IntegerField(_("bucket of the earlier time"), default=0)
+    n = models.BigIntegerField(_("count"), default=0)
+    entered = models.BigIntegerField(_("sum of entry moments"), default=0)
+    before = models.BigIntegerField(_("sum of earlier seconds"), default=0)
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H}h · {self.cr_id}: {self.n}"
+
+    class Meta:
+        verbose_name = _("open stays tally")
+        verbose_name_plural = _("open stays tallies")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workflow_id", "cr_id", "hour", "service_type_id", "company_id", "bucket"],
+                name="opentally_key",
+            )
+        ]
+
+
+class AnswerTally(models.Model):
+    """Per local day of the answer, question, service type, company and user who answered: the answers
+    given (option 0) with their number bucket or month (yyyymm) and the sum of their numbers, and each
+    option chosen (option id) with the complements given."""
+
+    day = models.DateField(_("day"))
+    question_id = models.BigIntegerField(_("question"))
+    service_type_id = models.BigIntegerField(_("service type"))
+    company_id = models.BigIntegerField(_("company"))
+    user_id = models.BigIntegerField(_("user"))
+    option_id = models.BigIntegerField(_("option"), default=0)
+    bucket = models.IntegerField(_("bucket"), default=0)
+    n = models.BigIntegerField(_("count"), default=0)
+    complements = models.BigIntegerField(_("complements"), default=0)
+    total = models.DecimalField(_("sum"), max_digits=38, decimal_places=4, default=0)
+
+    def __str__(self) -> str:
+        return f"{self.day} · {self.question_id} · {self.option_id}: {self.n}"
+
+    class Meta:
+        verbose_name = _("answers tally")
+        verbose_name_plural = _("answers tallies")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["question_id", "day", "option_id", "bucket", "service_type_id", "company_id", "user_id"],
+                name="answertally_key",
+            )
+        ]

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ciclo.configurator.models import AnswerType, Question, ResponsibilityCenter
+from ciclo.insight.summaries import answers_changing
 from ciclo.tickets.access import check_can_work
 from ciclo.tickets.errors import AnswerConflict, InvalidInput, PhaseLocked, PhaseNotUnlocked
 from ciclo.tickets.models import Answer, AnswerChoice, AnswerRevision, CrUnlock, PhaseMove, Ticket
@@ -169,7 +170,8 @@ def save_answers(
                 )
         if conflicts:
             raise AnswerConflict(conflicts)
-        return _write(ticket, questions, current, values, by=by, at=at)
+        with answers_changing(locked, list(questions), current):  # the insight's summaries follow
+            return _write(ticket, questions, current, values, by=by, at=at)
 
 
 def _check_phases(ticket: Ticket, questions: Iterable[Question]) -> None:

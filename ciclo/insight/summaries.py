@@ -1,0 +1,410 @@
+"""The insight's summaries: counts the measurements read instead of scanning the raw rows.
+
+Three tables (ciclo.insight.models): PhaseTally (per day and phase: stays entered and left, the times of
+ended stays by duration bucket, the tickets that reached each phase and the decisions they took, by the
+day they were opened), OpenTally (the stays still open, per hour they were entered) and AnswerTally (per
+day, question and option: the answers given, their numbers by bucket, the months of their dates).
+
+They are kept in the transaction of the change: the ledger (record_move, record_openings) adds what a
+move changes, and the engine's answer saves call answers_changing(). Every change is an increment done
+by the database (INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n), so two transactions changing
+the same row add up. rebuild() writes every row again from the raw rows, with the same functions: what a
+stay or an answer contributes is said once, in stay_facts() and answer_facts().
+
+Durations are bucketed by the hour below 128 hours, and beyond in 64 buckets per doubling (each bucket
+at most 1/64 of its values wide); numbers likewise from 128 up. A bucket keeps its count and its sum,
+so percentiles are read at each bucket's mean: exact when a bucket holds one value, within a bucket's
+width otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Any
+
+from django.apps import apps as global_apps
+from django.db import connection, transaction
+from django.utils import timezone
+
+from ciclo.configurator.models import AnswerType
+
+HOUR = 3600
+ROWS_PER_STATEMENT = 500
+NUMERIC_TYPES = (AnswerType.NUMBER, AnswerType.MONEY)
+CHOICE_TYPES = (AnswerType.SINGLE_CHOICE, AnswerType.MULTIPLE_CHOICE)
+
+# PhaseTally's kinds (the model's Kind, spelled here so that migrations' historical models can use them).
+ARRIVED, LEFT, LATEST, TOTAL, REACHED, DECIDED = 1, 2, 3, 4, 5, 6
+WORKFLOW = 0  # REACHED with cr 0: the ticket entered the workflow
+
+
+# ---- buckets ---------------------------------------------------------------------------------------
+
+
+def _log_bucket(units: int) -> int:
+    """`units` itself below 128; beyond, 64 buckets per doubling, in order and without gaps."""
+    if units < 128:
+        return units
+    shift = units.bit_length() - 7
+    return 64 * shift + (units >> shift)
+
+
+def duration_bucket(seconds: int) -> int:
+    return _log_bucket(max(0, int(seconds)) // HOUR)
+
+
+def number_bucket(value: Decimal) -> int:
+    """Positive buckets for values ≥ 0, negative ones below (the sign kept apart from the magnitude)."""
+    k = _log_bucket(int(abs(value)))
+    return k + 1 if value >= 0 else -(k + 1)
+
+
+def _local_day(moment: dt.datetime, tz: dt.tzinfo) -> dt.date:
+    if timezone.is_naive(moment):
+        return moment.date()
+    return moment.astimezone(tz).date()
+
+
+def _hour(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _epoch(moment: dt.datetime) -> int:
+    return int(moment.timestamp())
+
+
+# ---- what a stay contributes ------------------------------------------------------------------------
+
+PhaseKey = tuple[int, int, dt.date, int, int, int, int]  # workflow, kind, day, cr, service type, company, bucket
+OpenKey = tuple[int, int, dt.datetime, int, int, int]  # workflow, cr, hour, service type, company, bucket
+
+
+class Deltas:
+    """Changes to the summaries, added up by key before they are written (a row once per statement)."""
+
+    def __init__(self) -> None:
+        self.phase: dict[PhaseKey, list[int]] = defaultdict(lambda: [0, 0])
+        self.open: dict[OpenKey, list[int]] = defaultdict(lambda: [0, 0, 0])
+        self.answer: dict[tuple[Any, ...], list[Any]] = defaultdict(lambda: [0, 0, Decimal(0)])
+
+    def add_phase(self, key: PhaseKey, n: int, seconds: int = 0) -> None:
+        row = self.phase[key]
+        row[0] += n
+        row[1] += n * seconds
+
+    def add_open(self, key: OpenKey, n: int, entered: int, before: int) -> None:
+        row = self.open[key]
+        row[0] += n
+        row[1] += n * entered
+        row[2] += n * before
+
+    def write(self, registry: Any = None) -> None:
+        registry = registry or global_apps
+        _upsert(registry.get_model("insight", "PhaseTally"), PHASE_KEY, ("n", "seconds"), self.phase)
+        _upsert(registry.get_model("insight", "OpenTally"), OPEN_KEY, ("n", "entered", "before"), self.open)
+        _upsert(registry.get_model("insight", "AnswerTally"), ANSWER_KEY, ("n", "complements", "total"), self.answer)
+
+
+PHASE_KEY = ("workflow_id", "kind", "day", "cr_id", "service_type_id", "company_id", "bucket")
+OPEN_KEY = ("workflow_id", "cr_id", "hour", "service_type_id", "company_id", "bucket")
+ANSWER_KEY = ("question_id", "day", "option_id", "bucket", "service_type_id", "company_id", "user_id")
+
+
+def _db_value(model: Any, name: str, value: Any) -> Any:
+    return model._meta.get_field(name).get_db_prep_value(value, connection)
+
+
+def _upsert(model: Any, keys: Sequence[str], values: Sequence[str], rows: dict[tuple[Any, ...], list[Any]]) -> None:
+    """Add `rows` (key → increments) to the table: one INSERT … ON CONFLICT DO UPDATE a few hundred rows."""
+    changed = [(k, v) for k, v in rows.items() if any(v)]
+    if not changed:
+        return
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = [*keys, *values]
+    quoted = [connection.ops.quote_name(model._meta.get_field(c).column) for c in columns]
+    updates = ", ".join(f"{q} = {table}.{q} + excluded.{q}" for q in quoted[len(keys) :])
+    row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    conflict = ", ".join(quoted[: len(keys)])
+    with connection.cursor() as cursor:
+        for start in range(0, len(changed), ROWS_PER_STATEMENT):
+            chunk = changed[start : start + ROWS_PER_STATEMENT]
+            params: list[Any] = []
+            for key, increments in chunk:
+                params.extend(_db_value(model, c, v) for c, v in zip(columns, [*key, *increments], strict=True))
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(quoted)}) VALUES {', '.join([row_sql] * len(chunk))} "
+                f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}",
+                params,
+            )
+
+
+class TicketStays:
+    """One ticket's stays (dicts with the ledger's fields), in time order, with what the summaries need
+    of the ticket: its service type, company and opening day."""
+
+    def __init__(self, service_type_id: int, company_id: int, opened_day: dt.date, stays: list[dict[str, Any]]):
+        self.service_type_id = service_type_id
+        self.company_id = company_id
+        self.opened_day = opened_day
+        self.stays = stays
+
+
+def stay_facts(
+    deltas: Deltas,
+    ticket: TicketStays,
+    index: int,
+    sign: int,
+    tz: dt.tzinfo,
+    *,
+    only: frozenset[str] = frozenset(("entered", "left", "time", "open", "reached")),
+) -> None:
+    """Add (sign 1) or take away (sign -1) what the ticket's stay at `index` contributes, as the ticket's
+    stays are now: its entry and end by day; if it ended and is the ticket's latest in its phase, its
+    time and the ticket's total time there by end day and bucket; if open, its hour of entry; if it is
+    the ticket's first in its phase (or workflow), the ticket reached it. `only` picks some of these."""
+    stay = ticket.stays[index]
+    wf, cr = stay["workflow_id"], stay["cr_id"]
+    st, co = ticket.service_type_id, ticket.company_id
+    earlier = ticket.stays[:index]
+    later = ticket.stays[index + 1 :]
+    if "entered" in only:
+        deltas.add_phase((wf, ARRIVED, _local_day(stay["entered_at"], tz), cr, st, co, 0), sign)
+    left = stay["left_at"]
+    if left is not None:
+        day = _local_day(left, tz)
+        if "left" in only:
+            deltas.add_phase((wf, LEFT, day, cr, st, co, 0), sign)
+        if "time" in only and not any(s["workflow_id"] == wf and s["cr_id"] == cr for s in later):
+            spent = int(stay["seconds"] or 0)
+            total = spent + int(stay["before_seconds"] or 0)
+            deltas.add_phase((wf, LATEST, day, cr, st, co, duration_bucket(spent)), sign, spent)
+            deltas.add_phase((wf, TOTAL, day, cr, st, co, duration_bucket(total)), sign, total)
+    elif "open" in only:
+        before = int(stay["before_seconds"] or 0)
+        key = (wf, cr, _hour(stay["entered_at"]), st, co, duration_bucket(before))
+        deltas.add_open(key, sign, _epoch(stay["entered_at"]), before)
+    if "reached" in only:
+        if not any(s["workflow_id"] == wf and s["cr_id"] == cr for s in earlier):
+            deltas.add_phase((wf, REACHED, ticket.opened_day, cr, st, co, 0), sign)
+        if not any(s["workflow_id"] == wf for s in earlier):
+            deltas.add_phase((wf, REACHED, ticket.opened_day, WORKFLOW, st, co, 0), sign)
+
+
+def decision_facts(
+    deltas: Deltas, ticket: TicketStays, decisions: Iterable[tuple[int, int, int]], sign: int = 1
+) -> None:
+    """The decisions (workflow, decision step, option) of the ticket's moves, by its opening day."""
+    for wf, step_id, option_id in decisions:
+        key = (wf, DECIDED, ticket.opened_day, step_id, ticket.service_type_id, ticket.company_id, option_id)
+        deltas.add_phase(key, sign)
+
+
+def before_in_phase(stays: Sequence[dict[str, Any]], workflow_id: int, cr_id: int) -> int:
+    """The time a ticket spent in the phase in its stays `stays` (those that ended)."""
+    return sum(
+        int(s["seconds"] or 0)
+        for s in stays
+        if s["workflow_id"] == workflow_id and s["cr_id"] == cr_id and s["left_at"] is not None
+    )
+
+
+# ---- what an answer contributes ---------------------------------------------------------------------
+
+
+def answer_facts(
+    deltas: Deltas,
+    answer: dict[str, Any],
+    choices: Iterable[tuple[int, bool]],
+    service_type_id: int,
+    company_id: int,
+    sign: int,
+    tz: dt.tzinfo,
+) -> None:
+    """An answer given (not cleared): counted by day, question and who answered, with its number's bucket
+    and value or its date's month; each option chosen, and whether with a complement."""
+    if answer["is_empty"]:
+        return
+    day = _local_day(answer["answered_at"], tz)
+    base = (answer["question_id"], day)
+    dims = (service_type_id, company_id, answer["answered_by_id"])
+    bucket, total = 0, Decimal(0)
+    if answer["answer_type"] in NUMERIC_TYPES and answer["value_number"] is not None:
+        total = Decimal(answer["value_number"])
+        bucket = number_bucket(total)
+    elif answer["answer_type"] == AnswerType.DATE and answer["value_date"] is not None:
+        bucket = answer["value_date"].year * 100 + answer["value_date"].month
+    row = deltas.answer[(*base, 0, bucket, *dims)]
+    row[0] += sign
+    row[2] += sign * total
+    for option_id, with_complement in choices:
+        row = deltas.answer[(*base, option_id, 0, *dims)]
+        row[0] += sign
+        row[1] += sign * int(with_complement)
+
+
+ANSWER_FIELDS = ("id", "question_id", "answer_type", "value_number", "value_date", "is_empty", "answered_by_id")
+
+
+def _answer_state(answers: Iterable[Any]) -> list[tuple[dict[str, Any], list[tuple[int, bool]]]]:
+    """The answers (model instances, their choices prefetched when they have any) as answer_facts reads them."""
+    state = []
+    for a in answers:
+        row = {name: getattr(a, name) for name in ANSWER_FIELDS}
+        row["answered_at"] = a.answered_at
+        chosen = [(c.option_id, bool(c.complement)) for c in a.choices.all()] if a.answer_type in CHOICE_TYPES else []
+        state.append((row, chosen))
+    return state
+
+
+@contextmanager
+def answers_changing(ticket: Any, question_ids: Sequence[int], current: dict[int, Any]) -> Iterator[None]:
+    """Around the writes of an answer save (tickets.answering): the ticket's answers to `question_ids`
+    as they are (`current`, by question, choices prefetched) are taken away from the summaries and, once
+    the block has written, added back as they are then."""
+    before = _answer_state(current.values())
+    yield
+    from ciclo.tickets.models import Answer, AnswerChoice
+
+    tz = timezone.get_current_timezone()
+    after: list[tuple[dict[str, Any], list[tuple[int, bool]]]] = []
+    rows = list(
+        Answer.objects.filter(ticket_id=ticket.pk, question_id__in=question_ids)
+        .order_by()
+        .values(*ANSWER_FIELDS, "answered_at")
+    )
+    with_choices = [r["id"] for r in rows if r["answer_type"] in CHOICE_TYPES and not r["is_empty"]]
+    chosen: dict[int, list[tuple[int, bool]]] = defaultdict(list)
+    if with_choices:
+        for answer_id, option_id, complement in AnswerChoice.objects.filter(answer_id__in=with_choices).values_list(
+            "answer_id", "option_id", "complement"
+        ):
+            chosen[answer_id].append((option_id, bool(complement)))
+    after = [(r, chosen.get(r["id"], [])) for r in rows]
+    deltas = Deltas()
+    for sign, state in ((-1, before), (1, after)):
+        for row, options in state:
+            answer_facts(deltas, row, options, ticket.service_type_id, ticket.company_id, sign, tz)
+    deltas.write()
+
+
+# ---- the recount ------------------------------------------------------------------------------------
+
+STAY_FIELDS = (
+    "ticket_id",
+    "workflow_id",
+    "cr_id",
+    "entered_at",
+    "left_at",
+    "seconds",
+    "before_seconds",
+)
+
+
+def recount(*, apps: Any = None, chunk: int = 20000) -> Deltas:
+    """Every summary row, counted from the raw rows (the ledger, the moves' decisions, the answers)."""
+    registry = apps or global_apps
+    stay_model = registry.get_model("insight", "PhaseStay")
+    decision_model = registry.get_model("tickets", "MoveDecision")
+    answer_model = registry.get_model("tickets", "Answer")
+    choice_model = registry.get_model("tickets", "AnswerChoice")
+    tz = timezone.get_current_timezone()
+    deltas = Deltas()
+
+    rows = (
+        stay_model.objects.order_by("ticket_id", "entered_at", "id")
+        .values_list(*STAY_FIELDS, "ticket__service_type_id", "ticket__company_id", "ticket__opened_at")
+        .iterator(chunk_size=chunk)
+    )
+    current: TicketStays | None = None
+    current_id = None
+
+    def flush(t: TicketStays | None) -> None:
+        if t is not None:
+            for i in range(len(t.stays)):
+                stay_facts(deltas, t, i, 1, tz)
+
+    for row in rows:
+        ticket_id = row[0]
+        if ticket_id != current_id:
+            flush(current)
+            current_id = ticket_id
+            current = TicketStays(row[7], row[8], _local_day(row[9], tz), [])
+        assert current is not None
+        current.stays.append(dict(zip(STAY_FIELDS, row[:7], strict=True)))
+    flush(current)
+
+    decided = (
+        decision_model.objects.order_by()
+        .values_list(
+            "step__workflow_id",
+            "step_id",
+            "option_id",
+            "move__ticket__service_type_id",
+            "move__ticket__company_id",
+            "move__ticket__opened_at",
+        )
+        .iterator(chunk_size=chunk)
+    )
+    for wf, step_id, option_id, st, co, opened in decided:
+        decision_facts(deltas, TicketStays(st, co, _local_day(opened, tz), []), [(wf, step_id, option_id)])
+
+    chosen: dict[int, list[tuple[int, bool]]] = defaultdict(list)
+    for answer_id, option_id, complement in (
+        choice_model.objects.filter(answer__is_empty=False)
+        .order_by()
+        .values_list("answer_id", "option_id", "complement")
+        .iterator(chunk_size=chunk)
+    ):
+        chosen[answer_id].append((option_id, bool(complement)))
+    for values in (
+        answer_model.objects.filter(is_empty=False)
+        .order_by()
+        .values(*ANSWER_FIELDS, "answered_at", "ticket__service_type_id", "ticket__company_id")
+        .iterator(chunk_size=chunk)
+    ):
+        st, co = values.pop("ticket__service_type_id"), values.pop("ticket__company_id")
+        answer_facts(deltas, values, chosen.get(values["id"], []), st, co, 1, tz)
+    return deltas
+
+
+def rebuild(*, apps: Any = None) -> int:
+    """Write every summary again from the raw rows, in one transaction; returns the rows written."""
+    registry = apps or global_apps
+    deltas = recount(apps=registry)
+    with transaction.atomic():
+        for name in ("PhaseTally", "OpenTally", "AnswerTally"):
+            registry.get_model("insight", name).objects.all().delete()
+        deltas.write(registry)
+    return sum(1 for v in [*deltas.phase.values(), *deltas.open.values(), *deltas.answer.values()] if any(v))
+
+
+def stored(*, apps: Any = None) -> dict[str, dict[tuple[Any, ...], tuple[Any, ...]]]:
+    """The summaries as they are in the database, zero rows left out (what a recount is compared with)."""
+    registry = apps or global_apps
+    tables = {
+        "PhaseTally": (PHASE_KEY, ("n", "seconds")),
+        "OpenTally": (OPEN_KEY, ("n", "entered", "before")),
+        "AnswerTally": (ANSWER_KEY, ("n", "complements", "total")),
+    }
+    found: dict[str, dict[tuple[Any, ...], tuple[Any, ...]]] = {}
+    for name, (keys, values) in tables.items():
+        model = registry.get_model("insight", name)
+        found[name] = {
+            tuple(r[: len(keys)]): tuple(r[len(keys) :])
+            for r in model.objects.values_list(*keys, *values)
+            if any(r[len(keys) :])
+        }
+    return found
+
+
+def counted(deltas: Deltas) -> dict[str, dict[tuple[Any, ...], tuple[Any, ...]]]:
+    """A recount's rows in the shape stored() gives."""
+    return {
+        "PhaseTally": {k: tuple(v) for k, v in deltas.phase.items() if any(v)},
+        "OpenTally": {k: tuple(v) for k, v in deltas.open.items() if any(v)},
+        "AnswerTally": {k: tuple(v) for k, v in deltas.answer.items() if any(v)},
+    }

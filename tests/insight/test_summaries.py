@@ -1,0 +1,181 @@
+"""The insight's summaries: kept with each change, they equal a recount from the raw rows, and the
+measurements read off them give the numbers the raw rows give."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.core.management import call_command
+
+from ciclo.insight import measures, summaries
+from ciclo.insight.measures import Period, Slice
+from ciclo.insight.models import AnswerTally, OpenTally, PhaseStay, PhaseTally
+from ciclo.tickets.answering import AnswerInput, save_answers
+from ciclo.tickets.models import Answer
+from ciclo.tickets.opening import Opening, open_tickets
+from tests.factory import make_company, make_person
+from tests.insight.history import at, jump, move_on, open_at
+
+NOW = at(20, 12)  # Friday 20 March 2026, noon
+MARCH = Period(dt.date(2026, 3, 1), dt.date(2026, 3, 20))
+
+
+def _answer(ticket, user, when, *pairs):
+    """Save answers as a user who has just read them (each at the version it has)."""
+    versions = dict(Answer.objects.filter(ticket=ticket).values_list("question_id", "version"))
+    with time_machine.travel(when, tick=False):
+        save_answers(ticket, [AnswerInput(q.pk, value, versions.get(q.pk, 0)) for q, value in pairs], by=user, at=when)
+
+
+@pytest.fixture
+def history(sales, supervisor, admin_user):
+    """A mixed history, every move at a whole hour:
+
+    A  opened Mon 2 Mar · Proposta Wed 4 · "Não" → Negociação Thu 5 · "Não" again (a second stay in
+       Negociação) Fri 6 15:00 · "Sim" → Encerrado Mon 9 · reopened to Prospecção Thu 12 (a second stay
+       there) · Proposta Fri 13 (still there)
+    B, C, D opened together Tue 3 Mar 10:00 (D of another company) · B to Proposta Thu 5 10:00
+    E  opened Mon 9 Mar 14:00 · closed by a supervisor Tue 10 11:00
+    Answers: A's origin, number and date on the 2nd, changed on the 3rd (origin with a complement);
+    B's choices and number on the 4th by the admin, its number cleared on the 5th.
+    """
+    other = make_company()
+    with time_machine.travel(at(1), tick=False):
+        a = open_at(sales, supervisor, at(2))
+        _answer(a, supervisor, at(2, 10), (sales.q_single, [sales.o_site.pk]), (sales.q_number, "10"))
+        _answer(a, supervisor, at(2, 11), (sales.q_date, "10/04/2026"))
+        b, c, d = open_tickets(
+            [
+                Opening(make_person(), sales.company, "Interesse no ERP"),
+                Opening(make_person(), sales.company, "Interesse no CRM"),
+                Opening(make_person(), other, "Interesse no ERP"),
+            ],
+            service_type=sales.type,
+            by=supervisor,
+            at=at(3, 10),
+        )
+        _answer(
+            a,
+            supervisor,
+            at(3, 16),
+            (sales.q_single, [{"option": sales.o_referral.pk, "complement": "João"}]),
+            (sales.q_number, "25"),
+        )
+        _answer(b, admin_user, at(4), (sales.q_multi, [sales.o_erp.pk, sales.o_crm.pk]), (sales.q_number, "40"))
+        move_on(a, supervisor, at(4))
+        move_on(a, supervisor, at(5), choices={sales.decision.pk: sales.no.pk})
+        _answer(b, admin_user, at(5, 9), (sales.q_number, ""))
+        move_on(b, supervisor, at(5, 10))
+        move_on(a, supervisor, at(6, 15), choices={sales.decision.pk: sales.no.pk})
+        move_on(a, admin_user, at(9), choices={sales.decision.pk: sales.yes.pk})
+        e = open_at(sales, supervisor, at(9, 14))
+        jump(e, supervisor, sales.step_closed, at(10, 11))
+        jump(a, supervisor, sales.step_prospect, at(12))
+        move_on(a, supervisor, at(13))
+    return {"a": a, "b": b, "c": c, "d": d, "e": e, "other": other}
+
+
+def _recounted():
+    return summaries.counted(summaries.recount())
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_summaries_kept_with_each_change_equal_a_recount(history, sales):
+    kept = summaries.stored()
+    assert kept == _recounted()
+    assert kept["PhaseTally"] and kept["OpenTally"] and kept["AnswerTally"]
+    # A's two stays in Negociação: only its latest counts in the times, the first is in its total.
+    negotiation = PhaseTally.objects.filter(cr_id=sales.cr_negotiation.pk, kind=PhaseTally.Kind.LATEST)
+    assert [(t.day, t.n, t.seconds) for t in negotiation] == [(dt.date(2026, 3, 9), 1, (2 * 24 + 18) * 3600)]
+    total = PhaseTally.objects.get(cr_id=sales.cr_negotiation.pk, kind=PhaseTally.Kind.TOTAL)
+    assert total.seconds == 4 * 86400  # Thu 5 09:00 → Mon 9 09:00, both stays
+    # Reached by day of opening: A reached Prospecção once though it stayed there twice.
+    reached = PhaseTally.objects.filter(kind=PhaseTally.Kind.REACHED, cr_id=sales.cr_prospect.pk)
+    assert sorted(reached.values_list("day", "company_id", "n")) == [
+        (dt.date(2026, 3, 2), sales.company.pk, 1),
+        (dt.date(2026, 3, 3), sales.company.pk, 2),  # B and C
+        (dt.date(2026, 3, 3), history["other"].pk, 1),  # D
+        (dt.date(2026, 3, 9), sales.company.pk, 1),
+    ]
+    # Open now: A in Proposta, B in Proposta, C and D in Prospecção, E in Encerrado.
+    assert sum(OpenTally.objects.values_list("n", flat=True)) == PhaseStay.objects.filter(left_at=None).count() == 5
+    # B's cleared number counts no more; A's changed answers count as they are now.
+    numbers = AnswerTally.objects.filter(question_id=sales.q_number.pk, n__gt=0)
+    assert [(t.day, t.n, t.total) for t in numbers] == [(dt.date(2026, 3, 3), 1, Decimal("25"))]
+
+
+@time_machine.travel(NOW, tick=False)
+def test_rebuild_writes_the_same_summaries_again(history):
+    kept = summaries.stored()
+    PhaseTally.objects.all().delete()
+    AnswerTally.objects.update(n=0)
+    call_command("insight", "rebuild", verbosity=0)
+    assert summaries.stored() == kept
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_measurements_read_off_the_summaries_equal_those_of_the_raw_rows(history, sales):
+    # Given `at`, a measurement reads the raw rows: the ledger, the moves, the answers.
+    for period in (MARCH, Period(dt.date(2026, 3, 9), dt.date(2026, 3, 20))):
+        for sliced in (Slice(), Slice(company_id=history["other"].pk), Slice(service_type_id=sales.type.pk)):
+            summary = measures.phases(sales.workflow.pk, period=period, slice=sliced)
+            raw = measures.phases(sales.workflow.pk, period=period, slice=sliced, at=NOW)
+            assert dataclasses.asdict(summary) == dataclasses.asdict(raw)
+            summary_f = measures.funnel(sales.workflow.pk, period=period, slice=sliced)
+            raw_f = measures.funnel(sales.workflow.pk, period=period, slice=sliced, at=NOW)
+            assert dataclasses.asdict(summary_f) == dataclasses.asdict(raw_f)
+            summary_a = measures.answers(sales.cycle.pk, period=period, slice=sliced)
+            raw_a = measures.answers(sales.cycle.pk, period=period, slice=sliced, at=NOW)
+            assert dataclasses.asdict(summary_a) == dataclasses.asdict(raw_a)
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_phases_of_the_mixed_history(history, sales):
+    report = measures.phases(sales.workflow.pk, period=MARCH)
+    rows = {p.cr_id: p for p in report.phases}
+    assert [rows[cr.pk].now for cr in (sales.cr_prospect, sales.cr_proposal, sales.cr_negotiation)] == [2, 2, 0]
+    assert rows[sales.cr_closed.pk].now == 1
+    negotiation = rows[sales.cr_negotiation.pk]
+    # A's latest stay there: Fri 6 15:00 → Mon 9 09:00, 2.75 days; both its stays: 4 days.
+    assert (negotiation.latest_median_days, negotiation.total_median_days) == (2.75, 4.0)
+    prospect = rows[sales.cr_prospect.pk]
+    # Latest stays in Prospecção: E 21 hours, A 1 day (Thu 12 → Fri 13), B 2 days, C and D open since
+    # Tue 3 10:00 (17 days 2 hours). A's total there: 3 days (2 before it was reopened).
+    assert (prospect.latest_median_days, prospect.total_median_days) == (2.0, 3.0)
+    assert prospect.latest_p90_days == round(17 + 2 / 24, 2)
+    assert prospect.aging == [0, 0, 2, 0]
+    funnel = measures.funnel(sales.workflow.pk, period=MARCH)
+    assert funnel.opened == 5
+    assert [s.reached for s in funnel.steps] == [5, 2, 1, 2]
+    [decision] = funnel.decisions
+    assert [(o.label, o.count) for o in decision.options] == [("Sim", 1), ("Não", 2)]
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_answers_of_the_mixed_history(history, sales, admin_user):
+    report = measures.answers(sales.cycle.pk, period=MARCH)
+    q = {x.question_id: x for x in report.questions}
+    single = q[sales.q_single.pk]
+    assert [(o.label, o.count, o.complements) for o in single.options] == [("Site", 0, 0), ("Indicação", 1, 1)]
+    number = q[sales.q_number.pk]
+    assert (number.count, number.sum, number.median) == (1, Decimal("25"), 25.0)
+    # Tickets in Prospecção at some time of March: all five.
+    assert (single.asked, single.answered) == (5, 1)
+    multi = measures.answers(sales.cycle.pk, period=MARCH, slice=Slice(user_id=admin_user.pk)).questions
+    assert [(o.label, o.count) for o in next(x for x in multi if x.question_id == sales.q_multi.pk).options] == [
+        ("ERP", 1),
+        ("CRM", 1),
+        ("Outro", 0),
+    ]
+
+
+def test_buckets_are_exact_by_the_hour_then_a_sixty_fourth_wide():
+    assert [summaries.duration_bucket(h * 3600) for h in (0, 1, 127)] == [0, 1, 127]
+    assert summaries.duration_bucket(3599) == 0
+    edges = [summaries.duration_bucket(h * 3600) for h in range(128, 4096)]
+    assert edges == sorted(edges) and len(set(edges)) == 64 * 5  # 128–255, 256–511, … 2048–4095
+    assert summaries.number_bucket(Decimal("-0.5")) < 0 < summaries.number_bucket(Decimal("0"))

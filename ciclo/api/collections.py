@@ -7,6 +7,8 @@ it is (queued, running, done, failed) and, from the moment it runs, the run it r
 then its counts, or its error). The update does its work in one transaction, so what it has done is
 seen only when it is done. Administrators and supervisors start it and follow it; any
 role lists the collections it may see (the companies it works, when access control user × company is on).
+`/collections/preferences/{person}` reads and sets whether a person refuses collection e-mails
+(ciclo.collections.preferences: whoever may change a person).
 """
 
 from __future__ import annotations
@@ -24,13 +26,15 @@ from pydantic import Field
 
 from ciclo.accounts.roles import is_supervisor
 from ciclo.api import cursor as keyset
-from ciclo.api.auth import user_of
+from ciclo.api.auth import require_perm, user_of
 from ciclo.api.errors import forbidden, not_found
 from ciclo.api.receivables import PaymentOut, payment_out
-from ciclo.api.schemas import CREATE, LIST, READ_BY_ID, CompanyRef, In, Out, PersonRef, UserRef, responses
+from ciclo.api.schemas import CREATE, LIST, READ_BY_ID, WRITE, CompanyRef, In, Out, PersonRef, UserRef, responses
 from ciclo.collections import tasks
 from ciclo.collections.models import CollectionItem, CollectionRun, Payment
+from ciclo.collections.preferences import refuses_collection_emails, set_collection_emails
 from ciclo.fields import Flag, Id, bounded
+from ciclo.people.models import Person
 from ciclo.tickets.access import visible_tickets
 from ciclo.tickets.models import Ticket
 
@@ -170,6 +174,48 @@ def get_update(request: HttpRequest, id: bounded(64)) -> dict[str, Any]:  # type
     if result is None:  # not an id of this backend, another task's, or none at all: the same to a client
         raise not_found(_("There is no collections update %(id)s.") % {"id": id})
     return _update_out(result)
+
+
+# ---- a person's collection e-mails ----------------------------------------------------------
+
+
+class PreferenceIn(In):
+    no_collection_emails: Flag = Field(description="true: the collections update e-mails this person nothing.")
+
+
+class PreferenceOut(Out):
+    person: int
+    no_collection_emails: bool
+
+
+def _person(pk: int) -> Person:
+    person = Person.objects.filter(pk=pk).first()
+    if person is None:
+        raise not_found(_("There is no person %(id)s.") % {"id": pk})
+    return person
+
+
+@router.get(
+    "/preferences/{person}",
+    response=responses({200: PreferenceOut}, READ_BY_ID),
+    summary="Whether a person refuses collection e-mails",
+)
+def get_preference(request: HttpRequest, person: Id) -> dict[str, Any]:
+    require_perm(request, "people.view_person")
+    found = _person(person)
+    return {"person": found.pk, "no_collection_emails": refuses_collection_emails(found)}
+
+
+@router.put(
+    "/preferences/{person}",
+    response=responses({200: PreferenceOut}, WRITE),
+    summary="Mark a person to receive no collection e-mails, or to receive them again",
+)
+def put_preference(request: HttpRequest, person: Id, payload: PreferenceIn) -> dict[str, Any]:
+    """Whoever may change a person records their wish; the person's history keeps who changed it and when."""
+    user = require_perm(request, "people.change_person")
+    saved = set_collection_emails(_person(person), refused=payload.no_collection_emails, by=user)
+    return {"person": saved.person_id, "no_collection_emails": saved.no_collection_emails}
 
 
 # ---- the collections ------------------------------------------------------------------------

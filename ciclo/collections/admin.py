@@ -20,6 +20,7 @@ from ciclo.collections.models import (
     Payment,
     Receivable,
 )
+from ciclo.collections.preferences import set_collection_emails
 from ciclo.configurator.changes import (
     ConfigurationInvalid,
     check_administrative_status,
@@ -52,10 +53,23 @@ class CollectionKindAdmin(admin.ModelAdmin):
 
 @admin.register(CollectionPreference)
 class CollectionPreferenceAdmin(admin.ModelAdmin):
+    """Saved by set_collection_emails (the person's history row), as the API saves it."""
+
     list_display = ["person", "no_collection_emails"]
     list_filter = ["no_collection_emails"]
     autocomplete_fields = ["person"]
     search_fields = ["person__name"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return ["person"] if obj is not None else []
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        saved = set_collection_emails(obj.person, refused=obj.no_collection_emails, by=request.user)
+        obj.pk = saved.pk
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Deleting would drop the person's wish without a history row: set it off instead.
+        return False
 
 
 class AdministrativeStatusForm(forms.ModelForm):

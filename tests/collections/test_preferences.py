@@ -1,4 +1,4 @@
-""""No collection e-mails": one function behind the admin and the API, a history row on the person each time."""
+""" "No collection e-mails": one function behind the admin and the API, a history row on the person each time."""
 
 from __future__ import annotations
 
@@ -95,7 +95,8 @@ def test_in_the_admin_an_administrator_adds_and_changes_it_with_the_persons_hist
         ({"no_collection_emails": [False, True]}, admin_user.username),
         ({"no_collection_emails": [True, False]}, admin_user.username),
     ]
-    assert client.post(reverse("admin:collections_collectionpreference_delete", args=[preference.pk])).status_code == 403
+    delete = reverse("admin:collections_collectionpreference_delete", args=[preference.pk])
+    assert client.post(delete).status_code == 403
 
 
 def test_the_update_emails_no_one_marked_through_the_api(

@@ -1,5 +1,6 @@
-"""Browser test: load receivables from a file (upload, preview, confirm, import), run the collections update,
-open the collection ticket it made and record a note, in real Chromium."""
+"""Browser test: load receivables from a file (upload, preview, confirm, import), run the collections update
+with its button (its progress, then its result), open the collection ticket it made from the result and
+record a note, in real Chromium."""
 
 from __future__ import annotations
 
@@ -9,8 +10,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from ciclo.collections.models import CollectionItem, Receivable
-from ciclo.collections.update import update_collections
+from ciclo.collections.models import CollectionItem, CollectionRun, Receivable
 from ciclo.jobs.worker import run_queued_tasks
 from ciclo.tickets.models import Note
 from tests.browser.conftest import log_in
@@ -55,15 +55,30 @@ def test_load_receivables_run_the_update_and_work_the_collection(page, live_serv
     shot(page, "receivables-imported")
     assert Receivable.objects.filter(person=debtor).count() == 2
 
-    run = update_collections(by=supervisor)
-    assert run.counts["opened"] == 1
+    page.locator("nav a[href='/collections/']").click()  # the navigation: the collections update's page
+    page.get_by_test_id("start-update").click()
+    state = page.get_by_test_id("update-state")
+    expect(state).to_have_attribute("data-status", "queued")
+    expect(page.get_by_test_id("update-progress")).to_be_visible()
+    shot(page, "collections-update-queued")
+    run_queued_tasks()  # what the worker does: the update
+    expect(state).to_have_attribute("data-status", "done")  # the page polls until it is done
+    expect(page.get_by_test_id("count-opened")).to_have_text("1")
+    expect(page.get_by_test_id("count-receivables")).to_have_text("2")
+    shot(page, "collections-update-done")
+    run = CollectionRun.objects.get()
+    assert run.started_by == supervisor and run.trigger == "manual" and run.counts["opened"] == 1
     item = CollectionItem.objects.select_related("ticket").get(
         receivable__document="NF-900", receivable__instalment="1"
     )
     ticket = item.ticket
     assert ticket.service_type == setup.type
 
-    page.goto(f"{live_server.url}/tickets/{ticket.pk}/")
+    page.get_by_test_id("collection-tickets").click()  # the ticket query, filtered by the collection type
+    results = page.get_by_test_id("results-table")
+    expect(results).to_contain_text("Débora Devedora")
+    results.locator(f'a[href$="/tickets/{ticket.pk}/"]').first.click()
+    page.wait_for_url(f"**/tickets/{ticket.pk}/")
     expect(page.get_by_text("NF-900").first).to_be_visible()
     page.fill("#note-text", "Devedora prometeu pagar na sexta")
     page.click("#note-form button[type=submit]")

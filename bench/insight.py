@@ -56,6 +56,7 @@ DASHBOARD = Budget("insight dashboard", 300.0, db_ratio=1.5)
 API_MEASURE = Budget("insight API measurement", 200.0, db_ratio=1.5)
 CHUNK = 5000
 USERS = 20
+PEOPLE = 20_000
 
 
 def build(tickets: int, loops: int, seed: int = 7) -> dict[str, Any]:
@@ -234,6 +235,214 @@ def build(tickets: int, loops: int, seed: int = 7) -> dict[str, Any]:
     }
 
 
+def build_sql(tickets: int, loops: int, seed: float = 0.07) -> dict[str, Any]:
+    """The same world written set-based on PostgreSQL (INSERT … SELECT over generate_series): the paths,
+    then the tickets, notes, moves, decisions, ledger stays, sales contacts and answers from them, as the
+    engine writes them; business days from a day table the business calendar fills. The summaries are
+    then rebuilt from those rows (ciclo.insight.summaries.rebuild, its time printed)."""
+    from django.conf import settings
+    from django.db import connection, transaction
+
+    from ciclo.accounts.roles import Role
+    from ciclo.insight import summaries
+    from ciclo.people.models import Person
+    from ciclo.sales.businessdays import BusinessCalendar
+    from ciclo.sales.models import LostReason, Outcome
+    from ciclo.tickets.models import PhaseMove
+    from tests.factory import SalesSetup, make_cpf, make_user
+
+    s = SalesSetup()
+    s.type.sales = True
+    s.type.save(update_fields=["sales"])
+    s.cr_prospect.stale_after_days = 10
+    s.cr_prospect.save(update_fields=["stale_after_days"])
+    reason = LostReason.objects.create(name="Preço")
+    boss = make_user("bench_supervisor", Role.SUPERVISOR)
+    agents = [make_user(f"bench_agent{i}", Role.AGENT).pk for i in range(USERS)]
+    people = Person.objects.bulk_create([Person(name=f"Pessoa {i}", document=make_cpf()) for i in range(PEOPLE)])
+    first_person = min(p.pk for p in people)
+    v = {
+        "n": tickets,
+        "last": loops + 1,
+        "agents": "(ARRAY[" + ",".join(str(a) for a in agents) + "])",
+        "users": USERS,
+        "people": PEOPLE,
+        "person0": first_person,
+        "tz": settings.TIME_ZONE,
+        "prospect": s.step_prospect.pk,
+        "proposal": s.step_proposal.pk,
+        "negotiation": s.step_negotiation.pk,
+        "closed": s.step_closed.pk,
+        "cr_prospect": s.cr_prospect.pk,
+        "cr_proposal": s.cr_proposal.pk,
+        "cr_negotiation": s.cr_negotiation.pk,
+        "cr_closed": s.cr_closed.pk,
+        "decision": s.decision.pk,
+        "yes": s.yes.pk,
+        "no": s.no.pk,
+        "workflow": s.workflow.pk,
+        "type": s.type.pk,
+        "company": s.company.pk,
+        "q_single": s.q_single.pk,
+        "q_number": s.q_number.pk,
+        "site": s.o_site.pk,
+        "referral": s.o_referral.pk,
+        "reason": reason.pk,
+    }
+    steps = [
+        (
+            "paths",
+            """
+        CREATE TEMP TABLE bench_ticket AS
+        SELECT g AS id, now() - random() * interval '365 days' AS opened,
+               {agents}[1 + g % {users}] AS agent, random() < 0.5 AS answers
+        FROM generate_series(1, {n}) g;
+        CREATE TEMP TABLE bench_try AS
+        SELECT t.id AS ticket_id, i, t.agent,
+               t.opened + sum(CASE WHEN i = 0 THEN interval '0' ELSE random() * interval '20 days' END)
+                   OVER (PARTITION BY t.id ORDER BY i) AS at,
+               random() AS u
+        FROM bench_ticket t CROSS JOIN generate_series(0, {last}) i;
+        CREATE TEMP TABLE bench_move AS
+        WITH marked AS (
+            SELECT *, max(CASE WHEN i = 1 THEN u END) OVER (PARTITION BY ticket_id) AS u1,
+                   coalesce(bool_or(i >= 2 AND u < 0.35) OVER (PARTITION BY ticket_id ORDER BY i
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), false) AS ended
+            FROM bench_try
+        ), kept AS (
+            SELECT ticket_id, i, agent, at,
+                   CASE WHEN i = 0 THEN {prospect} WHEN i = 1 THEN {proposal}
+                        WHEN u < 0.35 THEN {closed} ELSE {negotiation} END AS step,
+                   CASE WHEN i = 0 THEN {cr_prospect} WHEN i = 1 THEN {cr_proposal}
+                        WHEN u < 0.35 THEN {cr_closed} ELSE {cr_negotiation} END AS cr,
+                   CASE WHEN i < 2 THEN NULL WHEN u < 0.35 THEN {yes} ELSE {no} END AS option
+            FROM marked WHERE at < now() AND (i = 0 OR u1 > 0.15) AND NOT ended
+        )
+        SELECT row_number() OVER (ORDER BY ticket_id, i) AS id, *,
+               lag(step) OVER w AS from_step, lag(cr) OVER w AS from_cr, lead(at) OVER w AS next_at,
+               (at AT TIME ZONE '{tz}')::date AS day, (lead(at) OVER w AT TIME ZONE '{tz}')::date AS next_day,
+               floor(extract(epoch FROM lead(at) OVER w - at))::bigint AS seconds
+        FROM kept WINDOW w AS (PARTITION BY ticket_id ORDER BY i);
+        CREATE INDEX ON bench_move (ticket_id, i);
+        ANALYZE bench_ticket; ANALYZE bench_move;
+        """,
+        ),
+        (
+            "tickets",
+            """
+        INSERT INTO tickets_ticket (id, status, subject, channel, priority, next_contact_at, opened_at, closed_at,
+            version, company_id, cr_id, next_contact_user_id, opened_by_id, person_id, service_type_id, step_id,
+            workflow_id, search_text, phase_entered_at)
+        SELECT t.id, CASE WHEN m.step = {closed} THEN 'closed' ELSE 'open' END, 'Interesse no ERP', 'phone', 3,
+               now() + (random() * 30 - 10) * interval '1 day', t.opened,
+               CASE WHEN m.step = {closed} THEN m.at END, 1, {company}, m.cr, t.agent, t.agent,
+               {person0} + t.id % {people}, {type}, m.step, {workflow}, 'interesse no erp', m.at
+        FROM bench_ticket t JOIN bench_move m ON m.ticket_id = t.id AND m.next_at IS NULL;
+        SELECT setval(pg_get_serial_sequence('tickets_ticket', 'id'), {n});
+        """,
+        ),
+        (
+            "notes",
+            """
+        INSERT INTO tickets_note (kind, text, channel, created_at, author_id, ticket_id)
+        SELECT CASE WHEN i = 0 THEN 'opening' ELSE 'contact' END, 'Contato', 'phone', at, agent, ticket_id
+        FROM bench_move;
+        """,
+        ),
+        (
+            "moves",
+            """
+        INSERT INTO tickets_phasemove (id, kind, route, reason, overrode_required, at, by_id, from_cr_id,
+            from_step_id, to_cr_id, to_step_id, ticket_id)
+        SELECT id, CASE WHEN i = 0 THEN 'open' ELSE 'move' END, '[]', '', '[]', at, agent, from_cr, from_step,
+               cr, step, ticket_id
+        FROM bench_move;
+        SELECT setval(pg_get_serial_sequence('tickets_phasemove', 'id'), (SELECT max(id) FROM bench_move));
+        INSERT INTO tickets_movedecision (question, label, option_id, step_id, move_id)
+        SELECT 'Fechou negócio?', CASE WHEN option = {yes} THEN 'Sim' ELSE 'Não' END, option, {decision}, id
+        FROM bench_move WHERE option IS NOT NULL;
+        """,
+        ),
+        (
+            "ledger",
+            """
+        INSERT INTO insight_phasestay (entered_at, left_at, seconds, business_days, before_seconds, cr_id,
+            entered_by_id, left_by_id, move_id, step_id, ticket_id, workflow_id)
+        SELECT m.at, m.next_at, m.seconds, CASE WHEN m.next_at IS NOT NULL THEN b.n - a.n END,
+               coalesce(sum(m.seconds) OVER (PARTITION BY m.ticket_id, m.cr ORDER BY m.i
+                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0),
+               m.cr, m.agent, CASE WHEN m.next_at IS NOT NULL THEN m.agent END, m.id, m.step, m.ticket_id, {workflow}
+        FROM bench_move m JOIN bench_day a ON a.day = m.day LEFT JOIN bench_day b ON b.day = m.next_day;
+        """,
+        ),
+        (
+            "sales contacts",
+            """
+        INSERT INTO sales_salescontact (ticket_id, contact_date, success, success_by_hand, expected_value, outcome,
+            won_value, outcome_text, outcome_at, version, lost_reason_id, outcome_by_id)
+        SELECT id, (opened_at AT TIME ZONE '{tz}')::date, (ARRAY[10, 30, 50, 70])[1 + floor(random() * 4)::int],
+               false, 500 + floor(random() * 49500), outcome,
+               CASE WHEN outcome = '{won}' THEN 500 + floor(random() * 49500) END, '', closed_at, 1,
+               CASE WHEN outcome = '{lost}' THEN {reason} END, CASE WHEN closed_at IS NOT NULL THEN opened_by_id END
+        FROM (SELECT *, CASE WHEN status = 'open' THEN '{open}' WHEN random() < 0.4 THEN '{won}' ELSE '{lost}' END
+                  AS outcome FROM tickets_ticket) t;
+        """,
+        ),
+        (
+            "answers",
+            """
+        INSERT INTO tickets_answer (question_code, question_text, answer_type, value_text, value_number, is_empty,
+            version, answered_at, answered_by_id, cr_id, question_id, ticket_id)
+        SELECT q.code, q.text, q.answer_type, '', CASE WHEN q.id = {q_number} THEN 1 + floor(random() * 500) END,
+               false, 1, t.opened + interval '1 day', t.agent, {cr_prospect}, q.id, t.id
+        FROM bench_ticket t CROSS JOIN configurator_question q WHERE t.answers AND q.id IN ({q_single}, {q_number});
+        INSERT INTO tickets_answerchoice (label, complement, answer_id, option_id)
+        SELECT CASE WHEN r < 0.5 THEN 'Site' ELSE 'Indicação' END, '', id,
+               CASE WHEN r < 0.5 THEN {site} ELSE {referral} END
+        FROM (SELECT id, random() AS r FROM tickets_answer WHERE question_id = {q_single}) a;
+        """,
+        ),
+    ]
+    fill = {**v, "won": Outcome.WON.value, "lost": Outcome.LOST.value, "open": Outcome.OPEN.value}
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT setseed(%s)", [seed])
+        # Business days after a fixed first day, by the calendar: a stay's are the difference of two.
+        calendar = BusinessCalendar.for_companies()
+        first = dt.date.today() - dt.timedelta(days=400)
+        days = [first + dt.timedelta(days=i) for i in range(420)]
+        cursor.execute("CREATE TEMP TABLE bench_day (day date PRIMARY KEY, n integer)")
+        cursor.executemany(
+            "INSERT INTO bench_day VALUES (%s, %s)",
+            [(d, calendar.business_days_between(first, d, s.company.pk)) for d in days],
+        )
+        for name, sql in steps:
+            began = time.perf_counter()
+            for statement in sql.format(**fill).split(";"):
+                if statement.strip():
+                    cursor.execute(statement)
+            print(f"  {name}: {time.perf_counter() - began:.1f} s", flush=True)
+    built = time.perf_counter() - started
+    print(f"  built {tickets:,} tickets set-based in {built:.0f} s", flush=True)
+    analyze()
+    started = time.perf_counter()
+    rows = summaries.rebuild()
+    rebuilt = time.perf_counter() - started
+    from ciclo.insight.models import PhaseStay
+
+    stays = PhaseStay.objects.count()
+    print(f"  summaries rebuilt from {stays:,} stays: {rows:,} rows in {rebuilt:.1f} s", flush=True)
+    return {
+        "setup": s,
+        "boss": boss,
+        "stays": stays,
+        "rebuild_s": rebuilt,
+        "summary_rows": rows,
+        "build_seconds": round(built),
+        "moves": PhaseMove.objects.count(),
+    }
+
+
 def captured(fn: Any) -> list[tuple[str, Any]]:
     """Every statement `fn` runs, with its parameters, to be run again bare."""
     from django.db import connection
@@ -267,7 +476,7 @@ def run_backend(args: Any, backend: str) -> dict[str, Any]:
 
         from ciclo.accounts.tokens import create_token
 
-        world = build(args.tickets, args.loops)
+        world = build_sql(args.tickets, args.loops) if backend == "postgres" else build(args.tickets, args.loops)
         analyze()
         env = environment()
         announce("insight", env, args)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -31,7 +31,7 @@ from ciclo.configurator.models import (
     WorkflowStep,
 )
 from ciclo.insight.models import AnswerTally, OpenTally, PhaseStay, PhaseTally
-from ciclo.insight.summaries import WORKFLOW
+from ciclo.insight.summaries import HOUR, WORKFLOW, epoch_hour
 from ciclo.sales.businessdays import BusinessCalendar
 from ciclo.sales.models import Outcome, SalesContact
 from ciclo.tickets.models import Answer, AnswerChoice, MoveDecision, Note, Ticket
@@ -437,38 +437,62 @@ def _times_from_summaries(
             target[cr_id].append((spent / n, n))
 
     edges = [at - dt.timedelta(days=low) for low, _high, _label in AGING_BUCKETS[1:]]
-    straddling = {edge.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0) for edge in edges}
+    straddling = {epoch_hour(edge) for edge in edges}
     tz = timezone.get_current_timezone()
     today = timezone.localdate(at)
     calendar = BusinessCalendar.for_companies()
     stale_after = {
         cr.pk: cr.stale_after_days for cr in crs if not cr.closes_process and cr.stale_after_days is not None
     }
+    business_days: dict[tuple[dt.date, int], int] = {}
+    days: dict[int, dt.date] = {}
+    open_stays = OpenTally.objects.filter(workflow_id=workflow_id, n__gt=0, **dims)
+    # Per hour entered, apart those the ticket was in the phase before (their totals are read below).
     opened = (
-        OpenTally.objects.filter(workflow_id=workflow_id, **dims)
-        .values_list("cr_id", "hour", "company_id", "bucket")
+        open_stays.annotate(again=Case(When(bucket__gt=0, then=Value(1)), default=Value(0)))
+        .values_list("cr_id", "hour", "company_id", "again")
         .annotate(stays=Sum("n"), entered=Sum("entered"), before=Sum("before"))
         .order_by()
     )
-    for cr_id, hour, company_id, _bucket, n, entered, before in opened:
+    for cr_id, hour, company_id, again, n, entered, before in opened:
         if not n:
             continue
         times.now[cr_id] = times.now.get(cr_id, 0) + n
         spent = max(0.0, at.timestamp() - entered / n)
         times.latest[cr_id].append((spent, n))
-        times.total[cr_id].append((spent + before / n, n))
+        if not again:
+            times.total[cr_id].append((spent + before / n, n))
         if cr_id in times.aging and hour not in straddling:
             times.aging[cr_id][_aging_index(int(spent // DAY))] += n
         limit = stale_after.get(cr_id)
         if limit is not None:
-            day = hour.astimezone(tz).date()
-            if (today - day).days > limit and calendar.business_days_between(day, today, company_id) > limit:
-                times.stale[cr_id] += n
+            if hour not in days:
+                days[hour] = dt.datetime.fromtimestamp(hour * HOUR, tz).date()
+            day = days[hour]
+            if (today - day).days > limit:
+                if (day, company_id) not in business_days:
+                    business_days[day, company_id] = calendar.business_days_between(day, today, company_id)
+                if business_days[day, company_id] > limit:
+                    times.stale[cr_id] += n
+    # The totals of tickets back in a phase: by the hour of their total, however they add up to it.
+    now_hour = int(at.timestamp()) // HOUR
+    totals = (
+        open_stays.filter(bucket__gt=0)
+        .annotate(total_hours=Value(now_hour) - F("hour") + F("before") / F("n") / HOUR)
+        .values_list("cr_id", "total_hours")
+        .annotate(stays=Sum("n"), entered=Sum("entered"), before=Sum("before"))
+        .order_by()
+    )
+    for cr_id, _hours, n, entered, before in totals:
+        if n:
+            times.total[cr_id].append((max(0.0, at.timestamp() - entered / n) + before / n, n))
     if straddling:
         edge_hours = Q()
         for hour in straddling:
-            edge_hours |= Q(entered_at__gte=hour, entered_at__lt=hour + dt.timedelta(hours=1))
-        for cr_id, entered in _open_stays(workflow_id, slice).filter(edge_hours).values_list("cr_id", "entered_at"):
+            start = dt.datetime.fromtimestamp(hour * HOUR, dt.UTC)
+            edge_hours |= Q(entered_at__gte=start, entered_at__lt=start + dt.timedelta(hours=1))
+        edge_stays = _open_stays(workflow_id, slice).filter(edge_hours, cr_id__in=list(times.aging))
+        for cr_id, entered in edge_stays.values_list("cr_id", "entered_at"):
             if cr_id in times.aging:
                 times.aging[cr_id][_aging_index(int(max(0.0, (at - entered).total_seconds()) // DAY))] += 1
     for cr_id, limit in stale_after.items():
@@ -646,9 +670,12 @@ def funnel(workflow_id: int, *, period: Period, slice: Slice = Slice(), at: dt.d
     went on, the decisions' options taken, and for sales contacts their outcomes. Measured now and not
     sliced by phase or user, the counts come from the summaries (by the tickets' opening day); given
     `at`, from the ledger and the moves. The sales come from the contacts."""
-    entered = PhaseStay.objects.filter(ticket_id=OuterRef("pk"), workflow_id=workflow_id)
+    # A ticket now in the workflow has entered it (its open stay is there): the ledger is read for the others.
+    entered = Q(workflow_id=workflow_id) | Exists(
+        PhaseStay.objects.filter(ticket_id=OuterRef("pk"), workflow_id=workflow_id)
+    )
     cohort = Ticket.objects.filter(
-        slice.tickets(), Exists(entered), opened_at__gte=period.since, opened_at__lt=period.until
+        slice.tickets(), entered, opened_at__gte=period.since, opened_at__lt=period.until
     ).order_by()
     cohort_ids = cohort.values("pk")
     crs = workflow_crs(workflow_id)
@@ -699,31 +726,36 @@ def funnel(workflow_id: int, *, period: Period, slice: Slice = Slice(), at: dt.d
         for o in split.options:
             o.percent = _pct(o.count, whole)
 
-    contacts = SalesContact.objects.filter(ticket_id__in=cohort_ids)
+    # The cohort's sales contacts in one pass: per outcome and reason of loss, counted and summed.
     sales = None
-    totals = contacts.aggregate(
-        tickets=Count("pk"),
-        won=Count("pk", filter=Q(outcome=Outcome.WON)),
-        lost=Count("pk", filter=Q(outcome=Outcome.LOST)),
-        won_value=Sum("won_value", filter=Q(outcome=Outcome.WON)),
-        lost_value=Sum("expected_value", filter=Q(outcome=Outcome.LOST)),
-    )
-    if totals["tickets"]:
-        reasons = list(
-            contacts.filter(outcome=Outcome.LOST)
-            .values_list("lost_reason__name")
-            .annotate(n=Count("pk"))
-            .order_by("-n", "lost_reason__name")
-        )
+    outcomes: Counter[str] = Counter()
+    values: dict[str, Decimal] = defaultdict(Decimal)
+    reasons: Counter[str | None] = Counter()
+    for outcome, reason, n, won_value, expected in (
+        SalesContact.objects.filter(ticket_id__in=cohort_ids)
+        .values_list("outcome", "lost_reason__name")
+        .annotate(n=Count("pk"), won_value=Sum("won_value"), expected=Sum("expected_value"))
+        .order_by()
+    ):
+        outcomes[outcome] += n
+        if outcome == Outcome.WON:
+            values[Outcome.WON] += won_value or 0
+        elif outcome == Outcome.LOST:
+            values[Outcome.LOST] += expected or 0
+            reasons[reason] += n
+    contacts = sum(outcomes.values())
+    if contacts:
+        won, lost = outcomes[Outcome.WON], outcomes[Outcome.LOST]
+        ranked = sorted(reasons.items(), key=lambda item: (-item[1], item[0] is None, item[0] or ""))
         sales = SalesSummary(
-            tickets=totals["tickets"],
-            won=totals["won"],
-            lost=totals["lost"],
-            open=totals["tickets"] - totals["won"] - totals["lost"],
-            won_value=totals["won_value"] or Decimal("0.00"),
-            lost_value=totals["lost_value"] or Decimal("0.00"),
-            win_rate=_pct(totals["won"], totals["won"] + totals["lost"]),
-            loss_reasons=[Share(name or _("No reason"), n, _pct(n, totals["lost"])) for name, n in reasons],
+            tickets=contacts,
+            won=won,
+            lost=lost,
+            open=contacts - won - lost,
+            won_value=values[Outcome.WON].quantize(Decimal("0.01")) if won else Decimal("0.00"),
+            lost_value=values[Outcome.LOST].quantize(Decimal("0.01")) if lost else Decimal("0.00"),
+            win_rate=_pct(won, won + lost),
+            loss_reasons=[Share(name or _("No reason"), n, _pct(n, lost)) for name, n in ranked],
         )
     return FunnelReport(workflow_id, period, opened, steps, list(by_step.values()), sales)
 
@@ -848,10 +880,18 @@ def people(*, period: Period, slice: Slice = Slice(), at: dt.datetime | None = N
         notes = notes.filter(ticket__in=Ticket.objects.filter(slice.tickets()))
     if slice.user_id:
         notes = notes.filter(author_id=slice.user_id)
-    notes_by_user = dict(notes.values_list("author_id").annotate(n=Count("id")).values_list("author_id", "n"))
-    per_day = dict(
-        notes.annotate(day=TruncDate("created_at")).values_list("day").annotate(n=Count("id")).values_list("day", "n")
-    )
+    # One pass over the period's notes: per author and day, added up both ways.
+    notes_by_user: Counter[int] = Counter()
+    per_day: Counter[dt.date] = Counter()
+    for author_id, day, n in (
+        notes.annotate(day=TruncDate("created_at"))
+        .values_list("author_id", "day")
+        .annotate(n=Count("id"))
+        .values_list("author_id", "day", "n")
+        .order_by()
+    ):
+        notes_by_user[author_id] += n
+        per_day[day] += n
     outcomes = SalesContact.objects.filter(outcome_at__gte=period.since, outcome_at__lt=period.until)
     if slice.tickets():
         outcomes = outcomes.filter(ticket__in=Ticket.objects.filter(slice.tickets()))
@@ -859,7 +899,12 @@ def people(*, period: Period, slice: Slice = Slice(), at: dt.datetime | None = N
     for user_id, outcome, n in outcomes.values_list("outcome_by_id", "outcome").annotate(n=Count("pk")).order_by():
         won_lost[user_id][outcome] += n
     pipeline = dict(
-        SalesContact.objects.filter(ticket__in=tickets, outcome=Outcome.OPEN)
+        SalesContact.objects.filter(
+            slice.tickets("ticket__"),
+            outcome=Outcome.OPEN,
+            ticket__status=Ticket.Status.OPEN,
+            ticket__next_contact_user__isnull=False,
+        )
         .values_list("ticket__next_contact_user_id")
         .annotate(w=Sum(F("expected_value") * F("success")))
         .values_list("ticket__next_contact_user_id", "w")

@@ -116,7 +116,7 @@ class OpenTally(models.Model):
     bucket of the time the ticket spent in the phase before: how many, and the sums of their entry
     moments (epoch seconds) and of that earlier time."""
 
-    hour = models.DateTimeField(_("hour entered"))
+    hour = models.BigIntegerField(_("hour entered (hours since 1970, UTC)"))
     workflow_id = models.BigIntegerField(_("workflow"))
     cr_id = models.BigIntegerField(_("phase"))
     service_type_id = models.BigIntegerField(_("service type"))
@@ -127,7 +127,7 @@ class OpenTally(models.Model):
     before = models.BigIntegerField(_("sum of earlier seconds"), default=0)
 
     def __str__(self) -> str:
-        return f"{self.hour:%Y-%m-%d %H}h · {self.cr_id}: {self.n}"
+        return f"{self.hour}h · {self.cr_id}: {self.n}"
 
     class Meta:
         verbose_name = _("open stays tally")

@@ -69,8 +69,9 @@ def _local_day(moment: dt.datetime, tz: dt.tzinfo) -> dt.date:
     return moment.astimezone(tz).date()
 
 
-def _hour(moment: dt.datetime) -> dt.datetime:
-    return moment.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+def epoch_hour(moment: dt.datetime) -> int:
+    """The hour of `moment`, counted from 1970 (UTC): OpenTally's key."""
+    return int(moment.timestamp()) // HOUR
 
 
 def _epoch(moment: dt.datetime) -> int:
@@ -80,7 +81,7 @@ def _epoch(moment: dt.datetime) -> int:
 # ---- what a stay contributes ------------------------------------------------------------------------
 
 PhaseKey = tuple[int, int, dt.date, int, int, int, int]  # workflow, kind, day, cr, service type, company, bucket
-OpenKey = tuple[int, int, dt.datetime, int, int, int]  # workflow, cr, hour, service type, company, bucket
+OpenKey = tuple[int, int, int, int, int, int]  # workflow, cr, hour, service type, company, bucket
 
 
 class Deltas:
@@ -185,7 +186,7 @@ def stay_facts(
             deltas.add_phase((wf, TOTAL, day, cr, st, co, duration_bucket(total)), sign, total)
     elif "open" in only:
         before = int(stay["before_seconds"] or 0)
-        key = (wf, cr, _hour(stay["entered_at"]), st, co, duration_bucket(before))
+        key = (wf, cr, epoch_hour(stay["entered_at"]), st, co, duration_bucket(before))
         deltas.add_open(key, sign, _epoch(stay["entered_at"]), before)
     if "reached" in only:
         if not any(s["workflow_id"] == wf and s["cr_id"] == cr for s in earlier):

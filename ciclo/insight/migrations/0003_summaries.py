@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
             name="OpenTally",
             fields=[
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("hour", models.DateTimeField(verbose_name="hour entered")),
+                ("hour", models.BigIntegerField(verbose_name="hour entered (hours since 1970, UTC)")),
                 ("workflow_id", models.BigIntegerField(verbose_name="workflow")),
                 ("cr_id", models.BigIntegerField(verbose_name="phase")),
                 ("service_type_id", models.BigIntegerField(verbose_name="service type")),

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from ciclo.accounts.roles import is_supervisor, role_of, users_with_role
 from ciclo.agenda.models import MAX_DURATION, Appointment, AppointmentChange
 from ciclo.people.models import Person
+from ciclo.rows import insert
 from ciclo.tickets.access import visible_tickets
 from ciclo.tickets.models import Channel, Note, Ticket
 
@@ -459,11 +460,10 @@ def sync_next_contact(ticket: Ticket, *, by: Any, note: Note | None = None, lock
 def plan_next_contacts(tickets: Sequence[Ticket], *, by: Any) -> list[Appointment]:
     """The next-contact appointments of tickets just opened together (saved, none of them on an agenda yet):
     what sync_next_contact does for each — an open ticket with a next-contact user gets its appointment."""
-    appointments = Appointment.objects.bulk_create(
-        [_next_contact(t, by) for t in tickets if not t.is_closed and t.next_contact_user_id is not None],
-        batch_size=1000,
+    appointments = insert(
+        [_next_contact(t, by) for t in tickets if not t.is_closed and t.next_contact_user_id is not None]
     )
-    AppointmentChange.objects.bulk_create([_created_log(a, by) for a in appointments], batch_size=1000)
+    insert([_created_log(a, by) for a in appointments])
     return appointments
 
 

@@ -108,10 +108,9 @@ def _row(obj: models.Model, action: str, changes: dict[str, Any], by: Any) -> Ch
 
 def record_creations(objs: Sequence[models.Model], *, by: Any) -> None:
     """The CREATED history rows of objects created together (bulk_create): each as record_change writes it."""
-    Change.objects.bulk_create(
-        [_row(obj, Change.Action.CREATED, {k: [None, v] for k, v in snapshot(obj).items()}, by) for obj in objs],
-        batch_size=1000,
-    )
+    from ciclo.rows import insert
+
+    insert([_row(obj, Change.Action.CREATED, {k: [None, v] for k, v in snapshot(obj).items()}, by) for obj in objs])
 
 
 def record_deletion(obj: models.Model, *, by: Any, before: dict[str, Any] | None = None) -> Change:

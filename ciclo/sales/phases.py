@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from ciclo.configurator.models import AnswerType, ResponsibilityCenter
 from ciclo.history.models import Change, record_change, record_creations, snapshot
+from ciclo.rows import insert
 from ciclo.sales.models import LostReason, Outcome, SalesContact
 from ciclo.tickets.errors import InvalidInput
 from ciclo.tickets.models import Ticket
@@ -107,9 +108,7 @@ def start_sales_contacts(tickets: Sequence[Ticket], *, by: Any, at: dt.datetime)
     if not tickets or not tickets[0].service_type.is_sales_type():
         return []
     day = timezone.localdate(at)
-    contacts = SalesContact.objects.bulk_create(
-        [SalesContact(ticket=t, contact_date=day, success=t.cr.default_success) for t in tickets], batch_size=1000
-    )
+    contacts = insert([SalesContact(ticket=t, contact_date=day, success=t.cr.default_success) for t in tickets])
     record_creations(contacts, by=by)
     return contacts
 

@@ -20,13 +20,12 @@ from ciclo.configurator.models import ServiceType
 from ciclo.insight.ledger import record_openings
 from ciclo.people.models import Company, ContactPerson, Person
 from ciclo.people.text import fold_all
+from ciclo.rows import insert
 from ciclo.sales.phases import start_sales_contacts
 from ciclo.tickets.access import check_can_open, is_assignable
 from ciclo.tickets.errors import InvalidInput, NotAllowed
-from ciclo.tickets.models import Channel, MoveDecision, Note, PhaseMove, Ticket
+from ciclo.tickets.models import Channel, Note, PhaseMove, Ticket
 from ciclo.tickets.routing import Route, StepMap, decision_rows, move_row, place, resolve
-
-BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -83,7 +82,8 @@ def open_tickets(
     """Open one ticket per opening, all or none, each as open_ticket opens it: at the first phase of the
     type's workflow (the route its choices take), with its opening note, its move and first stay in the
     phase ledger, its sales contact for a sales type and its next contact on the agenda — written a
-    thousand rows a statement. Raises InvalidInput for the first opening refused (nothing is written)."""
+    thousand rows a statement (ciclo.rows.insert). Raises InvalidInput for the first opening refused
+    (nothing is written)."""
     if role_of(by) is None:
         raise NotAllowed(_("Only an active Ciclo user may open tickets."))
     at = at or timezone.now()
@@ -130,8 +130,8 @@ def open_tickets(
         texts.append(text or _("Ticket opened: %(subject)s") % {"subject": subject})
 
     with transaction.atomic():
-        Ticket.objects.bulk_create(tickets, batch_size=BATCH)
-        notes = Note.objects.bulk_create(
+        insert(tickets)
+        notes = insert(
             [
                 Note(
                     ticket=t,
@@ -144,8 +144,7 @@ def open_tickets(
                     next_contact_user=t.next_contact_user,
                 )
                 for t, text in zip(tickets, texts, strict=True)
-            ],
-            batch_size=BATCH,
+            ]
         )
         automatic = [
             Note(
@@ -159,15 +158,15 @@ def open_tickets(
             for t, o in zip(tickets, openings, strict=True)
             if o.automatic_note
         ]
-        Note.objects.bulk_create(automatic, batch_size=BATCH)
+        insert(automatic)
         # Each move from where the ticket was before: nowhere (no "from" on the opening move).
         moves = [
             move_row(Ticket(pk=t.pk), route, by=by, at=at, note=note, kind=PhaseMove.Kind.OPEN)
             for t, route, note in zip(tickets, routed, notes, strict=True)
         ]
-        PhaseMove.objects.bulk_create(moves, batch_size=BATCH)
+        insert(moves)
         decisions = [d for move, route in zip(moves, routed, strict=True) for d in decision_rows(move, route)]
-        MoveDecision.objects.bulk_create(decisions, batch_size=BATCH)
+        insert(decisions)
         record_openings(moves)  # the phase ledger: each ticket's first stay
         start_sales_contacts(tickets, by=by, at=at)  # a sales type's ticket is a sales contact
         plan_next_contacts(tickets, by=by)  # the opening note's next contact on the agenda

@@ -197,6 +197,10 @@ class Started:
 def start_update(*, by: Any, trigger: str, dry_run: bool = False) -> Started:
     """Queue the collections update (update_collections_task), unless one queued from here is still waiting or
     running: that one is answered then, and nothing is queued. Permissions are the caller's to check."""
+    # Read first, outside a transaction: on SQLite a running update holds the one write lock until it
+    # commits, and a second click must still be answered at once.
+    if (current := current_update()) is not None:
+        return Started(current, new=False)
     with transaction.atomic():
         queued, _created = QueuedUpdate.objects.select_for_update().get_or_create(pk=1)
         current = find_update(queued.task_id) if queued.task_id else None

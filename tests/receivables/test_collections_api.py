@@ -50,6 +50,20 @@ def test_a_supervisor_starts_the_update_and_follows_it_to_its_run(api_as, superv
 
 
 @time_machine.travel(TODAY, tick=False)
+def test_a_second_start_while_one_waits_answers_that_one_and_queues_nothing(api_as, supervisor, admin_user, overdue):
+    first = api_as(supervisor).post("/collections/update", {})
+    again = api_as(admin_user).post("/collections/update", {"dry_run": True})
+    assert (first.status_code, again.status_code) == (202, 200)
+    assert again.body["id"] == first.body["id"] and again.body["status"] == "queued"
+    assert len(run_queued_tasks()) == 1
+    run = api_as(admin_user).get(f"/collections/update/{first.body['id']}").body["run"]
+    assert run["dry_run"] is False and (run["done"], run["total"]) == (2, 2)
+    assert CollectionRun.objects.count() == 1
+    # Once it is done, starting again queues another.
+    assert api_as(supervisor).post("/collections/update", {}).status_code == 202
+
+
+@time_machine.travel(TODAY, tick=False)
 def test_a_dry_run_through_the_api_changes_nothing(api_as, admin_user, overdue):
     api = api_as(admin_user)
     update_id = api.post("/collections/update", {"dry_run": True}).body["id"]

@@ -109,6 +109,8 @@ class PhaseTally(models.Model):
                 name="phasetally_key",
             )
         ]
+        # The answers' "asked": a phase's tickets over every workflow.
+        indexes = [models.Index(fields=["kind", "cr_id", "day"], name="phasetally_kind_cr_day")]
 
 
 class OpenTally(models.Model):

@@ -121,7 +121,8 @@ def _db_value(model: Any, name: str, value: Any) -> Any:
 
 def _upsert(model: Any, keys: Sequence[str], values: Sequence[str], rows: dict[tuple[Any, ...], list[Any]]) -> None:
     """Add `rows` (key → increments) to the table: one INSERT … ON CONFLICT DO UPDATE a few hundred rows."""
-    changed = [(k, v) for k, v in rows.items() if any(v)]
+    # In key order: two transactions adding to the same rows lock them in the same order.
+    changed = sorted(((k, v) for k, v in rows.items() if any(v)), key=lambda item: item[0])
     if not changed:
         return
     table = connection.ops.quote_name(model._meta.db_table)

@@ -29,12 +29,16 @@ import os
 import random
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (
+    BenchDatabase,
     Budget,
     add_run_options,
     alternate,
@@ -43,11 +47,15 @@ from _common import (
     bench_django,
     bench_parser,
     environment,
+    is_postgres_url,
     judge,
     lines_table,
     load_span,
+    migrate,
     run,
     run_header,
+    serve_in_process,
+    setup_django,
     strip_samples,
     summary_table,
 )
@@ -470,13 +478,55 @@ def replay(statements: list[tuple[str, Any]]) -> None:
                 cursor.fetchall()
 
 
+@contextmanager
+def kept_database(url: str) -> Iterator[None]:
+    """Django set up on a database an earlier run kept (--keep), migrated to this code, as bench_django
+    sets it up; nothing is dropped at the end."""
+    import tempfile
+
+    serve_in_process()
+    db = BenchDatabase("postgres" if is_postgres_url(url) else "sqlite", url, Path(tempfile.mkdtemp()), url, keep=True)
+    os.environ["STATIC_ROOT"] = str(db.data_dir / "static")
+    setup_django(db)
+    migrate()
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+    yield
+
+
+def kept_world() -> dict[str, Any]:
+    """What the requests need, read from a kept database."""
+    from django.contrib.auth import get_user_model
+
+    from ciclo.configurator.models import ServiceCycle, Workflow
+    from ciclo.insight.models import PhaseStay
+    from ciclo.tickets.models import PhaseMove
+
+    setup = SimpleNamespace(workflow=Workflow.objects.get(code="vendas"), cycle=ServiceCycle.objects.order_by("pk")[0])
+    return {
+        "setup": setup,
+        "boss": get_user_model().objects.get(username="bench_supervisor"),
+        "stays": PhaseStay.objects.count(),
+        "rebuild_s": 0.0,
+        "build_seconds": 0,
+        "moves": PhaseMove.objects.count(),
+    }
+
+
 def run_backend(args: Any, backend: str) -> dict[str, Any]:
-    with bench_django(backend, keep=args.keep, client=True):
+    where = kept_database(args.database) if args.database else bench_django(backend, keep=args.keep, client=True)
+    with where:
         from django.test import Client
 
         from ciclo.accounts.tokens import create_token
 
-        world = build_sql(args.tickets, args.loops) if backend == "postgres" else build(args.tickets, args.loops)
+        if args.database:
+            world = kept_world()
+        elif backend == "postgres":
+            world = build_sql(args.tickets, args.loops)
+        else:
+            world = build(args.tickets, args.loops)
         analyze()
         env = environment()
         announce("insight", env, args)
@@ -545,6 +595,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.set_defaults(iterations=30, warmup=3)
     parser.add_argument(
         "--loops", type=int, default=4, help="times a ticket may go round the negotiation (default 4: ~5 stays each)"
+    )
+    parser.add_argument(
+        "--database", help="measure a database an earlier run kept (--keep) instead of building one (its URL)"
     )
     add_run_options(parser)
     args = parser.parse_args(argv)

@@ -62,7 +62,7 @@ def record_move(ticket: Any, move: Any) -> None:
     for sign, state in ((-1, before), (1, after)):
         for i in range(len(state.stays)):
             summaries.stay_facts(deltas, state, i, sign, tz)
-    summaries.decision_facts(deltas, after, _decisions([move.pk]).get(move.pk, []))
+    summaries.decision_facts(deltas, after, _decisions([move]).get(move.pk, []))
     deltas.write()
 
 
@@ -84,7 +84,7 @@ def record_openings(moves: Sequence[Any]) -> None:
         .order_by()
         .values_list("pk", "service_type_id", "company_id", "opened_at")
     }
-    decided = _decisions([m.pk for m in moves])
+    decided = _decisions(moves)
     deltas = summaries.Deltas()
     for move, stay in zip(moves, stays, strict=True):
         st, co, opened_day = tickets[move.ticket_id]
@@ -94,13 +94,18 @@ def record_openings(moves: Sequence[Any]) -> None:
     deltas.write()
 
 
-def _decisions(move_ids: Sequence[int]) -> dict[int, list[tuple[int, int, int]]]:
-    """The decisions taken on these moves' routes: (workflow, decision step, option) by move."""
+def _decisions(moves: Sequence[Any]) -> dict[int, list[tuple[int, int, int]]]:
+    """The decisions taken on these moves' routes: (workflow, decision step, option) by move; read only
+    for moves whose route (its hops) passed a decision."""
+    from ciclo.configurator.models import WorkflowStep
     from ciclo.tickets.models import MoveDecision
 
     found: dict[int, list[tuple[int, int, int]]] = {}
+    decided = [m.pk for m in moves if any(h.get("kind") == WorkflowStep.Kind.DECISION for h in m.route or [])]
+    if not decided:
+        return found
     for move_id, wf, step_id, option_id in (
-        MoveDecision.objects.filter(move_id__in=move_ids)
+        MoveDecision.objects.filter(move_id__in=decided)
         .order_by()
         .values_list("move_id", "step__workflow_id", "step_id", "option_id")
     ):

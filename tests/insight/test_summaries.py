@@ -179,3 +179,30 @@ def test_buckets_are_exact_by_the_hour_then_a_sixty_fourth_wide():
     edges = [summaries.duration_bucket(h * 3600) for h in range(128, 4096)]
     assert edges == sorted(edges) and len(set(edges)) == 64 * 5  # 128–255, 256–511, … 2048–4095
     assert summaries.number_bucket(Decimal("-0.5")) < 0 < summaries.number_bucket(Decimal("0"))
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_moves_and_answers_at_once_add_up_in_the_summaries(sales, supervisor):
+    """Six tickets moved on and answered at the same moment by six connections: they add to the same
+    summary rows, and every increment counts."""
+    from django.db import connection
+
+    from tests.test_concurrency import run_at_once
+
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent increments are exercised on PostgreSQL")
+    tickets = [open_at(sales, supervisor, at(2)) for _ in range(6)]
+
+    def job(ticket):
+        def work():
+            save_answers(ticket, [AnswerInput(sales.q_number.pk, "7")], by=supervisor, at=at(3))
+            move_on(ticket, supervisor, at(4))
+
+        return work
+
+    assert run_at_once([job(t) for t in tickets]) == [None] * 6
+    assert summaries.stored() == _recounted()
+    left = PhaseTally.objects.get(kind=PhaseTally.Kind.LEFT, cr_id=sales.cr_prospect.pk)
+    assert left.n == 6
+    assert AnswerTally.objects.get(question_id=sales.q_number.pk).n == 6

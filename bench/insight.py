@@ -11,8 +11,11 @@ over the last year by 20 users. Each walks the workflow with a stay of 0 to 20 d
 to --loops rounds of the negotiation: about five stays a ticket by default, so the issue's
 1,000,000 tickets make some 5,000,000 ledger rows. A note per move, a decision row per decision
 taken, a sales contact per ticket (won, lost with a reason, or open with a value and a chance);
-half the tickets answer the cycle's choice and number questions. The ledger is then written by
-`ciclo insight rebuild`'s function (its time is printed). Each dashboard (/insight/, funnel,
+half the tickets answer the cycle's choice and number questions. On SQLite the rows are written
+through the ORM and the ledger by `ciclo insight rebuild`'s function; on PostgreSQL every row,
+the ledger's too, is written set-based (build_sql: INSERT … SELECT over generate_series), then
+the insight's summaries are rebuilt from them (ciclo.insight.summaries.rebuild; its time is
+printed). `--database URL` measures a database an earlier run kept. Each dashboard (/insight/, funnel,
 people, answers, over the last 12 weeks) is requested in-process with django.test.Client as a
 supervisor, and each API measurement with a token; each is timed alternately with the SQL the
 same request runs, captured from it and replayed bare through the connection (the session, the
@@ -65,6 +68,7 @@ API_MEASURE = Budget("insight API measurement", 200.0, db_ratio=1.5)
 CHUNK = 5000
 USERS = 20
 PEOPLE = 20_000
+CLOSE_CHANCE = 0.2  # of each round of the negotiation ending the sale: ~5 stays a ticket
 
 
 def build(tickets: int, loops: int, seed: int = 7) -> dict[str, Any]:
@@ -118,7 +122,7 @@ def build(tickets: int, loops: int, seed: int = 7) -> dict[str, Any]:
                         at += stay()
                         if at >= now:
                             break
-                        if rnd.random() < 0.35:
+                        if rnd.random() < CLOSE_CHANCE:
                             path.append((s.step_closed, at, s.yes))
                             break
                         path.append((s.step_negotiation, at, s.no))
@@ -314,16 +318,16 @@ def build_sql(tickets: int, loops: int, seed: float = 0.07) -> dict[str, Any]:
         CREATE TEMP TABLE bench_move AS
         WITH marked AS (
             SELECT *, max(CASE WHEN i = 1 THEN u END) OVER (PARTITION BY ticket_id) AS u1,
-                   coalesce(bool_or(i >= 2 AND u < 0.35) OVER (PARTITION BY ticket_id ORDER BY i
+                   coalesce(bool_or(i >= 2 AND u < {close}) OVER (PARTITION BY ticket_id ORDER BY i
                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), false) AS ended
             FROM bench_try
         ), kept AS (
             SELECT ticket_id, i, agent, at,
                    CASE WHEN i = 0 THEN {prospect} WHEN i = 1 THEN {proposal}
-                        WHEN u < 0.35 THEN {closed} ELSE {negotiation} END AS step,
+                        WHEN u < {close} THEN {closed} ELSE {negotiation} END AS step,
                    CASE WHEN i = 0 THEN {cr_prospect} WHEN i = 1 THEN {cr_proposal}
-                        WHEN u < 0.35 THEN {cr_closed} ELSE {cr_negotiation} END AS cr,
-                   CASE WHEN i < 2 THEN NULL WHEN u < 0.35 THEN {yes} ELSE {no} END AS option
+                        WHEN u < {close} THEN {cr_closed} ELSE {cr_negotiation} END AS cr,
+                   CASE WHEN i < 2 THEN NULL WHEN u < {close} THEN {yes} ELSE {no} END AS option
             FROM marked WHERE at < now() AND (i = 0 OR u1 > 0.15) AND NOT ended
         )
         SELECT row_number() OVER (ORDER BY ticket_id, i) AS id, *,
@@ -411,7 +415,13 @@ def build_sql(tickets: int, loops: int, seed: float = 0.07) -> dict[str, Any]:
         """,
         ),
     ]
-    fill = {**v, "won": Outcome.WON.value, "lost": Outcome.LOST.value, "open": Outcome.OPEN.value}
+    fill = {
+        **v,
+        "close": CLOSE_CHANCE,
+        "won": Outcome.WON.value,
+        "lost": Outcome.LOST.value,
+        "open": Outcome.OPEN.value,
+    }
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT setseed(%s)", [seed])
@@ -594,7 +604,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.set_defaults(iterations=30, warmup=3)
     parser.add_argument(
-        "--loops", type=int, default=4, help="times a ticket may go round the negotiation (default 4: ~5 stays each)"
+        "--loops", type=int, default=10, help="times a ticket may go round the negotiation (default 10: ~5 stays each)"
     )
     parser.add_argument(
         "--database", help="measure a database an earlier run kept (--keep) instead of building one (its URL)"

@@ -88,6 +88,9 @@ def test_the_button_starts_the_update_and_the_page_shows_its_result(client, supe
     # The page of the last runs lists it, linked to its update.
     listing = client.get(reverse("collections")).content.decode()
     assert f'data-testid="run-{run.pk}"' in listing and reverse("collections_update", args=[task_id]) in listing
+    row = listing.split(f'data-testid="run-{run.pk}"')[1].split("</tr>")[0]
+    assert "supervisor_t · By hand" in row and "Done" in row
+    assert row.count('<td class="text-end">') == 4 and '<td class="text-end">2</td>' in row  # opened … receivables
 
 
 @time_machine.travel(NOW, tick=False)

@@ -32,6 +32,7 @@ from ciclo.configurator.models import (
 )
 from ciclo.insight.models import AnswerTally, OpenTally, PhaseStay, PhaseTally
 from ciclo.insight.summaries import HOUR, WORKFLOW, epoch_hour
+from ciclo.people.models import Company
 from ciclo.sales.businessdays import BusinessCalendar
 from ciclo.sales.models import Outcome, SalesContact
 from ciclo.tickets.models import Answer, AnswerChoice, MoveDecision, Note, Ticket
@@ -39,6 +40,7 @@ from ciclo.tickets.models import Answer, AnswerChoice, MoveDecision, Note, Ticke
 DAY = 86400
 AGING_BUCKETS = ((0, 2, "0–2"), (3, 7, "3–7"), (8, 30, "8–30"), (31, None, "> 30"))
 STALE_LISTED = 50
+LONGEST_STALE_SEARCH = 10 * 366  # days back to look for the first stale day of a company
 HISTOGRAM_BINS = 10
 
 
@@ -438,23 +440,28 @@ def _times_from_summaries(
 
     edges = [at - dt.timedelta(days=low) for low, _high, _label in AGING_BUCKETS[1:]]
     straddling = {epoch_hour(edge) for edge in edges}
-    tz = timezone.get_current_timezone()
     today = timezone.localdate(at)
     calendar = BusinessCalendar.for_companies()
     stale_after = {
         cr.pk: cr.stale_after_days for cr in crs if not cr.closes_process and cr.stale_after_days is not None
     }
-    business_days: dict[tuple[dt.date, int], int] = {}
-    days: dict[int, dt.date] = {}
+    now_hour = int(at.timestamp()) // HOUR
     open_stays = OpenTally.objects.filter(workflow_id=workflow_id, n__gt=0, **dims)
-    # Per hour entered, apart those the ticket was in the phase before (their totals are read below).
+    # Per time since entry, by the hour up to 128 hours and 64 steps per doubling beyond (as the ended
+    # stays' buckets), the hours that straddle an aging edge alone (negative: they are counted below);
+    # apart, the stays of tickets that were in the phase before (their totals are read next).
+    age = Value(now_hour) - F("hour")
+    steps = [When(hour__in=straddling, then=-age), When(hour__gt=now_hour - 128, then=age)]
+    steps += [When(hour__gt=now_hour - (128 << k), then=age / (1 << k) * (1 << k)) for k in range(1, 12)]
     opened = (
-        open_stays.annotate(again=Case(When(bucket__gt=0, then=Value(1)), default=Value(0)))
-        .values_list("cr_id", "hour", "company_id", "again")
+        open_stays.annotate(
+            age_key=Case(*steps, default=age), again=Case(When(bucket__gt=0, then=Value(1)), default=Value(0))
+        )
+        .values_list("cr_id", "age_key", "again")
         .annotate(stays=Sum("n"), entered=Sum("entered"), before=Sum("before"))
         .order_by()
     )
-    for cr_id, hour, company_id, again, n, entered, before in opened:
+    for cr_id, age_key, again, n, entered, before in opened:
         if not n:
             continue
         times.now[cr_id] = times.now.get(cr_id, 0) + n
@@ -462,20 +469,11 @@ def _times_from_summaries(
         times.latest[cr_id].append((spent, n))
         if not again:
             times.total[cr_id].append((spent + before / n, n))
-        if cr_id in times.aging and hour not in straddling:
+        if cr_id in times.aging and age_key >= 0:
             times.aging[cr_id][_aging_index(int(spent // DAY))] += n
-        limit = stale_after.get(cr_id)
-        if limit is not None:
-            if hour not in days:
-                days[hour] = dt.datetime.fromtimestamp(hour * HOUR, tz).date()
-            day = days[hour]
-            if (today - day).days > limit:
-                if (day, company_id) not in business_days:
-                    business_days[day, company_id] = calendar.business_days_between(day, today, company_id)
-                if business_days[day, company_id] > limit:
-                    times.stale[cr_id] += n
+    if stale_after:
+        _stale_counts(times, open_stays.filter(cr_id__in=stale_after), stale_after, today, calendar)
     # The totals of tickets back in a phase: by the hour of their total, however they add up to it.
-    now_hour = int(at.timestamp()) // HOUR
     totals = (
         open_stays.filter(bucket__gt=0)
         .annotate(total_hours=Value(now_hour) - F("hour") + F("before") / F("n") / HOUR)
@@ -497,6 +495,32 @@ def _times_from_summaries(
                 times.aging[cr_id][_aging_index(int(max(0.0, (at - entered).total_seconds()) // DAY))] += 1
     for cr_id, limit in stale_after.items():
         times.stale_rows.extend(_oldest_stale(workflow_id, cr_id, limit, slice, today, calendar))
+
+
+def _stale_counts(
+    times: _Times,
+    open_stays: QuerySet[OpenTally],
+    stale_after: dict[int, int],
+    today: dt.date,
+    calendar: BusinessCalendar,
+) -> None:
+    """The open stays more business days in their phase than it allows. The longer ago a stay was
+    entered, the more business days it has: per phase and company, those entered before the first hour
+    of the first day that is not stale are."""
+    companies = list(Company.objects.values_list("pk", flat=True))
+    for cr_id, limit in stale_after.items():
+        by_threshold: dict[int, list[int]] = defaultdict(list)
+        for company_id in companies:
+            day = today - dt.timedelta(days=limit + 1)  # business days never outnumber calendar days
+            oldest = today - dt.timedelta(days=LONGEST_STALE_SEARCH)
+            while day > oldest and calendar.business_days_between(day, today, company_id) <= limit:
+                day -= dt.timedelta(days=1)
+            by_threshold[epoch_hour(_local_midnight(day + dt.timedelta(days=1)))].append(company_id)
+        stale = Q()
+        for threshold, ids in by_threshold.items():
+            stale |= Q(company_id__in=ids, hour__lt=threshold)
+        counted = open_stays.filter(stale, cr_id=cr_id).aggregate(stays=Sum("n"))["stays"]
+        times.stale[cr_id] = counted or 0
 
 
 def _open_stays(workflow_id: int, slice: Slice) -> QuerySet[PhaseStay]:

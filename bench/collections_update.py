@@ -185,8 +185,9 @@ def set_based_sql() -> tuple[float, dict[str, int]]:
                overrode_required, by_id, at)
            SELECT n.ticket_id, n.id, 'open', %(step)s, %(cr)s, '[]', '', '[]', %(signer)s, %(at)s
            FROM tickets_note n WHERE n.kind = 'opening' AND n.created_at = %(at)s""",
-        """INSERT INTO insight_phasestay (ticket_id, cr_id, workflow_id, step_id, move_id, entered_at, entered_by_id)
-           SELECT m.ticket_id, %(cr)s, %(workflow)s, %(step)s, m.id, %(at)s, %(signer)s
+        """INSERT INTO insight_phasestay (ticket_id, cr_id, workflow_id, step_id, move_id, entered_at, entered_by_id,
+               before_seconds)
+           SELECT m.ticket_id, %(cr)s, %(workflow)s, %(step)s, m.id, %(at)s, %(signer)s, 0
            FROM tickets_phasemove m WHERE m.kind = 'open' AND m.at = %(at)s""",
         """INSERT INTO collections_collectionitem (ticket_id, receivable_id, added_at)
            SELECT t.id, r.id, %(at)s """
@@ -240,7 +241,7 @@ def update_here() -> None:
 
         with cProfile.Profile() as profile:
             run = update_collections(trigger="command", at=at)
-        pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
+        pstats.Stats(profile, stream=sys.stderr).sort_stats(os.environ.get("BENCH_PROFILE_SORT", "cumulative")).print_stats(40)
     else:
         run = update_collections(trigger="command", at=at)
     elapsed = time.perf_counter() - started

@@ -155,45 +155,34 @@ class TicketStays:
         self.stays = stays
 
 
-def stay_facts(
-    deltas: Deltas,
-    ticket: TicketStays,
-    index: int,
-    sign: int,
-    tz: dt.tzinfo,
-    *,
-    only: frozenset[str] = frozenset(("entered", "left", "time", "open", "reached")),
-) -> None:
+def stay_facts(deltas: Deltas, ticket: TicketStays, index: int, sign: int, tz: dt.tzinfo) -> None:
     """Add (sign 1) or take away (sign -1) what the ticket's stay at `index` contributes, as the ticket's
     stays are now: its entry and end by day; if it ended and is the ticket's latest in its phase, its
     time and the ticket's total time there by end day and bucket; if open, its hour of entry; if it is
-    the ticket's first in its phase (or workflow), the ticket reached it. `only` picks some of these."""
+    the ticket's first in its phase (or workflow), the ticket reached it."""
     stay = ticket.stays[index]
     wf, cr = stay["workflow_id"], stay["cr_id"]
     st, co = ticket.service_type_id, ticket.company_id
     earlier = ticket.stays[:index]
     later = ticket.stays[index + 1 :]
-    if "entered" in only:
-        deltas.add_phase((wf, ARRIVED, _local_day(stay["entered_at"], tz), cr, st, co, 0), sign)
+    deltas.add_phase((wf, ARRIVED, _local_day(stay["entered_at"], tz), cr, st, co, 0), sign)
     left = stay["left_at"]
     if left is not None:
         day = _local_day(left, tz)
-        if "left" in only:
-            deltas.add_phase((wf, LEFT, day, cr, st, co, 0), sign)
-        if "time" in only and not any(s["workflow_id"] == wf and s["cr_id"] == cr for s in later):
+        deltas.add_phase((wf, LEFT, day, cr, st, co, 0), sign)
+        if not any(s["workflow_id"] == wf and s["cr_id"] == cr for s in later):
             spent = int(stay["seconds"] or 0)
             total = spent + int(stay["before_seconds"] or 0)
             deltas.add_phase((wf, LATEST, day, cr, st, co, duration_bucket(spent)), sign, spent)
             deltas.add_phase((wf, TOTAL, day, cr, st, co, duration_bucket(total)), sign, total)
-    elif "open" in only:
+    else:
         before = int(stay["before_seconds"] or 0)
         key = (wf, cr, epoch_hour(stay["entered_at"]), st, co, duration_bucket(before))
         deltas.add_open(key, sign, _epoch(stay["entered_at"]), before)
-    if "reached" in only:
-        if not any(s["workflow_id"] == wf and s["cr_id"] == cr for s in earlier):
-            deltas.add_phase((wf, REACHED, ticket.opened_day, cr, st, co, 0), sign)
-        if not any(s["workflow_id"] == wf for s in earlier):
-            deltas.add_phase((wf, REACHED, ticket.opened_day, WORKFLOW, st, co, 0), sign)
+    if not any(s["workflow_id"] == wf and s["cr_id"] == cr for s in earlier):
+        deltas.add_phase((wf, REACHED, ticket.opened_day, cr, st, co, 0), sign)
+    if not any(s["workflow_id"] == wf for s in earlier):
+        deltas.add_phase((wf, REACHED, ticket.opened_day, WORKFLOW, st, co, 0), sign)
 
 
 def decision_facts(

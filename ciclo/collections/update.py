@@ -18,6 +18,7 @@ through the ticket engine.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -53,6 +54,8 @@ logger = logging.getLogger("ciclo.collections")
 
 # Debtors read and worked per round: what bounds the update's memory.
 CHUNK = 1000
+# Collections opened together (tickets.opening.open_tickets), the progress told after each.
+OPEN_BATCH = 100
 
 Progress = Callable[[int, int], None]
 
@@ -160,11 +163,17 @@ def _update(run: CollectionRun, *, by: Any, at: dt.datetime, progress: Progress 
     closed, not_closed = _close_paid(setup)
     counts["closed"], counts["not_closed"] = closed, not_closed
     eligible = eligible_receivables(setup.options, setup.today)
+    chunks = _debtor_chunks(eligible)
+    first = next(chunks, None)
+    if first is None:  # nothing new: the usual rerun, without counting what is not there
+        if progress is not None:
+            progress(0, 0)
+        return counts
     total = eligible.values("person_id").distinct().count()
     done = 0
     if progress is not None:
         progress(0, total)
-    for persons in _debtor_chunks(eligible):
+    for persons in itertools.chain([first], chunks):
 
         def step(worked: int, base: int = done) -> None:
             if progress is not None:
@@ -240,19 +249,21 @@ def _collect_chunk(
     emails = _addresses(persons) if setup.options.email_debtor_on_collection else {}
     new = [key for key in groups if key not in existing]
     listings = {key: _listing(receivables) for key, receivables in groups.items()}
-    for key, ticket in zip(new, _open(setup, [(groups[key], listings[key]) for key in new]), strict=True):
-        existing[key] = ticket.pk
-        counts["opened"] += 1
-        if address := emails.get(key[0]):
-            _email(setup, ticket, address, groups[key])
-            counts["emailed"] += 1
+    worked: set[int] = set()
+    for start in range(0, len(new), OPEN_BATCH):  # the progress moves as the collections are opened
+        batch = new[start : start + OPEN_BATCH]
+        for key, ticket in zip(batch, _open(setup, [(groups[key], listings[key]) for key in batch]), strict=True):
+            existing[key] = ticket.pk
+            worked.add(key[0])
+            counts["opened"] += 1
+            if address := emails.get(key[0]):
+                _email(setup, ticket, address, groups[key])
+                counts["emailed"] += 1
+        progress(len(worked))
     opened = set(new)
     items: list[CollectionItem] = []
     notes: list[Note] = []  # on the collections added to (an opened one has its note from the engine)
-    worked: set[int] = set()
     for key, receivables in groups.items():
-        worked.add(key[0])
-        progress(len(worked))
         if key not in opened:
             notes.append(_automatic_note(setup, existing[key], _("Added to this collection:") + "\n" + listings[key]))
             counts["added"] += 1
@@ -351,6 +362,19 @@ def paid_collections(service_type_id: int) -> QuerySet[Ticket]:
     )
 
 
+def _with_a_paid_receivable(after: int) -> list[int]:
+    """Up to CHUNK ids above `after`, in order, of the collections with a paid receivable still in them:
+    where a paid collection can be, read from the paid receivables (few on most days), not from every
+    open collection."""
+    return list(
+        open_items()
+        .filter(receivable__open_balance__lte=0, ticket_id__gt=after)
+        .order_by("ticket_id")
+        .values_list("ticket_id", flat=True)
+        .distinct()[:CHUNK]
+    )
+
+
 def _close_paid(setup: _Setup) -> tuple[int, int]:
     """Close each paid collection through the engine (a supervisor's move to the workflow's closing
     phase, with the standard note as its reason, signed by the automatic note user); release its items."""
@@ -358,12 +382,9 @@ def _close_paid(setup: _Setup) -> tuple[int, int]:
     reason = _("Every receivable of this collection is paid: closed by the collections update.")
     last = 0
     closing: dict[int, WorkflowStep | None] = {}
-    while True:
-        tickets = list(paid_collections(setup.service_type.pk).filter(pk__gt=last).order_by("pk")[:CHUNK])
-        if not tickets:
-            return closed, not_closed
-        for ticket in tickets:
-            last = ticket.pk
+    while candidates := _with_a_paid_receivable(last):
+        last = candidates[-1]
+        for ticket in paid_collections(setup.service_type.pk).filter(pk__in=candidates).order_by("pk"):
             if ticket.workflow_id not in closing:
                 closing[ticket.workflow_id] = (
                     WorkflowStep.objects.filter(
@@ -385,6 +406,7 @@ def _close_paid(setup: _Setup) -> tuple[int, int]:
                 not_closed += 1
                 continue
             closed += 1
+    return closed, not_closed
 
 
 # ---- the debtor's e-mail ------------------------------------------------------------------------------

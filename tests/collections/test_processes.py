@@ -6,31 +6,54 @@ per debtor, each receivable in it once, one opening and one automatic note per c
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import signal
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.db.models import Count
 
 from ciclo.collections.models import CollectionItem, CollectionRun, Receivable
+from ciclo.people.models import Person
 from ciclo.tickets.models import Note, PhaseMove, Ticket
 from tests.collections.conftest import CollectionSetup
-from tests.factory import make_person
 from tests.test_jobs import Process, postgres_env, wait_until
 
-DEBTORS = 150
+# More than one chunk of debtors (update.CHUNK), opened a batch at a time (update.OPEN_BATCH, the
+# progress told after each): each kill point below falls while the run is working, before it commits.
+DEBTORS = 1200
 
 pytestmark = pytest.mark.postgres
 
 
 def _load(setup: CollectionSetup) -> None:
-    for n in range(DEBTORS):
-        person = make_person()
-        setup.receivable(person, due_date="2020-01-10")
+    people = [Person(name=f"Devedor {n:04d}") for n in range(DEBTORS)]
+    for person in people:
+        person.refresh_search_key()
+    Person.objects.bulk_create(people)
+    receivables = []
+    for n, person in enumerate(people):
+        receivables.append(_receivable(setup, person, n, "1", dt.date(2020, 1, 10)))
         if n % 3 == 0:
-            setup.receivable(person, due_date="2020-02-10", instalment="2")
+            receivables.append(_receivable(setup, person, n, "2", dt.date(2020, 2, 10)))
+    Receivable.objects.bulk_create(receivables)
+
+
+def _receivable(setup: CollectionSetup, person: Person, n: int, instalment: str, due: dt.date) -> Receivable:
+    return Receivable(
+        person=person,
+        company=setup.company,
+        document=f"NF{n:05d}",
+        instalment=instalment,
+        issue_date=due - dt.timedelta(days=30),
+        due_date=due,
+        amount=Decimal("100.00"),
+        open_balance=Decimal("100.00"),
+        kind=setup.normal,
+    )
 
 
 def _progress(proc: Process) -> int:
@@ -60,7 +83,8 @@ def test_a_run_killed_at_any_point_then_run_again_gives_one_clean_run(
     _load(collections_tx)
     env = postgres_env(tmp_path)
     proc = processes("collections", "update", env=env, log=tmp_path / "killed.log")
-    reached = {"starting": 0, "first debtors": 1, "halfway": DEBTORS // 2, "almost done": DEBTORS - 5}[point]
+    # The first batch opened; halfway through the first chunk; the last chunk's first batch opened.
+    reached = {"starting": 0, "first debtors": 100, "halfway": 500, "almost done": DEBTORS - 100}[point]
     if reached:
         wait_until(lambda: _progress(proc) >= reached, timeout=120, what=f"{reached} debtors worked", every=0.02)
     proc.signal(signal.SIGKILL)

@@ -2,7 +2,10 @@
 
 The one home the dashboards, the API and the exports call. Each report also lays out its numbers as
 tables (Table) — what the pages show under each chart and what the exports write.
-Percentiles are computed here over bounded value lists streamed from the database (both databases).
+Measured now (no `at`), the phases, funnel and answers read the summaries (ciclo.insight.summaries)
+where they hold the slice asked for — every slice but a ticket's current phase or user — and the raw
+rows otherwise, or when given `at`: the same numbers, a test says, times and numbers exact to their
+summary bucket. Percentiles are computed here over (value, count) lists, the same way for both.
 """
 
 from __future__ import annotations

@@ -206,3 +206,20 @@ def test_moves_and_answers_at_once_add_up_in_the_summaries(sales, supervisor):
     left = PhaseTally.objects.get(kind=PhaseTally.Kind.LEFT, cr_id=sales.cr_prospect.pk)
     assert left.n == 6
     assert AnswerTally.objects.get(question_id=sales.q_number.pk).n == 6
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_backfill_writes_the_ledger_and_its_summaries_from_the_history(history):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    fields = ("ticket_id", "cr_id", "entered_at", "left_at", "seconds", "before_seconds")
+    stays = list(PhaseStay.objects.order_by("ticket_id", "entered_at").values_list(*fields))
+    kept = summaries.stored()
+    PhaseStay.objects.all().delete()
+    for model in (PhaseTally, OpenTally, AnswerTally):
+        model.objects.all().delete()
+    import_module("ciclo.insight.migrations.0004_backfill_summaries").backfill(apps, None)
+    assert list(PhaseStay.objects.order_by("ticket_id", "entered_at").values_list(*fields)) == stays
+    assert summaries.stored() == kept

@@ -38,7 +38,7 @@ class PhaseStay(models.Model):
     seconds = models.PositiveBigIntegerField(_("time spent (seconds)"), null=True, blank=True)
     business_days = models.PositiveIntegerField(_("time spent (business days)"), null=True, blank=True)
     # The time the ticket spent in this phase of this workflow before this stay (its earlier stays there).
-    before_seconds = models.PositiveBigIntegerField(_("time spent there before (seconds)"), default=0)
+    before_seconds = models.PositiveBigIntegerField(_("time spent there before (seconds)"), default=0, db_default=0)
 
     class Meta:
         ordering = ["entered_at", "id"]

@@ -258,23 +258,21 @@ def answers_changing(ticket: Any, question_ids: Sequence[int], current: dict[int
     the block has written, added back as they are then."""
     before = _answer_state(current.values())
     yield
-    from ciclo.tickets.models import Answer, AnswerChoice
+    from ciclo.tickets.models import Answer
 
     tz = timezone.get_current_timezone()
-    after: list[tuple[dict[str, Any], list[tuple[int, bool]]]] = []
-    rows = list(
+    # The answers as written, each with its choices (one row per choice: a left join).
+    found: dict[int, tuple[dict[str, Any], list[tuple[int, bool]]]] = {}
+    for row in (
         Answer.objects.filter(ticket_id=ticket.pk, question_id__in=question_ids)
         .order_by()
-        .values(*ANSWER_FIELDS, "answered_at")
-    )
-    with_choices = [r["id"] for r in rows if r["answer_type"] in CHOICE_TYPES and not r["is_empty"]]
-    chosen: dict[int, list[tuple[int, bool]]] = defaultdict(list)
-    if with_choices:
-        for answer_id, option_id, complement in AnswerChoice.objects.filter(answer_id__in=with_choices).values_list(
-            "answer_id", "option_id", "complement"
-        ):
-            chosen[answer_id].append((option_id, bool(complement)))
-    after = [(r, chosen.get(r["id"], [])) for r in rows]
+        .values(*ANSWER_FIELDS, "answered_at", "choices__option_id", "choices__complement")
+    ):
+        option_id, complement = row.pop("choices__option_id"), row.pop("choices__complement")
+        answer, chosen = found.setdefault(row["id"], (row, []))
+        if option_id is not None and answer["answer_type"] in CHOICE_TYPES:
+            chosen.append((option_id, bool(complement)))
+    after = list(found.values())
     deltas = Deltas()
     for sign, state in ((-1, before), (1, after)):
         for row, options in state:

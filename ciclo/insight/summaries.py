@@ -115,10 +115,6 @@ OPEN_KEY = ("workflow_id", "cr_id", "hour", "service_type_id", "company_id", "bu
 ANSWER_KEY = ("question_id", "day", "option_id", "bucket", "service_type_id", "company_id", "user_id")
 
 
-def _db_value(model: Any, name: str, value: Any) -> Any:
-    return model._meta.get_field(name).get_db_prep_value(value, connection)
-
-
 def _upsert(model: Any, keys: Sequence[str], values: Sequence[str], rows: dict[tuple[Any, ...], list[Any]]) -> None:
     """Add `rows` (key → increments) to the table: one INSERT … ON CONFLICT DO UPDATE a few hundred rows."""
     # In key order: two transactions adding to the same rows lock them in the same order.
@@ -127,7 +123,8 @@ def _upsert(model: Any, keys: Sequence[str], values: Sequence[str], rows: dict[t
         return
     table = connection.ops.quote_name(model._meta.db_table)
     columns = [*keys, *values]
-    quoted = [connection.ops.quote_name(model._meta.get_field(c).column) for c in columns]
+    fields = [model._meta.get_field(c) for c in columns]
+    quoted = [connection.ops.quote_name(f.column) for f in fields]
     updates = ", ".join(f"{q} = {table}.{q} + excluded.{q}" for q in quoted[len(keys) :])
     row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
     conflict = ", ".join(quoted[: len(keys)])
@@ -136,7 +133,8 @@ def _upsert(model: Any, keys: Sequence[str], values: Sequence[str], rows: dict[t
             chunk = changed[start : start + ROWS_PER_STATEMENT]
             params: list[Any] = []
             for key, increments in chunk:
-                params.extend(_db_value(model, c, v) for c, v in zip(columns, [*key, *increments], strict=True))
+                row = (*key, *increments)
+                params.extend(f.get_db_prep_value(v, connection) for f, v in zip(fields, row, strict=True))
             cursor.execute(
                 f"INSERT INTO {table} ({', '.join(quoted)}) VALUES {', '.join([row_sql] * len(chunk))} "
                 f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}",

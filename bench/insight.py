@@ -582,7 +582,11 @@ def run_backend(args: Any, backend: str) -> dict[str, Any]:
                 assert response.status_code == 200, (url, response.status_code, response.content[:300])
 
             statements = captured(request)
-            r = alternate(request, lambda st=statements: replay(st), args.warmup, args.iterations)
+
+            def bare(st: list[tuple[str, Any]] = statements) -> None:
+                replay(st)
+
+            r = alternate(request, bare, args.warmup, args.iterations)
             r.update(title=title, queries=len(statements), sql=[sql for sql, _p in statements])
             results[title] = judge(r, budget, backend)
             print(f"  {title}: p95 {r['p95']:.1f} ms, {len(statements)} queries", flush=True)

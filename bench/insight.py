@@ -550,7 +550,10 @@ def run_backend(args: Any, backend: str) -> dict[str, Any]:
         from ciclo.accounts.tokens import create_token
 
         if args.database:
+            from ciclo.tickets.models import Ticket
+
             world = kept_world()
+            args.tickets = Ticket.objects.count()
         elif backend == "postgres":
             world = build_sql(args.tickets, args.loops)
         else:

@@ -18,7 +18,6 @@ through the ticket engine.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -163,9 +162,7 @@ def _update(run: CollectionRun, *, by: Any, at: dt.datetime, progress: Progress 
     closed, not_closed = _close_paid(setup)
     counts["closed"], counts["not_closed"] = closed, not_closed
     eligible = eligible_receivables(setup.options, setup.today)
-    chunks = _debtor_chunks(eligible)
-    first = next(chunks, None)
-    if first is None:  # nothing new: the usual rerun, without counting what is not there
+    if not eligible.exists():  # nothing new, the usual rerun: one read in due-date order, no debtor walked
         if progress is not None:
             progress(0, 0)
         return counts
@@ -173,7 +170,7 @@ def _update(run: CollectionRun, *, by: Any, at: dt.datetime, progress: Progress 
     done = 0
     if progress is not None:
         progress(0, total)
-    for persons in itertools.chain([first], chunks):
+    for persons in _debtor_chunks(eligible):
 
         def step(worked: int, base: int = done) -> None:
             if progress is not None:
@@ -218,6 +215,8 @@ def _debtor_chunks(eligible: QuerySet[Receivable]) -> Iterator[list[int]]:
         if not persons:
             return
         yield persons
+        if len(persons) < CHUNK:  # the last chunk: no read to find there is none after it
+            return
         last = persons[-1]
 
 

@@ -326,3 +326,39 @@ def test_progress_is_reported_per_chunk_of_debtors(collections: CollectionSetup)
     run(progress=lambda done, total: seen.append((done, total)))
 
     assert seen[0] == (0, 3) and seen[-1] == (3, 3)
+
+
+def test_many_chunks_and_batches_collect_every_debtor_once_with_the_progress_rising(
+    collections: CollectionSetup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ciclo.collections import update
+
+    monkeypatch.setattr(update, "CHUNK", 3)  # 7 debtors: chunks of 3, 3 and 1
+    monkeypatch.setattr(update, "OPEN_BATCH", 2)  # opened two at a time
+    debtors = [make_person() for _ in range(7)]
+    for n, debtor in enumerate(debtors):
+        collections.receivable(debtor)
+        if n % 2:
+            collections.receivable(debtor, instalment="2")
+    seen: list[tuple[int, int]] = []
+
+    result = run(progress=lambda done, total: seen.append((done, total)))
+
+    assert result.counts["opened"] == 7 and result.counts["receivables"] == 10
+    assert [len(collections_of(d)) for d in debtors] == [1] * 7
+    assert all(len(open_items(collections_of(d)[0])) == (2 if n % 2 else 1) for n, d in enumerate(debtors))
+    dones = [done for done, _ in seen]
+    assert dones == sorted(dones) and seen[0] == (0, 7) and seen[-1] == (7, 7)
+    assert len(set(dones)) > 3  # told while opening, not only per chunk
+    assert run().counts == {k: 0 for k in result.counts}  # and a rerun finds nothing new
+
+
+def test_a_rerun_with_nothing_new_counts_nothing_and_says_so(collections: CollectionSetup) -> None:
+    collections.receivable(make_person())
+    run()
+    seen: list[tuple[int, int]] = []
+
+    again = run(progress=lambda done, total: seen.append((done, total)))
+
+    assert again.counts["opened"] == again.counts["receivables"] == 0
+    assert seen == [(0, 0)]

@@ -19,7 +19,22 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Sum, Value, When
+from django.db import connection
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -888,35 +903,26 @@ def people(*, period: Period, slice: Slice = Slice(), at: dt.datetime | None = N
     if slice.user_id:
         users = users.filter(pk=slice.user_id)
     tickets = Ticket.objects.open().filter(slice.tickets(), next_contact_user__isnull=False)
+    start_of_today = timezone.make_aware(dt.datetime.combine(timezone.localdate(at), dt.time.min))
+    # One pass over the open tickets (an index holds what it reads): per user and phase, and those overdue.
     by_phase: dict[int, dict[int, int]] = defaultdict(dict)
-    crs: dict[int, str] = {}
-    for user_id, cr_id, cr_name, n in (
-        tickets.values_list("next_contact_user_id", "cr_id", "cr__description").annotate(n=Count("id")).order_by()
+    overdue: Counter[int] = Counter()
+    for user_id, cr_id, n, late in (
+        tickets.values_list("next_contact_user_id", "cr_id")
+        .annotate(n=Count("id"), late=Count("id", filter=Q(next_contact_at__lt=start_of_today)))
+        .order_by()
     ):
         by_phase[user_id][cr_id] = n
-        crs[cr_id] = cr_name
-    start_of_today = timezone.make_aware(dt.datetime.combine(timezone.localdate(at), dt.time.min))
-    overdue = dict(
-        tickets.filter(next_contact_at__lt=start_of_today)
-        .values_list("next_contact_user_id")
-        .annotate(n=Count("id"))
-        .values_list("next_contact_user_id", "n")
-    )
+        overdue[user_id] += late
     notes = Note.objects.filter(created_at__gte=period.since, created_at__lt=period.until)
     if slice.tickets():
         notes = notes.filter(ticket__in=Ticket.objects.filter(slice.tickets()))
     if slice.user_id:
         notes = notes.filter(author_id=slice.user_id)
-    # One pass over the period's notes: per author and day, added up both ways.
+    # One pass over the period's notes (index note_created_author): per author and day, added up both ways.
     notes_by_user: Counter[int] = Counter()
     per_day: Counter[dt.date] = Counter()
-    for author_id, day, n in (
-        notes.annotate(day=TruncDate("created_at"))
-        .values_list("author_id", "day")
-        .annotate(n=Count("id"))
-        .values_list("author_id", "day", "n")
-        .order_by()
-    ):
+    for author_id, day, n in _per_author_and_day(notes, period):
         notes_by_user[author_id] += n
         per_day[day] += n
     outcomes = SalesContact.objects.filter(outcome_at__gte=period.since, outcome_at__lt=period.until)
@@ -955,12 +961,50 @@ def people(*, period: Period, slice: Slice = Slice(), at: dt.datetime | None = N
                 pipeline=weighted.quantize(Decimal("0.01")),
             )
         )
-    order = {cr.pk: i for i, cr in enumerate(ResponsibilityCenter.objects.filter(pk__in=crs).order_by("code"))}
-    phase_list = sorted(crs.items(), key=lambda item: order.get(item[0], 0))
+    phases_seen = {cr_id for counts in by_phase.values() for cr_id in counts}
+    phase_list = [
+        (cr.pk, str(cr.description)) for cr in ResponsibilityCenter.objects.filter(pk__in=phases_seen).order_by("code")
+    ]
     days = [
         DayRow(day, per_day.get(day, 0)) for day in (period.start + dt.timedelta(days=i) for i in range(period.days))
     ]
     return PeopleReport(period, at, phase_list, rows, days)
+
+
+class _PeriodDay(Func):
+    """The day of the period a moment falls on, 0 for the first: PostgreSQL's width_bucket over the local
+    midnights that begin the period's days after the first (a binary search, cheaper than converting
+    every moment to local time)."""
+
+    function = "width_bucket"
+    output_field = IntegerField()
+
+    def __init__(self, expression: Any, period: Period) -> None:
+        from django.contrib.postgres.fields import ArrayField
+
+        midnights = [_local_midnight(period.start + dt.timedelta(days=i)) for i in range(1, period.days)]
+        super().__init__(expression, Value(midnights, output_field=ArrayField(DateTimeField())))
+
+
+def _per_author_and_day(notes: QuerySet[Note], period: Period) -> Iterable[tuple[int, dt.date, int]]:
+    """(author, local day, notes) of the period's notes `notes`."""
+    if connection.vendor == "postgresql" and period.days > 1:
+        for author_id, index, n in (
+            notes.annotate(index=_PeriodDay("created_at", period))
+            .values_list("author_id", "index")
+            .annotate(n=Count("*"))
+            .values_list("author_id", "index", "n")
+            .order_by()
+        ):
+            yield author_id, period.start + dt.timedelta(days=index), n
+        return
+    yield from (
+        notes.annotate(day=TruncDate("created_at"))
+        .values_list("author_id", "day")
+        .annotate(n=Count("*"))
+        .values_list("author_id", "day", "n")
+        .order_by()
+    )
 
 
 # ---- 4. answers --------------------------------------------------------------------------------------

@@ -159,6 +159,32 @@ def test_people(sales, supervisor, agent):
     assert [d.notes for d in report.days] == [1, 1, 1, 0, 0]
 
 
+@time_machine.travel(NOW, tick=False)
+def test_people_counts_notes_by_local_day_to_the_second(sales, supervisor):
+    """A note belongs to the day of its moment in São Paulo: the last second of a day and the first of
+    the next fall on either side, and the period's first and last seconds are in it."""
+    second = dt.timedelta(seconds=1)
+    moments = [
+        at(2, 0) - second,  # Sunday 23:59:59, before the period
+        at(2, 0),
+        at(3, 0) - second,
+        at(3, 0),
+        at(5, 0) - second,  # the period's last second
+        at(5, 0),  # after it
+    ]
+    with time_machine.travel(at(1), tick=False):
+        for when in moments:
+            open_at(sales, supervisor, when)
+    report = measures.people(period=Period(dt.date(2026, 3, 2), dt.date(2026, 3, 4)))
+    assert [(d.day, d.notes) for d in report.days] == [
+        (dt.date(2026, 3, 2), 2),
+        (dt.date(2026, 3, 3), 1),
+        (dt.date(2026, 3, 4), 1),
+    ]
+    boss = next(p for p in report.people if p.user_id == supervisor.pk)
+    assert boss.notes == 4
+
+
 def test_percentile_interpolates_as_percentile_cont():
     assert measures.percentile([1, 2, 3, 4], 50) == 2.5
     assert measures.percentile([1, 2, 3, 4], 90) == pytest.approx(3.7)

@@ -38,6 +38,26 @@ sales contacts (one aggregate over 230,000 contacts, 435 ms), whose values chang
 engine's moves. The people page reads the tickets' current next contacts and the period's notes
 (one pass over 1,100,000 notes without an index on their time, 625 ms). At 20,000 tickets before
 the summaries (PostgreSQL): pages 301–1,009 ms, API 199–916 ms.
+
+Measured again 2026-12-03 on a fresh build of the same size (another bench running beside it, load
+~2.4), after the people page's notes got an index (tickets.Note note_created_author: created_at,
+author, read index-only, each note's local day found by width_bucket over the period's midnights)
+and its open tickets and those overdue became one pass. p95 ms, request / its SQL:
+
+    phases page   178 / 130  PASS      API phases   222 / 170  FAIL (load; 177–202 in other runs)
+    funnel page   477 / 456  FAIL      API funnel   504 / 508  FAIL
+    people page   739 / 713  FAIL      API people   755 / 717  FAIL
+    answers page   95 / 72   PASS      API answers   91 / 77   PASS
+
+The people page's SQL, median ms of each statement replayed alone: the period's notes per author
+and day 217 (1,288,514 index entries; 415 before, converting each to local time, 625 without the
+index), the open contacts' weighted pipeline 258 (a hash join of 340,000 open sales contacts, read by
+a sequential scan, with the open tickets), won and lost in the period 85 (a sequential scan of the
+sales contacts: no index on outcome_at), open tickets per user and phase with those overdue 69. What
+is left needs the sales contacts indexed (outcome_at; the open ones with their value and chance) or
+summarised, and the tickets' opening indexed with their workflow: ciclo/sales and ciclo/tickets. The
+funnel is unchanged: its contacts' values change in ciclo.sales.contacts as well as in
+ciclo.sales.phases, so a summary of them is kept in both or not at all.
 """
 
 from __future__ import annotations

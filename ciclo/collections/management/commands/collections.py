@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 from tqdm import tqdm
 
 from ciclo.collections.models import CollectionRun
@@ -13,11 +14,11 @@ from ciclo.collections.update import update_collections
 
 
 class Command(BaseCommand):
-    help = "Update collections: overdue receivables become collection tickets, paid collections close."
+    help = _("Update collections: overdue receivables become collection tickets, paid collections close.")
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("action", choices=["update"], help="update: run the collections update now")
-        parser.add_argument("--dry-run", action="store_true", help="say what the update would do, change nothing")
+        parser.add_argument("action", choices=["update"], help=_("update: run the collections update now"))
+        parser.add_argument("--dry-run", action="store_true", help=_("Say what the update would do; change nothing."))
 
     def handle(self, *args: Any, **options: Any) -> None:
         bar: tqdm[Any] | None = None
@@ -38,5 +39,5 @@ class Command(BaseCommand):
                 bar.close()
         if run.status == CollectionRun.Status.FAILED:
             raise CommandError(summary(run))
-        prefix = "(dry run) " if run.dry_run else ""
-        self.stdout.write(f"{prefix}{summary(run)} (run {run.pk})")
+        line = _("%(summary)s (run %(run)s)") % {"summary": summary(run), "run": run.pk}
+        self.stdout.write(_("(dry run) %(line)s") % {"line": line} if run.dry_run else line)

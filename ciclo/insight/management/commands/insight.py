@@ -5,15 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from ciclo.insight.ledger import rebuild
 
 
 class Command(BaseCommand):
-    help = "Rebuild the phase ledger (the stays of tickets in phases) from the history of moves."
+    help = _("Rebuild the phase ledger (the stays of tickets in phases) and its summaries from the history.")
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("action", choices=["rebuild"], help="rebuild: write the ledger again from the moves")
+        parser.add_argument("action", choices=["rebuild"], help=_("rebuild: write the ledger again from the moves"))
 
     def handle(self, *args: Any, **options: Any) -> None:
         width = 30
@@ -29,4 +31,4 @@ class Command(BaseCommand):
         written = rebuild(progress=progress if options["verbosity"] > 0 else None)
         if options["verbosity"] > 0:
             self.stderr.write("")
-        self.stdout.write(f"{written} stays written.")
+        self.stdout.write(ngettext("%(count)d stay written.", "%(count)d stays written.", written) % {"count": written})

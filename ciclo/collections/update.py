@@ -41,6 +41,7 @@ from ciclo.collections.models import (
     UpdateLock,
 )
 from ciclo.configurator.models import CrmOptions, ServiceType, WorkflowStep
+from ciclo.insight.summaries import notes_written
 from ciclo.people.models import Email
 from ciclo.people.text import fold_all
 from ciclo.tickets.errors import TicketError
@@ -272,6 +273,7 @@ def _collect_chunk(
         counts["receivables"] += len(receivables)
     CollectionItem.objects.bulk_create(items, batch_size=1000)
     Note.objects.bulk_create(notes, batch_size=1000)
+    notes_written(notes)  # the insight's summaries
     _append_search_text(notes)
 
 

@@ -48,11 +48,11 @@ from ciclo.configurator.models import (
     ServiceType,
     WorkflowStep,
 )
-from ciclo.insight.models import AnswerTally, OpenTally, PhaseStay, PhaseTally
+from ciclo.insight.models import AnswerTally, NoteTally, OpenTally, PhaseStay, PhaseTally, SalesTally
 from ciclo.insight.summaries import HOUR, WORKFLOW, epoch_hour
 from ciclo.people.models import Company
 from ciclo.sales.businessdays import BusinessCalendar
-from ciclo.sales.models import Outcome, SalesContact
+from ciclo.sales.models import LostReason, Outcome, SalesContact
 from ciclo.tickets.models import Answer, AnswerChoice, MoveDecision, Note, Ticket
 
 DAY = 86400
@@ -768,17 +768,22 @@ def funnel(workflow_id: int, *, period: Period, slice: Slice = Slice(), at: dt.d
         for o in split.options:
             o.percent = _pct(o.count, whole)
 
-    # The cohort's sales contacts in one pass: per outcome and reason of loss, counted and summed.
+    # The cohort's sales contacts: per outcome and reason of loss, counted and summed.
     sales = None
     outcomes: Counter[str] = Counter()
     values: dict[str, Decimal] = defaultdict(Decimal)
     reasons: Counter[str | None] = Counter()
-    for outcome, reason, n, won_value, expected in (
-        SalesContact.objects.filter(ticket_id__in=cohort_ids)
-        .values_list("outcome", "lost_reason__name")
-        .annotate(n=Count("pk"), won_value=Sum("won_value"), expected=Sum("expected_value"))
-        .order_by()
-    ):
+    grouped: Iterable[tuple[Any, ...]]
+    if at is None and summarised(slice):
+        grouped = _cohort_sales_from_summaries(workflow_id, period, slice)
+    else:
+        grouped = (
+            SalesContact.objects.filter(ticket_id__in=cohort_ids)
+            .values_list("outcome", "lost_reason__name")
+            .annotate(n=Count("pk"), won_value=Sum("won_value"), expected=Sum("expected_value"))
+            .order_by()
+        )
+    for outcome, reason, n, won_value, expected in grouped:
         outcomes[outcome] += n
         if outcome == Outcome.WON:
             values[Outcome.WON] += won_value or 0
@@ -827,6 +832,37 @@ def _funnel_from_summaries(
         else:
             taken.append((cr_id, bucket, n))
     return reached.pop(WORKFLOW, 0), reached, taken
+
+
+def _cohort_sales_from_summaries(
+    workflow_id: int, period: Period, slice: Slice
+) -> list[tuple[str, str | None, int, Decimal, Decimal]]:
+    """(outcome, reason of loss's name, contacts, won value, expected value) of the tickets opened in the
+    period that entered the workflow, read off the summaries, in the shape of the raw rows' aggregate."""
+    rows = (
+        SalesTally.objects.filter(
+            kind=SalesTally.Kind.COHORT,
+            workflow_id=workflow_id,
+            day__gte=period.start,
+            day__lte=period.end,
+            **_tally_dims(slice),
+        )
+        .values_list("outcome", "reason_id")
+        .annotate(contacts=Sum("n"), value=Sum("value"))
+        .order_by()
+    )
+    found = [(outcome, reason_id, n, value or Decimal(0)) for outcome, reason_id, n, value in rows if n]
+    names = dict(LostReason.objects.filter(pk__in={r for _o, r, _n, _v in found if r}).values_list("pk", "name"))
+    return [
+        (
+            outcome,
+            names.get(reason_id) if outcome == Outcome.LOST else None,
+            n,
+            value if outcome == Outcome.WON else Decimal(0),
+            value if outcome == Outcome.LOST else Decimal(0),
+        )
+        for outcome, reason_id, n, value in found
+    ]
 
 
 # ---- 3. people ---------------------------------------------------------------------------------------
@@ -898,6 +934,7 @@ class PeopleReport:
 def people(*, period: Period, slice: Slice = Slice(), at: dt.datetime | None = None) -> PeopleReport:
     """Per user with a role: open tickets (their next contacts) by phase, those overdue, notes written in
     the period (and per day), sales won and lost in the period, the weighted pipeline of their open contacts."""
+    given = at is not None
     at = at or timezone.now()
     users = users_with_role().order_by("first_name", "last_name", "username")
     if slice.user_id:
@@ -914,34 +951,15 @@ def people(*, period: Period, slice: Slice = Slice(), at: dt.datetime | None = N
     ):
         by_phase[user_id][cr_id] = n
         overdue[user_id] += late
-    notes = Note.objects.filter(created_at__gte=period.since, created_at__lt=period.until)
-    if slice.tickets():
-        notes = notes.filter(ticket__in=Ticket.objects.filter(slice.tickets()))
-    if slice.user_id:
-        notes = notes.filter(author_id=slice.user_id)
-    # One pass over the period's notes (index note_created_author): per author and day, added up both ways.
     notes_by_user: Counter[int] = Counter()
     per_day: Counter[dt.date] = Counter()
-    for author_id, day, n in _per_author_and_day(notes, period):
+    for author_id, day, n in _notes_per_author_and_day(period, slice, at if given else None):
         notes_by_user[author_id] += n
         per_day[day] += n
-    outcomes = SalesContact.objects.filter(outcome_at__gte=period.since, outcome_at__lt=period.until)
-    if slice.tickets():
-        outcomes = outcomes.filter(ticket__in=Ticket.objects.filter(slice.tickets()))
     won_lost: dict[int, Counter[str]] = defaultdict(Counter)
-    for user_id, outcome, n in outcomes.values_list("outcome_by_id", "outcome").annotate(n=Count("pk")).order_by():
+    for user_id, outcome, n in _outcomes_per_user(period, slice, at if given else None):
         won_lost[user_id][outcome] += n
-    pipeline = dict(
-        SalesContact.objects.filter(
-            slice.tickets("ticket__"),
-            outcome=Outcome.OPEN,
-            ticket__status=Ticket.Status.OPEN,
-            ticket__next_contact_user__isnull=False,
-        )
-        .values_list("ticket__next_contact_user_id")
-        .annotate(w=Sum(F("expected_value") * F("success")))
-        .values_list("ticket__next_contact_user_id", "w")
-    )
+    pipeline = _pipeline_per_user(slice, at if given else None)
     rows = []
     for user in users:
         phase_counts = by_phase.get(user.pk, {})
@@ -969,6 +987,71 @@ def people(*, period: Period, slice: Slice = Slice(), at: dt.datetime | None = N
         DayRow(day, per_day.get(day, 0)) for day in (period.start + dt.timedelta(days=i) for i in range(period.days))
     ]
     return PeopleReport(period, at, phase_list, rows, days)
+
+
+def _notes_per_author_and_day(
+    period: Period, slice: Slice, at: dt.datetime | None
+) -> Iterable[tuple[int, dt.date, int]]:
+    """(author, local day, notes) of the notes written in the period: off the summaries measured now and
+    not sliced by phase or user, else from the notes (index note_created_author)."""
+    if at is None and summarised(slice):
+        yield from (
+            NoteTally.objects.filter(day__gte=period.start, day__lte=period.end, **_tally_dims(slice))
+            .values_list("user_id", "day")
+            .annotate(notes=Sum("n"))
+            .values_list("user_id", "day", "notes")
+            .order_by()
+        )
+        return
+    notes = Note.objects.filter(created_at__gte=period.since, created_at__lt=period.until)
+    if slice.tickets():
+        notes = notes.filter(ticket__in=Ticket.objects.filter(slice.tickets()))
+    if slice.user_id:
+        notes = notes.filter(author_id=slice.user_id)
+    yield from _per_author_and_day(notes, period)
+
+
+def _outcomes_per_user(period: Period, slice: Slice, at: dt.datetime | None) -> Iterable[tuple[int, str, int]]:
+    """(who recorded it, outcome, contacts) of the sales outcomes recorded in the period."""
+    if at is None and summarised(slice):
+        return (
+            SalesTally.objects.filter(
+                kind=SalesTally.Kind.OUTCOME, day__gte=period.start, day__lte=period.end, **_tally_dims(slice)
+            )
+            .values_list("user_id", "outcome")
+            .annotate(contacts=Sum("n"))
+            .values_list("user_id", "outcome", "contacts")
+            .order_by()
+        )
+    outcomes = SalesContact.objects.filter(outcome_at__gte=period.since, outcome_at__lt=period.until)
+    if slice.tickets():
+        outcomes = outcomes.filter(ticket__in=Ticket.objects.filter(slice.tickets()))
+    return outcomes.values_list("outcome_by_id", "outcome").annotate(n=Count("pk")).order_by()
+
+
+def _pipeline_per_user(slice: Slice, at: dt.datetime | None) -> dict[int, Decimal]:
+    """Per user, the sum of expected value × success (%) of the open sales contacts of the open tickets
+    whose next contact is theirs."""
+    if at is None and summarised(slice):
+        return dict(
+            SalesTally.objects.filter(kind=SalesTally.Kind.PIPELINE, **_tally_dims(slice))
+            .values_list("user_id")
+            .annotate(w=Sum("value"))
+            .values_list("user_id", "w")
+            .order_by()
+        )
+    return dict(
+        SalesContact.objects.filter(
+            slice.tickets("ticket__"),
+            outcome=Outcome.OPEN,
+            ticket__status=Ticket.Status.OPEN,
+            ticket__next_contact_user__isnull=False,
+        )
+        .values_list("ticket__next_contact_user_id")
+        .annotate(w=Sum(F("expected_value") * F("success")))
+        .values_list("ticket__next_contact_user_id", "w")
+        .order_by()
+    )
 
 
 class _PeriodDay(Func):

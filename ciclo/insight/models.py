@@ -170,3 +170,71 @@ class AnswerTally(models.Model):
                 name="answertally_key",
             )
         ]
+
+
+class NoteTally(models.Model):
+    """Per local day of the note, its author, and its ticket's service type and company: the notes written
+    (every kind: contacts, moves, openings, automatic ones)."""
+
+    day = models.DateField(_("day"))
+    user_id = models.BigIntegerField(_("author"))
+    service_type_id = models.BigIntegerField(_("service type"))
+    company_id = models.BigIntegerField(_("company"))
+    n = models.BigIntegerField(_("count"), default=0)
+
+    def __str__(self) -> str:
+        return f"{self.day} · {self.user_id}: {self.n}"
+
+    class Meta:
+        verbose_name = _("notes tally")
+        verbose_name_plural = _("notes tallies")
+        constraints = [
+            models.UniqueConstraint(fields=["day", "user_id", "service_type_id", "company_id"], name="notetally_key")
+        ]
+
+
+class SalesTally(models.Model):
+    """The sales contacts, per kind of fact, with their ticket's service type and company: a count and a
+    sum of money (`value`)."""
+
+    class Kind(models.IntegerChoices):
+        # day: the ticket's opening; workflow: each one the ticket entered; reason: a loss's (0 otherwise);
+        # value: a win's value, a loss's expected value
+        COHORT = 1, _("contacts by opening day")
+        # day: the outcome's; user: who recorded it; won and lost only
+        OUTCOME = 2, _("outcomes by day")
+        # the open contacts of open tickets by their next contact's user; value: expected value × success (%)
+        PIPELINE = 3, _("open pipeline")
+
+    kind = models.PositiveSmallIntegerField(_("kind"), choices=Kind.choices)
+    day = models.DateField(_("day"))
+    workflow_id = models.BigIntegerField(_("workflow"), default=0)
+    service_type_id = models.BigIntegerField(_("service type"))
+    company_id = models.BigIntegerField(_("company"))
+    user_id = models.BigIntegerField(_("user"), default=0)
+    outcome = models.CharField(_("outcome"), max_length=4)
+    reason_id = models.BigIntegerField(_("reason of loss"), default=0)
+    n = models.BigIntegerField(_("count"), default=0)
+    value = models.DecimalField(_("sum"), max_digits=38, decimal_places=4, default=0)
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.day} · {self.outcome}: {self.n}"
+
+    class Meta:
+        verbose_name = _("sales tally")
+        verbose_name_plural = _("sales tallies")
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "kind",
+                    "day",
+                    "workflow_id",
+                    "service_type_id",
+                    "company_id",
+                    "user_id",
+                    "outcome",
+                    "reason_id",
+                ],
+                name="salestally_key",
+            )
+        ]

@@ -1,15 +1,19 @@
 """The insight's summaries: counts the measurements read instead of scanning the raw rows.
 
-Three tables (ciclo.insight.models): PhaseTally (per day and phase: stays entered and left, the times of
+Five tables (ciclo.insight.models): PhaseTally (per day and phase: stays entered and left, the times of
 ended stays by duration bucket, the tickets that reached each phase and the decisions they took, by the
-day they were opened), OpenTally (the stays still open, per hour they were entered) and AnswerTally (per
-day, question and option: the answers given, their numbers by bucket, the months of their dates).
+day they were opened), OpenTally (the stays still open, per hour they were entered), AnswerTally (per
+day, question and option: the answers given, their numbers by bucket, the months of their dates),
+NoteTally (per day and author: the notes written) and SalesTally (the sales contacts by opening day and
+outcome, their outcomes by day and who recorded them, the open pipeline by next contact's user).
 
 They are kept in the transaction of the change: the ledger (record_move, record_openings) adds what a
-move changes, and the engine's answer saves call answers_changing(). Every change is an increment done
-by the database (INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n), so two transactions changing
-the same row add up. rebuild() writes every row again from the raw rows, with the same functions: what a
-stay or an answer contributes is said once, in stay_facts() and answer_facts().
+move changes, the engine's answer saves call answers_changing(), every writer of notes notes_written(),
+and the engine's note, move and sales contact changes contact_changing() (the openings
+contacts_opened()). Every change is an increment done by the database (INSERT … ON CONFLICT DO UPDATE
+SET n = n + excluded.n), so two transactions changing the same row add up. rebuild() writes every row
+again from the raw rows, with the same functions: what a stay or an answer contributes is said once, in
+stay_facts() and answer_facts().
 
 Durations are bucketed by the hour below 128 hours, and beyond in 64 buckets per doubling (each bucket
 at most 1/64 of its values wide); numbers likewise from 128 up. A bucket keeps its count and its sum,
@@ -23,11 +27,15 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.apps import apps as global_apps
 from django.db import connection, transaction
+from django.db.models import Count
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from ciclo.configurator.models import AnswerType
@@ -91,6 +99,8 @@ class Deltas:
         self.phase: dict[PhaseKey, list[int]] = defaultdict(lambda: [0, 0])
         self.open: dict[OpenKey, list[int]] = defaultdict(lambda: [0, 0, 0])
         self.answer: dict[tuple[Any, ...], list[Any]] = defaultdict(lambda: [0, 0, Decimal(0)])
+        self.notes: dict[NoteKey, list[int]] = defaultdict(lambda: [0])
+        self.sales: dict[SalesKey, list[Any]] = defaultdict(lambda: [0, Decimal(0)])
 
     def add_phase(self, key: PhaseKey, n: int, seconds: int = 0) -> None:
         row = self.phase[key]
@@ -105,14 +115,40 @@ class Deltas:
 
     def write(self, registry: Any = None) -> None:
         registry = registry or global_apps
-        _upsert(registry.get_model("insight", "PhaseTally"), PHASE_KEY, ("n", "seconds"), self.phase)
-        _upsert(registry.get_model("insight", "OpenTally"), OPEN_KEY, ("n", "entered", "before"), self.open)
-        _upsert(registry.get_model("insight", "AnswerTally"), ANSWER_KEY, ("n", "complements", "total"), self.answer)
+        for name, (keys, values) in TABLES.items():
+            if (model := _tally(registry, name)) is not None:
+                _upsert(model, keys, values, getattr(self, TABLE_ROWS[name]))
+
+
+def _tally(registry: Any, name: str) -> Any:
+    """The summary model `name`, None in an earlier migration's registry that does not have it yet."""
+    try:
+        return registry.get_model("insight", name)
+    except LookupError:
+        return None
 
 
 PHASE_KEY = ("workflow_id", "kind", "day", "cr_id", "service_type_id", "company_id", "bucket")
 OPEN_KEY = ("workflow_id", "cr_id", "hour", "service_type_id", "company_id", "bucket")
 ANSWER_KEY = ("question_id", "day", "option_id", "bucket", "service_type_id", "company_id", "user_id")
+NOTE_KEY = ("day", "user_id", "service_type_id", "company_id")
+SALES_KEY = ("kind", "day", "workflow_id", "service_type_id", "company_id", "user_id", "outcome", "reason_id")
+TABLES = {  # each summary model: its key, its increments
+    "PhaseTally": (PHASE_KEY, ("n", "seconds")),
+    "OpenTally": (OPEN_KEY, ("n", "entered", "before")),
+    "AnswerTally": (ANSWER_KEY, ("n", "complements", "total")),
+    "NoteTally": (NOTE_KEY, ("n",)),
+    "SalesTally": (SALES_KEY, ("n", "value")),
+}
+TABLE_ROWS = {
+    "PhaseTally": "phase",
+    "OpenTally": "open",
+    "AnswerTally": "answer",
+    "NoteTally": "notes",
+    "SalesTally": "sales",
+}
+NoteKey = tuple[dt.date, int, int, int]
+SalesKey = tuple[int, dt.date, int, int, int, int, str, int]
 
 
 def _upsert(model: Any, keys: Sequence[str], values: Sequence[str], rows: dict[tuple[Any, ...], list[Any]]) -> None:
@@ -278,6 +314,195 @@ def answers_changing(ticket: Any, question_ids: Sequence[int], current: dict[int
     deltas.write()
 
 
+# ---- what a note contributes -------------------------------------------------------------------------
+
+
+def note_facts(deltas: Deltas, day: dt.date, author_id: int, service_type_id: int, company_id: int, n: int = 1) -> None:
+    deltas.notes[(day, author_id, service_type_id, company_id)][0] += n
+
+
+def notes_written(notes: Sequence[Any], tickets: dict[int, tuple[int, int]] | None = None) -> None:
+    """Count notes just written (saved Note instances): by their local day and author, with their tickets'
+    service type and company (`tickets`: ticket id → both; read when not given)."""
+    if not notes:
+        return
+    if tickets is None:
+        from ciclo.tickets.models import Ticket
+
+        ids = {n.ticket_id for n in notes}
+        tickets = {
+            pk: (st, co)
+            for pk, st, co in Ticket.objects.filter(pk__in=ids)
+            .order_by()
+            .values_list("pk", "service_type_id", "company_id")
+        }
+    tz = timezone.get_current_timezone()
+    deltas = Deltas()
+    for note in notes:
+        st, co = tickets[note.ticket_id]
+        note_facts(deltas, _local_day(note.created_at, tz), note.author_id, st, co)
+    deltas.write()
+
+
+# ---- what a sales contact contributes -----------------------------------------------------------------
+
+COHORT, OUTCOME, PIPELINE = 1, 2, 3  # SalesTally's kinds
+PIPELINE_DAY = dt.date(1970, 1, 1)  # the pipeline is "now": one day holds it
+OPEN, WON, LOST = "", "won", "lost"  # sales.Outcome's values
+
+
+@dataclass(frozen=True)
+class ContactState:
+    """A sales contact as the summaries see it, with what they need of its ticket."""
+
+    opened_day: dt.date
+    service_type_id: int
+    company_id: int
+    ticket_open: bool
+    user_id: int | None  # the ticket's next contact's
+    outcome: str
+    reason_id: int | None
+    won_value: Decimal | None
+    expected_value: Decimal | None
+    success: int | None
+    outcome_at: dt.datetime | None
+    outcome_by_id: int | None
+    workflows: frozenset[int]  # every workflow the ticket entered
+
+
+def contact_facts(deltas: Deltas, c: ContactState, sign: int, tz: dt.tzinfo) -> None:
+    """Add (sign 1) or take away (sign -1) what a sales contact contributes: to the tickets opened that
+    day in each workflow it entered, by outcome (a win's value, a loss's expected value and reason); its
+    outcome on the day it was recorded, by whom; its weighted value to its next contact's user's pipeline
+    while it and its ticket are open."""
+    dims = (c.service_type_id, c.company_id)
+    value = c.won_value if c.outcome == WON else c.expected_value if c.outcome == LOST else None
+    reason = (c.reason_id or 0) if c.outcome == LOST else 0
+    for workflow_id in c.workflows:
+        row = deltas.sales[(COHORT, c.opened_day, workflow_id, *dims, 0, c.outcome, reason)]
+        row[0] += sign
+        row[1] += sign * Decimal(value or 0)
+    if c.outcome in (WON, LOST) and c.outcome_at is not None:
+        row = deltas.sales[(OUTCOME, _local_day(c.outcome_at, tz), 0, *dims, c.outcome_by_id or 0, c.outcome, 0)]
+        row[0] += sign
+    if c.outcome == OPEN and c.ticket_open and c.user_id is not None:
+        row = deltas.sales[(PIPELINE, PIPELINE_DAY, 0, *dims, c.user_id, OPEN, 0)]
+        row[0] += sign
+        if c.expected_value is not None and c.success is not None:
+            row[1] += sign * Decimal(c.expected_value) * c.success
+
+
+CONTACT_FIELDS = (
+    "ticket_id",
+    "ticket__opened_at",
+    "ticket__service_type_id",
+    "ticket__company_id",
+    "ticket__status",
+    "ticket__next_contact_user_id",
+    "outcome",
+    "lost_reason_id",
+    "won_value",
+    "expected_value",
+    "success",
+    "outcome_at",
+    "outcome_by_id",
+)
+
+
+def _contact_states(registry: Any, ticket_ids: Iterable[int] | None, chunk: int = 2000) -> Iterator[ContactState]:
+    """The sales contacts of `ticket_ids` (all of them: None) as they are in the database, with the
+    workflows their tickets entered (the ledger's)."""
+    contact_model = registry.get_model("sales", "SalesContact")
+    stay_model = registry.get_model("insight", "PhaseStay")
+    tz = timezone.get_current_timezone()
+    contacts = contact_model.objects.order_by("ticket_id")
+    stays = stay_model.objects.order_by("ticket_id")
+    if ticket_ids is not None:
+        contacts = contacts.filter(ticket_id__in=ticket_ids)
+        stays = stays.filter(ticket_id__in=ticket_ids)
+    rows = list(contacts.values_list(*CONTACT_FIELDS)) if ticket_ids is not None else None
+    if rows is not None and not rows:
+        return
+    workflows: dict[int, set[int]] = defaultdict(set)
+    for ticket_id, workflow_id in stays.values_list("ticket_id", "workflow_id").distinct().iterator(chunk_size=chunk):
+        workflows[ticket_id].add(workflow_id)
+    for row in rows if rows is not None else contacts.values_list(*CONTACT_FIELDS).iterator(chunk_size=chunk):
+        (ticket_id, opened, st, co, status, user_id, outcome, reason_id, won, expected, success, at, by_id) = row
+        yield ContactState(
+            _local_day(opened, tz),
+            st,
+            co,
+            status == "open",
+            user_id,
+            outcome,
+            reason_id,
+            won,
+            expected,
+            success,
+            at,
+            by_id,
+            frozenset(workflows.get(ticket_id, ())),
+        )
+
+
+_tracked: ContextVar[frozenset[int]] = ContextVar("ciclo_contacts_tracked", default=frozenset())
+
+
+@contextmanager
+def contact_changing(ticket_id: int) -> Iterator[None]:
+    """Around a change that may touch a ticket's sales contact or what the summaries read of its ticket
+    (its status, its next contact's user, the workflows it entered), inside the change's transaction:
+    what the contact contributed is taken away and, once the block has written, added back as it is
+    then. A ticket without a sales contact costs one query. Nested blocks for the same ticket count once."""
+    if ticket_id in _tracked.get():
+        yield
+        return
+    before = list(_contact_states(global_apps, [ticket_id]))
+    token = _tracked.set(_tracked.get() | {ticket_id})
+    try:
+        yield
+    finally:
+        _tracked.reset(token)
+    if not before:  # not a sales contact (a ticket does not become one after its opening)
+        return
+    tz = timezone.get_current_timezone()
+    deltas = Deltas()
+    for state in before:
+        contact_facts(deltas, state, -1, tz)
+    for state in _contact_states(global_apps, [ticket_id]):
+        contact_facts(deltas, state, 1, tz)
+    deltas.write()
+
+
+def contacts_opened(tickets: Sequence[Any], contacts: Sequence[Any]) -> None:
+    """The sales contacts of tickets just opened (tickets.opening, sales.phases.start_sales_contacts):
+    what they contribute, from the objects just saved (each ticket is in its first workflow)."""
+    if not contacts:
+        return
+    tz = timezone.get_current_timezone()
+    by_ticket = {t.pk: t for t in tickets}
+    deltas = Deltas()
+    for c in contacts:
+        t = by_ticket[c.ticket_id]
+        state = ContactState(
+            _local_day(t.opened_at, tz),
+            t.service_type_id,
+            t.company_id,
+            t.status == "open",
+            t.next_contact_user_id,
+            c.outcome,
+            c.lost_reason_id,
+            c.won_value,
+            c.expected_value,
+            c.success,
+            c.outcome_at,
+            c.outcome_by_id,
+            frozenset([t.workflow_id]),
+        )
+        contact_facts(deltas, state, 1, tz)
+    deltas.write()
+
+
 # ---- the recount ------------------------------------------------------------------------------------
 
 STAY_FIELDS = (
@@ -355,6 +580,22 @@ def recount(*, apps: Any = None, chunk: int = 20000) -> Deltas:
     ):
         st, co = values.pop("ticket__service_type_id"), values.pop("ticket__company_id")
         answer_facts(deltas, values, chosen.get(values["id"], []), st, co, 1, tz)
+
+    if _tally(registry, "SalesTally") is None:  # an earlier migration's registry: the first three only
+        return deltas
+    # The notes, counted per local day by the database (TruncDate in the current time zone).
+    note_model = registry.get_model("tickets", "Note")
+    for day, author_id, st, co, n in (
+        note_model.objects.annotate(day=TruncDate("created_at"))
+        .values_list("day", "author_id", "ticket__service_type_id", "ticket__company_id")
+        .annotate(n=Count("*"))
+        .values_list("day", "author_id", "ticket__service_type_id", "ticket__company_id", "n")
+        .order_by()
+    ):
+        note_facts(deltas, day, author_id, st, co, n)
+
+    for state in _contact_states(registry, None, chunk=chunk):
+        contact_facts(deltas, state, 1, tz)
     return deltas
 
 
@@ -363,22 +604,19 @@ def rebuild(*, apps: Any = None) -> int:
     registry = apps or global_apps
     deltas = recount(apps=registry)
     with transaction.atomic():
-        for name in ("PhaseTally", "OpenTally", "AnswerTally"):
-            registry.get_model("insight", name).objects.all().delete()
+        for name in TABLES:
+            if (model := _tally(registry, name)) is not None:
+                model.objects.all().delete()
         deltas.write(registry)
-    return sum(1 for v in [*deltas.phase.values(), *deltas.open.values(), *deltas.answer.values()] if any(v))
+    every: list[dict[Any, list[Any]]] = [deltas.phase, deltas.open, deltas.answer, deltas.notes, deltas.sales]
+    return sum(1 for rows in every for v in rows.values() if any(v))
 
 
 def stored(*, apps: Any = None) -> dict[str, dict[tuple[Any, ...], tuple[Any, ...]]]:
     """The summaries as they are in the database, zero rows left out (what a recount is compared with)."""
     registry = apps or global_apps
-    tables = {
-        "PhaseTally": (PHASE_KEY, ("n", "seconds")),
-        "OpenTally": (OPEN_KEY, ("n", "entered", "before")),
-        "AnswerTally": (ANSWER_KEY, ("n", "complements", "total")),
-    }
     found: dict[str, dict[tuple[Any, ...], tuple[Any, ...]]] = {}
-    for name, (keys, values) in tables.items():
+    for name, (keys, values) in TABLES.items():
         model = registry.get_model("insight", name)
         found[name] = {
             tuple(r[: len(keys)]): tuple(r[len(keys) :])
@@ -391,7 +629,5 @@ def stored(*, apps: Any = None) -> dict[str, dict[tuple[Any, ...], tuple[Any, ..
 def counted(deltas: Deltas) -> dict[str, dict[tuple[Any, ...], tuple[Any, ...]]]:
     """A recount's rows in the shape stored() gives."""
     return {
-        "PhaseTally": {k: tuple(v) for k, v in deltas.phase.items() if any(v)},
-        "OpenTally": {k: tuple(v) for k, v in deltas.open.items() if any(v)},
-        "AnswerTally": {k: tuple(v) for k, v in deltas.answer.items() if any(v)},
+        name: {k: tuple(v) for k, v in getattr(deltas, rows).items() if any(v)} for name, rows in TABLE_ROWS.items()
     }

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from ciclo.configurator.models import WorkflowStep
 from ciclo.history.models import Change, record_change, snapshot
+from ciclo.insight.summaries import contact_changing
 from ciclo.people.models import Person
 from ciclo.sales.models import Environment, SalesContact
 from ciclo.sales.phases import OutcomeInput, clean_money, clean_outcome
@@ -59,7 +60,8 @@ def _save(contact: SalesContact, before: dict[str, Any], by: Any, extra: dict[st
     if snapshot(contact) == before and not extra:
         return False
     contact.version += 1
-    contact.save()
+    with contact_changing(contact.ticket_id):  # the insight's sales summaries: the row before, then after
+        contact.save()
     record_change(contact, by=by, action=Change.Action.CHANGED, before=before, extra=extra)
     return True
 

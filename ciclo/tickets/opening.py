@@ -18,6 +18,7 @@ from ciclo.accounts.roles import role_of
 from ciclo.agenda.appointments import plan_next_contacts
 from ciclo.configurator.models import ServiceType
 from ciclo.insight.ledger import record_openings
+from ciclo.insight.summaries import contacts_opened, notes_written
 from ciclo.people.models import Company, ContactPerson, Person
 from ciclo.people.text import fold_all
 from ciclo.rows import insert
@@ -168,7 +169,10 @@ def open_tickets(
         decisions = [d for move, route in zip(moves, routed, strict=True) for d in decision_rows(move, route)]
         insert(decisions)
         record_openings(moves)  # the phase ledger: each ticket's first stay
-        start_sales_contacts(tickets, by=by, at=at)  # a sales type's ticket is a sales contact
+        contacts = start_sales_contacts(tickets, by=by, at=at)  # a sales type's ticket is a sales contact
+        kept = {t.pk: (t.service_type_id, t.company_id) for t in tickets}
+        notes_written([*notes, *automatic], kept)  # the insight's summaries
+        contacts_opened(tickets, contacts)
         plan_next_contacts(tickets, by=by)  # the opening note's next contact on the agenda
     return tickets
 

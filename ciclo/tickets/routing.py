@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from ciclo.agenda.appointments import sync_next_contact
 from ciclo.configurator.models import DecisionOption, Question, Workflow, WorkflowStep
 from ciclo.insight.ledger import record_move
+from ciclo.insight.summaries import contact_changing, notes_written
 from ciclo.people.text import append_folded
 from ciclo.sales.phases import OutcomeInput, enter_phase
 from ciclo.tickets.access import check_can_work, is_assignable, with_work_checks
@@ -207,63 +208,65 @@ def record_note(
         raise NotAllowed(_("You are not allowed to move on past unanswered required questions."))
     with transaction.atomic():
         locked = lock_ticket(ticket, by)
-        # Taken once the row is locked, so history's time order is the order the writers got the lock in.
-        at = at or timezone.now()
-        check_can_work(by, locked)
-        if expected_version is not None and locked.version != expected_version:
-            raise StaleTicket(locked.version)
-        route: Route | None = None
-        overridden: list[dict[str, Any]] = []
-        if move_on:
-            steps = StepMap()
-            current = steps.by_id(locked.workflow_id, locked.step_id)
-            locked.step = current
-            if locked.is_closed or current.next_order is None:
-                raise TicketClosed()
-            missing = unanswered_required(locked)
-            if missing:
-                described = [{"id": q.pk, "code": q.code, "text": q.text} for q in missing]
-                if not override_reason:
-                    raise RequiredUnanswered(described)
-                overridden = described
-            route = resolve(steps.get(locked.workflow_id, current.next_order), choices or {}, steps)
+        with contact_changing(locked.pk):  # the sales summaries follow the contact and its ticket
+            # Taken once the row is locked, so history's time order is the order the writers got the lock in.
+            at = at or timezone.now()
+            check_can_work(by, locked)
+            if expected_version is not None and locked.version != expected_version:
+                raise StaleTicket(locked.version)
+            route: Route | None = None
+            overridden: list[dict[str, Any]] = []
+            if move_on:
+                steps = StepMap()
+                current = steps.by_id(locked.workflow_id, locked.step_id)
+                locked.step = current
+                if locked.is_closed or current.next_order is None:
+                    raise TicketClosed()
+                missing = unanswered_required(locked)
+                if missing:
+                    described = [{"id": q.pk, "code": q.code, "text": q.text} for q in missing]
+                    if not override_reason:
+                        raise RequiredUnanswered(described)
+                    overridden = described
+                route = resolve(steps.get(locked.workflow_id, current.next_order), choices or {}, steps)
 
-        note = Note.objects.create(
-            ticket=locked,
-            kind=Note.Kind.CONTACT,
-            text=text,
-            channel=channel,
-            author=by,
-            created_at=at,
-            next_contact_at=next_contact_at,
-            next_contact_user=next_contact_user,
-        )
-        move = None
-        fields = ["version"]
-        if next_contact_at is not None:
-            locked.next_contact_at = next_contact_at
-            fields.append("next_contact_at")
-        if next_contact_user is not None:
-            locked.next_contact_user = next_contact_user
-            fields.append("next_contact_user")
-        if route is not None:
-            move = apply_route(
-                locked,
-                route,
-                by=by,
-                at=at,
-                note=note,
-                kind=PhaseMove.Kind.MOVE,
-                reason=override_reason,
-                overridden=overridden,
-                outcome=outcome,
+            note = Note.objects.create(
+                ticket=locked,
+                kind=Note.Kind.CONTACT,
+                text=text,
+                channel=channel,
+                author=by,
+                created_at=at,
+                next_contact_at=next_contact_at,
+                next_contact_user=next_contact_user,
             )
-            fields += ["workflow", "step", "cr", "status", "closed_at", "phase_entered_at"]
-        locked.search_text = append_folded(locked.search_text, text)
-        fields.append("search_text")
-        locked.version += 1
-        locked.save(update_fields=fields)
-        sync_next_contact(locked, by=by, note=note, locked=True)  # the next contact on the agenda
+            notes_written([note], {locked.pk: (locked.service_type_id, locked.company_id)})
+            move = None
+            fields = ["version"]
+            if next_contact_at is not None:
+                locked.next_contact_at = next_contact_at
+                fields.append("next_contact_at")
+            if next_contact_user is not None:
+                locked.next_contact_user = next_contact_user
+                fields.append("next_contact_user")
+            if route is not None:
+                move = apply_route(
+                    locked,
+                    route,
+                    by=by,
+                    at=at,
+                    note=note,
+                    kind=PhaseMove.Kind.MOVE,
+                    reason=override_reason,
+                    overridden=overridden,
+                    outcome=outcome,
+                )
+                fields += ["workflow", "step", "cr", "status", "closed_at", "phase_entered_at"]
+            locked.search_text = append_folded(locked.search_text, text)
+            fields.append("search_text")
+            locked.version += 1
+            locked.save(update_fields=fields)
+            sync_next_contact(locked, by=by, note=note, locked=True)  # the next contact on the agenda
     _refresh(ticket, locked)
     return NoteResult(note=note, move=move, ticket=ticket)
 
@@ -292,36 +295,38 @@ def move_to_step(
         raise InvalidInput({"reason": [_("Say why the ticket is moved: the reason cannot be empty.")]})
     with transaction.atomic():
         locked = lock_ticket(ticket, by)
-        at = at or timezone.now()  # after the lock: see record_note
-        if step.workflow_id != locked.workflow_id:
-            raise InvalidInput({"step": [_("The step must belong to the ticket's workflow.")]})
-        check_can_work(by, locked)
-        if expected_version is not None and locked.version != expected_version:
-            raise StaleTicket(locked.version)
-        steps = StepMap()
-        locked.step = steps.by_id(locked.workflow_id, locked.step_id)
-        route = resolve(steps.get(step.workflow_id, step.order), choices or {}, steps)
-        note = Note.objects.create(
-            ticket=locked, kind=Note.Kind.MOVE, text=reason, channel=Channel.SYSTEM, author=by, created_at=at
-        )
-        move = apply_route(
-            locked, route, by=by, at=at, note=note, kind=PhaseMove.Kind.JUMP, reason=reason, outcome=outcome
-        )
-        locked.search_text = append_folded(locked.search_text, reason)
-        locked.version += 1
-        locked.save(
-            update_fields=[
-                "workflow",
-                "step",
-                "cr",
-                "status",
-                "closed_at",
-                "phase_entered_at",
-                "version",
-                "search_text",
-            ]
-        )
-        sync_next_contact(locked, by=by, locked=True)  # closed: its appointment cancelled
+        with contact_changing(locked.pk):  # the sales summaries follow the contact and its ticket
+            at = at or timezone.now()  # after the lock: see record_note
+            if step.workflow_id != locked.workflow_id:
+                raise InvalidInput({"step": [_("The step must belong to the ticket's workflow.")]})
+            check_can_work(by, locked)
+            if expected_version is not None and locked.version != expected_version:
+                raise StaleTicket(locked.version)
+            steps = StepMap()
+            locked.step = steps.by_id(locked.workflow_id, locked.step_id)
+            route = resolve(steps.get(step.workflow_id, step.order), choices or {}, steps)
+            note = Note.objects.create(
+                ticket=locked, kind=Note.Kind.MOVE, text=reason, channel=Channel.SYSTEM, author=by, created_at=at
+            )
+            notes_written([note], {locked.pk: (locked.service_type_id, locked.company_id)})
+            move = apply_route(
+                locked, route, by=by, at=at, note=note, kind=PhaseMove.Kind.JUMP, reason=reason, outcome=outcome
+            )
+            locked.search_text = append_folded(locked.search_text, reason)
+            locked.version += 1
+            locked.save(
+                update_fields=[
+                    "workflow",
+                    "step",
+                    "cr",
+                    "status",
+                    "closed_at",
+                    "phase_entered_at",
+                    "version",
+                    "search_text",
+                ]
+            )
+            sync_next_contact(locked, by=by, locked=True)  # closed: its appointment cancelled
     _refresh(ticket, locked)
     return move
 

@@ -223,3 +223,147 @@ def test_the_backfill_writes_the_ledger_and_its_summaries_from_the_history(histo
     import_module("ciclo.insight.migrations.0004_backfill_summaries").backfill(apps, None)
     assert list(PhaseStay.objects.order_by("ticket_id", "entered_at").values_list(*fields)) == stays
     assert summaries.stored() == kept
+
+
+@pytest.fixture
+def sales_history(sales, supervisor, agent, admin_user):
+    """Sales contacts through every change the summaries follow, in São Paulo time:
+
+    W  opened Mon 2 Mar for the agent · value 1000 at 50 % on the 3rd · won by a note Thu 5 (2500)
+       · its value corrected by a supervisor to 3000 on the 6th
+    L  opened Mon 2 Mar · value 800 on the 3rd · lost (Preço) by a supervisor's move Wed 4 · reopened
+       Mon 9 (back to Prospecção, open again) · its next contact given to the admin Tue 10
+    P, Q  opened together Tue 3 Mar 10:00 (Q of another company) · P's value 400 at 20 % on the 4th
+    Plus a ticket of a type that is not a sales type, moved on.
+    """
+    from ciclo.sales.contacts import OutcomeInput, change_outcome, reopen_sales_contact, update_sales_fields
+    from ciclo.sales.models import LostReason, Outcome
+    from ciclo.tickets.routing import record_note
+
+    sales.type.sales = True
+    sales.type.save()
+    price = LostReason.objects.create(name="Preço")
+    other = make_company()
+    with time_machine.travel(at(1), tick=False):
+        w = open_at(sales, supervisor, at(2), next_contact_user=agent)
+        lost = open_at(sales, supervisor, at(2, 15))
+        p, q = open_tickets(
+            [Opening(make_person(), sales.company, "Interesse"), Opening(make_person(), other, "Interesse")],
+            service_type=sales.type,
+            by=supervisor,
+            at=at(3, 10),
+        )
+    with time_machine.travel(at(3, 11), tick=False):
+        update_sales_fields(w, by=supervisor, expected_value=Decimal("1000.00"), success=50)
+        update_sales_fields(lost, by=supervisor, expected_value=Decimal("800.00"))
+    with time_machine.travel(at(4, 11), tick=False):
+        update_sales_fields(p, by=supervisor, expected_value=Decimal("400.00"), success=20)
+    jump(lost, supervisor, sales.step_closed, at(4), outcome=OutcomeInput(Outcome.LOST, lost_reason=price))
+    jump(w, supervisor, sales.step_proposal, at(4, 12))
+    with time_machine.travel(at(5), tick=False):
+        record_note(
+            w,
+            by=supervisor,
+            text="Fechou",
+            move_on=True,
+            choices={sales.decision.pk: sales.yes.pk},
+            override_reason="Teste",
+            outcome=OutcomeInput(Outcome.WON, won_value="2500,00"),
+            at=at(5),
+        )
+    with time_machine.travel(at(6), tick=False):
+        change_outcome(w, OutcomeInput(Outcome.WON, won_value="3000,00"), by=supervisor)
+    reopen_sales_contact(lost, by=supervisor, reason="Voltou a negociar", at=at(9))
+    with time_machine.travel(at(10), tick=False):
+        record_note(lost, by=supervisor, text="Passo para o admin", next_contact_user=admin_user, at=at(10))
+    plain_type = make_ticket_type(sales)
+    move_on(open_at(sales, agent, at(9), service_type=plain_type), supervisor, at(11))
+    return {"w": w, "lost": lost, "p": p, "q": q, "other": other, "price": price}
+
+
+def make_ticket_type(sales):
+    """Another analytical type beside the sales one, in a group that is not a sales group."""
+    from ciclo.configurator.models import ServiceType
+
+    group = ServiceType.objects.create(code="2", description="Outros", kind=ServiceType.Kind.SYNTHETIC)
+    return ServiceType.objects.create(
+        code="2.1",
+        description="Suporte",
+        kind=ServiceType.Kind.ANALYTICAL,
+        parent=group,
+        workflow=sales.workflow,
+        cycle=sales.cycle,
+        days_to_next_contact=1,
+    )
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_sales_and_notes_summaries_follow_every_change_and_equal_a_recount(sales_history, sales, agent):
+    from ciclo.insight.models import NoteTally, SalesTally
+
+    assert summaries.stored() == _recounted()
+    cohort = {
+        (t.day, t.company_id, t.outcome, t.reason_id): (t.n, t.value)
+        for t in SalesTally.objects.filter(kind=SalesTally.Kind.COHORT, n__gt=0)
+    }
+    assert cohort == {
+        (dt.date(2026, 3, 2), sales.company.pk, "won", 0): (1, Decimal("3000.0000")),  # corrected
+        (dt.date(2026, 3, 2), sales.company.pk, "", 0): (1, Decimal("0.0000")),  # L, reopened
+        (dt.date(2026, 3, 3), sales.company.pk, "", 0): (1, Decimal("0.0000")),
+        (dt.date(2026, 3, 3), sales_history["other"].pk, "", 0): (1, Decimal("0.0000")),
+    }
+    # W's outcome counts on the day it was last recorded (the correction), by the supervisor; L's loss
+    # counts no more.
+    outcomes = list(SalesTally.objects.filter(kind=SalesTally.Kind.OUTCOME, n__gt=0).values_list("day", "outcome"))
+    assert outcomes == [(dt.date(2026, 3, 6), "won")]
+    pipeline = {}
+    for t in SalesTally.objects.filter(kind=SalesTally.Kind.PIPELINE, n__gt=0):
+        n, value = pipeline.get(t.user_id, (0, 0))
+        pipeline[t.user_id] = (n + t.n, value + t.value)
+    # L (800 at the default success, Prospecção's: none) is the admin's now; P 400 × 20 and Q the supervisor's.
+    lost = sales_history["lost"]
+    lost.refresh_from_db()
+    assert lost.next_contact_user_id not in (None, agent.pk) and agent.pk not in pipeline
+    assert pipeline[lost.next_contact_user_id][0] == 1
+    assert sum(n for n, _v in pipeline.values()) == 3
+    assert sum(v for _n, v in pipeline.values()) == Decimal(400 * 20) + Decimal(800) * (lost.sales.success or 0)
+    # Every note: three openings' and its automatic ones, the notes and moves.
+    from ciclo.tickets.models import Note
+
+    assert sum(NoteTally.objects.values_list("n", flat=True)) == Note.objects.count()
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_funnel_and_people_off_the_summaries_equal_those_of_the_raw_rows(sales_history, sales):
+    for period in (MARCH, Period(dt.date(2026, 3, 3), dt.date(2026, 3, 6))):
+        for sliced in (
+            Slice(),
+            Slice(company_id=sales_history["other"].pk),
+            Slice(service_type_id=sales.type.pk),
+        ):
+            summary = measures.funnel(sales.workflow.pk, period=period, slice=sliced)
+            raw = measures.funnel(sales.workflow.pk, period=period, slice=sliced, at=NOW)
+            assert dataclasses.asdict(summary) == dataclasses.asdict(raw)
+            summary_p = measures.people(period=period, slice=sliced)
+            raw_p = measures.people(period=period, slice=sliced, at=NOW)
+            assert dataclasses.asdict(summary_p) == dataclasses.asdict(raw_p)
+    report = measures.funnel(sales.workflow.pk, period=MARCH)
+    assert report.sales is not None
+    assert (report.sales.won, report.sales.lost, report.sales.open) == (1, 0, 3)
+    assert report.sales.won_value == Decimal("3000.00")
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_backfill_writes_the_notes_and_sales_summaries_from_the_history(sales_history):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from ciclo.insight.models import NoteTally, SalesTally
+
+    kept = summaries.stored()
+    assert kept["NoteTally"] and kept["SalesTally"]
+    NoteTally.objects.all().delete()
+    SalesTally.objects.update(n=0, value=0)
+    import_module("ciclo.insight.migrations.0006_backfill_notes_and_sales").backfill(apps, None)
+    assert summaries.stored() == kept

@@ -290,3 +290,12 @@ def test_dates_spread_over_the_last_months_and_next_contacts_around_today(loaded
     assert any(d > today for d in due)
     users = set(Ticket.objects.open().values_list("next_contact_user__username", flat=True))
     assert users == {"agente1", "agente2", "supervisor"}
+
+
+def test_the_insight_summaries_it_leaves_equal_a_recount(loaded: Loaded) -> None:
+    """The demo writes through the engine: every summary the dashboards read was kept as it went."""
+    from ciclo.insight import summaries
+
+    kept = summaries.stored()
+    assert all(kept[name] for name in ("PhaseTally", "OpenTally", "AnswerTally", "NoteTally", "SalesTally"))
+    assert kept == summaries.counted(summaries.recount())

@@ -11,7 +11,24 @@ decision, save ten answers — through the engine's public functions (open_ticke
 record_note, save_answers) and through raw SQL, alternating, in the same run and
 database. Budget (shared/PERFORMANCE.md): p95 under 15 ms, within 3x of its raw SQL on
 PostgreSQL, and the same number of queries per action at 1,000 and at the full size.
-See bench/README.md for what each figure means.
+The raw SQL also keeps the insight's summaries as the engine does (ciclo.insight.summaries:
+the PhaseTally, OpenTally, NoteTally and AnswerTally upserts, and the one sales-contact read a
+note or move makes; the bench's service type is not a sales type); at the small size the
+summaries both sides kept are compared with a recount. See bench/README.md for each figure.
+
+At 1,000,000 tickets (engine at commit f77b6ba, 2026-12-04 02:12–02:21 UTC, 2 CPUs, 200 calls
+a side; queries: engine at 1,000 / at 1,000,000, the raw SQL's in brackets):
+
+    SQLite 3.40.1, load 2.75 → 2.79    p50 / p95 ms   raw p50 / p95   ×raw p50  queries     budget
+      open a ticket                     9.47 / 22.11    1.03 / 1.25     9.21×   16/16 (11)  FAIL: p95
+      note + move through a decision   16.20 / 26.19    2.08 / 6.08     7.80×   23/23 (16)  FAIL: p95
+      save 10 answers (all types)      11.43 / 20.69    1.08 / 3.83    10.54×   11/11 (7)   FAIL: p95
+    PostgreSQL 15.20, load 1.23 → 1.18
+      open a ticket                    12.62 / 14.28    2.57 / 2.78     4.91×   16/16 (11)  FAIL: ×SQL
+      note + move through a decision   22.99 / 26.00    5.75 / 7.55     4.00×   23/23 (16)  FAIL: p95, ×SQL
+      save 10 answers (all types)      17.17 / 19.16    4.28 / 4.94     4.01×   11/11 (7)   FAIL: p95, ×SQL
+
+Rows written per call the same on both sides; the summaries kept at 1,000 tickets equal a recount.
 """
 
 from __future__ import annotations
@@ -56,6 +73,7 @@ from _common import (
 )
 
 CHUNK = 5_000  # tickets per set-based INSERT … SELECT
+ARRIVED, LEFT, LATEST, TOTAL, REACHED, DECIDED = 1, 2, 3, 4, 5, 6  # insight.PhaseTally's kinds
 
 
 # --- the configuration: a sales workflow with a decision, a cycle with every answer type -------------------------
@@ -597,6 +615,70 @@ class Actions:
     def _j(self) -> str:
         return "CAST(%s AS jsonb)" if self.pg else "%s"
 
+    # the insight's summaries (ciclo.insight.summaries), kept in the action's transaction: one upsert per table,
+    # its rows in key order, each an increment the database adds (ON CONFLICT … DO UPDATE SET n = n + excluded.n)
+    def _upsert(self, c: Any, sql: str, rows: dict[tuple[Any, ...], list[Any]]) -> None:
+        changed = sorted((key, values) for key, values in rows.items() if any(values))
+        if not changed:
+            return
+        width = len(changed[0][0]) + len(changed[0][1])
+        adapt = self.ops.adapt_datefield_value
+        params = [
+            adapt(v)
+            if isinstance(v, dt.date)
+            else self.ops.adapt_decimalfield_value(v, 38, 4)
+            if isinstance(v, Decimal)
+            else v
+            for key, values in changed
+            for v in (*key, *values)
+        ]
+        c.execute(sql.format(", ".join(["(" + ", ".join(["%s"] * width) + ")"] * len(changed))), params)
+
+    def _phase_tally(self, c: Any, rows: dict[tuple[Any, ...], list[Any]]) -> None:
+        """rows: (workflow, kind, day, cr, service type, company, bucket) → [n, seconds]."""
+        self._upsert(
+            c,
+            "INSERT INTO insight_phasetally (workflow_id, kind, day, cr_id, service_type_id, company_id, bucket, n,"
+            " seconds) VALUES {} ON CONFLICT (workflow_id, kind, day, cr_id, service_type_id, company_id, bucket)"
+            " DO UPDATE SET n = insight_phasetally.n + excluded.n,"
+            " seconds = insight_phasetally.seconds + excluded.seconds",
+            rows,
+        )
+
+    def _open_tally(self, c: Any, rows: dict[tuple[Any, ...], list[Any]]) -> None:
+        """rows: (workflow, cr, hour entered, service type, company, bucket of the time before) → [n, entered,
+        before]."""
+        self._upsert(
+            c,
+            "INSERT INTO insight_opentally (workflow_id, cr_id, hour, service_type_id, company_id, bucket, n, entered,"
+            ' "before") VALUES {} ON CONFLICT (workflow_id, cr_id, hour, service_type_id, company_id, bucket)'
+            " DO UPDATE SET n = insight_opentally.n + excluded.n,"
+            " entered = insight_opentally.entered + excluded.entered,"
+            ' "before" = insight_opentally."before" + excluded."before"',
+            rows,
+        )
+
+    def _note_tally(self, c: Any, day: dt.date, author: int, service_type: int, company: int) -> None:
+        self._upsert(
+            c,
+            "INSERT INTO insight_notetally (day, user_id, service_type_id, company_id, n) VALUES {}"
+            " ON CONFLICT (day, user_id, service_type_id, company_id)"
+            " DO UPDATE SET n = insight_notetally.n + excluded.n",
+            {(day, author, service_type, company): [1]},
+        )
+
+    def _no_sales_contact(self, c: Any, ticket_id: int) -> None:
+        """What the sales summaries read of a ticket before a note or move (summaries.contact_changing): its
+        sales contact, which the bench's service type (not a sales type) never has; so nothing more to write."""
+        c.execute(
+            "SELECT s.ticket_id, t.opened_at, t.service_type_id, t.company_id, t.status, t.next_contact_user_id,"
+            " s.outcome, s.lost_reason_id, s.won_value, s.expected_value, s.success, s.outcome_at, s.outcome_by_id"
+            " FROM sales_salescontact s JOIN tickets_ticket t ON t.id = s.ticket_id WHERE s.ticket_id = %s",
+            [ticket_id],
+        )
+        if c.fetchone() is not None:
+            raise RuntimeError("a sales contact: the raw SQL does not keep the sales summaries")
+
     # a) open a ticket
     def engine_open(self) -> Any:
         from ciclo.tickets.opening import open_ticket
@@ -661,42 +743,131 @@ class Actions:
             )
             move_id = c.fetchone()[0]
             self._enter_stay(c, ticket_id, step, move_id, by, at)
+            # The summaries: the stay entered (by day; open, by hour), the workflow and phase reached, the note.
+            day, wf, cr, st_id, co = timezone.localdate(now), cfg.workflow.pk, step.cr_id, st.pk, cfg.company.pk
+            self._phase_tally(
+                c,
+                {
+                    (wf, ARRIVED, day, cr, st_id, co, 0): [1, 0],
+                    (wf, REACHED, day, 0, st_id, co, 0): [1, 0],
+                    (wf, REACHED, day, cr, st_id, co, 0): [1, 0],
+                },
+            )
+            epoch = int(now.timestamp())
+            self._open_tally(c, {(wf, cr, epoch // 3600, st_id, co, 0): [1, epoch, 0]})
+            self._note_tally(c, day, by, st_id, co)
             self._add_appointment(
                 c, ticket_id, by, now + dt.timedelta(days=st.days_to_next_contact), subject, person, "phone", by, now
             )
         return ticket_id
 
     # what the engine writes beside the ticket's own rows: the phase ledger and the agenda
-    def _enter_stay(self, c: Any, ticket_id: int, step: Any, move_id: int, by: int, at: Any) -> None:
-        """The stay the move begins (insight.ledger.record_move)."""
+    def _enter_stay(
+        self, c: Any, ticket_id: int, step: Any, move_id: int, by: int, at: Any, before_seconds: int = 0
+    ) -> None:
+        """The stay the move begins (insight.ledger.record_move), with the time spent in its phase before."""
         c.execute(
             "INSERT INTO insight_phasestay (ticket_id, cr_id, workflow_id, step_id, move_id, entered_at,"
-            " entered_by_id, left_at, left_by_id, seconds, business_days)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, NULL, NULL, NULL, NULL)",
-            [ticket_id, step.cr_id, step.workflow_id, step.pk, move_id, at, by],
+            " entered_by_id, left_at, left_by_id, seconds, business_days, before_seconds)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, NULL, NULL, NULL, NULL, %s)",
+            [ticket_id, step.cr_id, step.workflow_id, step.pk, move_id, at, by, before_seconds],
         )
 
-    def _leave_stay(self, c: Any, ticket_id: int, by: int, now: dt.datetime) -> None:
-        """The stay the move ends, with the time spent in it (calendar seconds, business days)."""
+    @staticmethod
+    def _aware(value: Any) -> Any:
+        """A datetime as the driver returns it (SQLite: text, naive UTC), aware."""
         from django.utils import timezone
 
+        if isinstance(value, str):
+            value = dt.datetime.fromisoformat(value)
+        if value is not None and timezone.is_naive(value):
+            value = value.replace(tzinfo=dt.UTC)
+        return value
+
+    def _move_stays(
+        self,
+        c: Any,
+        ticket: tuple[int, int, int, dt.date],
+        target: Any,
+        move_id: int,
+        decided: list[tuple[int, int, int]],
+        by: int,
+        now: dt.datetime,
+    ) -> None:
+        """The ledger and its summaries for a move to `target` (insight.ledger.record_move): the ticket's stays
+        read; the open one ended (calendar seconds, business days), the one entered written with the time the
+        ticket spent in that phase before; then what changed in the phase summaries (with the decisions taken,
+        (workflow, step, option), by the ticket's opening day) and in the open stays'."""
+        from django.utils import timezone
+
+        from ciclo.insight.summaries import duration_bucket
         from ciclo.sales.businessdays import business_days_between
 
-        c.execute("SELECT id, entered_at FROM insight_phasestay WHERE ticket_id = %s AND left_at IS NULL", [ticket_id])
-        row = c.fetchone()
-        if row is None:
-            return
-        stay_id, entered = row
-        if isinstance(entered, str):
-            entered = dt.datetime.fromisoformat(entered)
-        if timezone.is_naive(entered):
-            entered = entered.replace(tzinfo=dt.UTC)
-        days = business_days_between(timezone.localdate(entered), timezone.localdate(now), self.cfg.company.pk)
+        ticket_id, st, co, opened_day = ticket
         c.execute(
-            "UPDATE insight_phasestay SET left_at = %s, left_by_id = %s, seconds = %s, business_days = %s"
-            " WHERE id = %s",
-            [self.ops.adapt_datetimefield_value(now), by, max(0, int((now - entered).total_seconds())), days, stay_id],
+            "SELECT id, workflow_id, cr_id, entered_at, left_at, seconds, before_seconds FROM insight_phasestay"
+            " WHERE ticket_id = %s ORDER BY entered_at, id",
+            [ticket_id],
         )
+        stays = [
+            {
+                "id": i,
+                "phase": (wf, cr),
+                "entered": self._aware(e),
+                "left": self._aware(lt),
+                "seconds": sec or 0,
+                "before": b or 0,
+            }
+            for i, wf, cr, e, lt, sec, b in c.fetchall()
+        ]
+        current = next((s for s in stays if s["left"] is None), None)
+        entering = (target.workflow_id, target.cr_id)
+        day = timezone.localdate(now)
+        phase: dict[tuple[Any, ...], list[Any]] = {}
+        opened: dict[tuple[Any, ...], list[Any]] = {}
+
+        def add(rows: dict[tuple[Any, ...], list[Any]], key: tuple[Any, ...], *values: int) -> None:
+            row = rows.setdefault(key, [0] * len(values))
+            for i, v in enumerate(values):
+                row[i] += v
+
+        if current is not None:
+            spent = max(0, int((now - current["entered"]).total_seconds()))
+            days = business_days_between(timezone.localdate(current["entered"]), day, co)
+            c.execute(
+                "UPDATE insight_phasestay SET left_at = %s, left_by_id = %s, seconds = %s, business_days = %s"
+                " WHERE id = %s",
+                [self.ops.adapt_datetimefield_value(now), by, spent, days, current["id"]],
+            )
+            (wf, cr), before = current["phase"], current["before"]
+            epoch = int(current["entered"].timestamp())
+            add(opened, (wf, cr, epoch // 3600, st, co, duration_bucket(before)), -1, -epoch, -before)
+            add(phase, (wf, LEFT, day, cr, st, co, 0), 1, 0)
+            if current["phase"] != entering:  # it stays the ticket's latest in its phase
+                add(phase, (wf, LATEST, day, cr, st, co, duration_bucket(spent)), 1, spent)
+                add(phase, (wf, TOTAL, day, cr, st, co, duration_bucket(spent + before)), 1, spent + before)
+            current.update(left=now, seconds=spent)
+        earlier = [s for s in stays if s["phase"] == entering]
+        before_seconds = sum(s["seconds"] for s in earlier if s["left"] is not None)
+        if earlier and earlier[-1] is not current:  # its latest stay there is no longer the latest
+            e = earlier[-1]
+            wf, cr = entering
+            left_day, total = timezone.localdate(e["left"]), e["seconds"] + e["before"]
+            add(phase, (wf, LATEST, left_day, cr, st, co, duration_bucket(e["seconds"])), -1, -e["seconds"])
+            add(phase, (wf, TOTAL, left_day, cr, st, co, duration_bucket(total)), -1, -total)
+        self._enter_stay(c, ticket_id, target, move_id, by, self.ops.adapt_datetimefield_value(now), before_seconds)
+        wf, cr = entering
+        add(phase, (wf, ARRIVED, day, cr, st, co, 0), 1, 0)
+        if not earlier:
+            add(phase, (wf, REACHED, opened_day, cr, st, co, 0), 1, 0)
+        if not any(s["phase"][0] == wf for s in stays):
+            add(phase, (wf, REACHED, opened_day, 0, st, co, 0), 1, 0)
+        epoch = int(now.timestamp())
+        add(opened, (wf, cr, epoch // 3600, st, co, duration_bucket(before_seconds)), 1, epoch, before_seconds)
+        for decision_wf, step_id, option_id in decided:
+            add(phase, (decision_wf, DECIDED, opened_day, step_id, st, co, option_id), 1, 0)
+        self._phase_tally(c, phase)
+        self._open_tally(c, opened)
 
     def _add_appointment(
         self,
@@ -792,10 +963,12 @@ class Actions:
         with transaction.atomic(), connection.cursor() as c:
             c.execute(
                 "SELECT version, status, step_id, cr_id, subject, person_id, channel, next_contact_at,"
-                " next_contact_user_id FROM tickets_ticket WHERE id = %s" + (" FOR UPDATE" if self.pg else ""),
+                " next_contact_user_id, service_type_id, company_id, opened_at FROM tickets_ticket WHERE id = %s"
+                + (" FOR UPDATE" if self.pg else ""),
                 [ticket_id],
             )
-            version, status, step_id, cr_id, subject, person, channel, next_at, next_user = c.fetchone()
+            version, status, step_id, cr_id, subject, person, channel, next_at, next_user, st, co, opened = c.fetchone()
+            self._no_sales_contact(c, ticket_id)
             step = self.steps_by_id[step_id]
             if status != "open" or step.next_order is None:
                 raise RuntimeError("the ticket cannot move on")
@@ -811,6 +984,7 @@ class Actions:
                 [ticket_id, "Cliente respondeu à proposta", by, at],
             )
             note_id = c.fetchone()[0]
+            self._note_tally(c, timezone.localdate(now), by, st, co)
             c.execute(
                 "INSERT INTO tickets_phasemove (ticket_id, note_id, kind, from_step_id, to_step_id, from_cr_id,"
                 f" to_cr_id, route, reason, overrode_required, by_id, at) VALUES (%s, %s, 'move', %s, %s, %s, %s,"
@@ -823,8 +997,8 @@ class Actions:
                 " VALUES (%s, %s, %s, %s, %s)",
                 [move_id, decision.pk, option.pk, decision.question, option.label],
             )
-            self._leave_stay(c, ticket_id, by, now)
-            self._enter_stay(c, ticket_id, target, move_id, by, at)
+            ticket = (ticket_id, st, co, timezone.localdate(self._aware(opened)))
+            self._move_stays(c, ticket, target, move_id, [(decision.workflow_id, decision.pk, option.pk)], by, now)
             c.execute(
                 "UPDATE tickets_ticket SET workflow_id = %s, step_id = %s, cr_id = %s, status = %s, closed_at = %s,"
                 " phase_entered_at = %s, version = version + 1 WHERE id = %s AND version = %s",
@@ -919,10 +1093,13 @@ class Actions:
         from django.db import connection, transaction
         from django.utils import timezone
 
+        from ciclo.insight.summaries import number_bucket
+
         ticket_id = self.take("answers", "raw")
         items = self._inputs()
         by = self.cfg.agent.pk
-        at = self.ops.adapt_datetimefield_value(timezone.now())
+        now = timezone.now()
+        at = self.ops.adapt_datetimefield_value(now)
         ops = self.ops
         rows: list[Any] = []
         for question, _raw, value, _json in items:
@@ -950,8 +1127,12 @@ class Actions:
         values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(items))
         j = self._j()
         with transaction.atomic(), connection.cursor() as c:
-            c.execute("SELECT id FROM tickets_ticket WHERE id = %s" + (" FOR UPDATE" if self.pg else ""), [ticket_id])
-            c.fetchone()
+            c.execute(
+                "SELECT service_type_id, company_id FROM tickets_ticket WHERE id = %s"
+                + (" FOR UPDATE" if self.pg else ""),
+                [ticket_id],
+            )
+            st, co = c.fetchone()
             c.execute(
                 "INSERT INTO tickets_answer (ticket_id, question_id, cr_id, question_code, question_text, answer_type,"
                 " value_text, value_number, value_date, value_time, is_empty, version, answered_by_id, answered_at)"
@@ -965,6 +1146,8 @@ class Actions:
                 rows,
             )
             saved = {question_id: (answer_id, version) for answer_id, question_id, version in c.fetchall()}
+            if any(version != 1 for _id, version in saved.values()):
+                raise RuntimeError("the raw SQL saves first answers: there were answers before")
             choices: list[Any] = []
             for question, _raw, value, _json in items:
                 if question.answer_type in ("single_choice", "multiple_choice"):
@@ -983,6 +1166,33 @@ class Actions:
                 "INSERT INTO tickets_answerrevision (answer_id, ticket_id, question_id, version, old_value, new_value,"
                 " by_id, at) VALUES " + ", ".join([f"(%s, %s, %s, %s, NULL, {j}, %s, %s)"] * len(items)),
                 revisions,
+            )
+            # The summaries: each answer given, by its day, question and who answered (a number's bucket and sum,
+            # a date's month), and each option chosen with whether it has a complement.
+            day = timezone.localdate(now)
+            tally: dict[tuple[Any, ...], list[Any]] = {}
+            for question, _raw, value, _json in items:
+                t, bucket, total = question.answer_type, 0, Decimal(0)
+                if t in ("number", "money"):
+                    bucket, total = number_bucket(value), value
+                elif t == "date":
+                    bucket = value.year * 100 + value.month
+                tally[(question.pk, day, 0, bucket, st, co, by)] = [1, 0, total]
+                if t in ("single_choice", "multiple_choice"):
+                    for chosen in value:
+                        tally[(question.pk, day, chosen["option"], 0, st, co, by)] = [
+                            1,
+                            int(bool(chosen["complement"])),
+                            0,
+                        ]
+            self._upsert(
+                c,
+                "INSERT INTO insight_answertally (question_id, day, option_id, bucket, service_type_id, company_id,"
+                " user_id, n, complements, total) VALUES {} ON CONFLICT (question_id, day, option_id, bucket,"
+                " service_type_id, company_id, user_id) DO UPDATE SET n = insight_answertally.n + excluded.n,"
+                " complements = insight_answertally.complements + excluded.complements,"
+                " total = insight_answertally.total + excluded.total",
+                tally,
             )
 
 
@@ -1014,6 +1224,19 @@ def same_writes(actions: Actions) -> dict[str, Any]:
             deltas[side] = {k.removeprefix("tickets_"): after[k] - before[k] for k in after if after[k] != before[k]}
         out[action.key] = {**deltas, "same": deltas["engine"] == deltas["raw"]}
     return out
+
+
+def same_summaries() -> dict[str, Any]:
+    """Whether the insight's summaries, kept by every call of both sides since they were rebuilt, equal a
+    recount from the raw rows (summaries.recount: too slow to run at the full size)."""
+    from ciclo.insight.summaries import counted, recount, stored
+
+    kept, expected = stored(), counted(recount())
+    differ = {
+        name: sum(1 for k in kept[name].keys() | expected[name].keys() if kept[name].get(k) != expected[name].get(k))
+        for name in expected
+    }
+    return {"same": kept == expected, "rows": sum(len(v) for v in kept.values()), "differ": differ}
 
 
 def breakdown(action: Action, calls: int) -> dict[str, Any]:
@@ -1058,6 +1281,8 @@ def run_backend(args: argparse.Namespace, backend: str) -> dict[str, Any]:
     with bench_django(backend, keep=args.keep):
         from django.db import connection
 
+        from ciclo.insight import summaries
+
         env = environment()
         announce("engine", env, args)
         cfg = make_config(agents=args.agents)
@@ -1068,6 +1293,7 @@ def run_backend(args: argparse.Namespace, backend: str) -> dict[str, Any]:
         # At the small size: queries per action, and the proof that both sides write the same rows.
         builds = [build(builder, 1, small, f"{small:,}")]
         actions.fill(per_side=args.warmup + 3)
+        summaries.rebuild()  # the data is built set-based: its summaries written once from its rows
         for action in actions.all:
             for _ in range(2):
                 action.engine()
@@ -1076,6 +1302,7 @@ def run_backend(args: argparse.Namespace, backend: str) -> dict[str, Any]:
         small_queries = {a.key: captured_queries(a.engine) for a in actions.all}
         small_raw_queries = {a.key: captured_queries(a.raw) for a in actions.all}
         writes = same_writes(actions)
+        recounted = same_summaries()
 
         # At the full size.
         if args.tickets > small:
@@ -1120,6 +1347,7 @@ def run_backend(args: argparse.Namespace, backend: str) -> dict[str, Any]:
             "builds": builds,
             "rows": rows,
             "same_writes": writes,
+            "summaries_recounted": recounted,
             "actions": results,
             "profiles": profiles,
         }
@@ -1192,6 +1420,16 @@ def report(result: dict[str, Any], show_sql: bool = False) -> str:
             for key, w in same.items()
         )
     )
+    recounted = result.get("summaries_recounted")
+    if recounted:
+        lines.append(
+            f"insight summaries kept by both sides at {result['small']:,} tickets = a recount: "
+            + (
+                f"yes ({recounted['rows']:,} rows)"
+                if recounted["same"]
+                else "NO, rows differing: " + ", ".join(f"{k} {n}" for k, n in recounted["differ"].items() if n)
+            )
+        )
     if show_sql:
         for r in result["actions"].values():
             for side in ("engine", "raw"):

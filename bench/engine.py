@@ -646,17 +646,26 @@ class Actions:
         )
 
     def _open_tally(self, c: Any, rows: dict[tuple[Any, ...], list[Any]]) -> None:
-        """rows: (workflow, cr, hour entered, service type, company, bucket of the time before) → [n, entered,
-        before]."""
+        """rows: (kind, workflow, cr, hour, service type, company) → [n, moments]: an open stay by the hour
+        it was entered (kind 1) and by the hour its ticket's time in the phase began (kind 2)."""
         self._upsert(
             c,
-            "INSERT INTO insight_opentally (workflow_id, cr_id, hour, service_type_id, company_id, bucket, n, entered,"
-            ' "before") VALUES {} ON CONFLICT (workflow_id, cr_id, hour, service_type_id, company_id, bucket)'
+            "INSERT INTO insight_opentally (kind, workflow_id, cr_id, hour, service_type_id, company_id, n, moments)"
+            " VALUES {} ON CONFLICT (kind, workflow_id, cr_id, hour, service_type_id, company_id)"
             " DO UPDATE SET n = insight_opentally.n + excluded.n,"
-            " entered = insight_opentally.entered + excluded.entered,"
-            ' "before" = insight_opentally."before" + excluded."before"',
+            " moments = insight_opentally.moments + excluded.moments",
             rows,
         )
+
+    @staticmethod
+    def _open_stay(
+        rows: dict[tuple[Any, ...], list[Any]], wf: int, cr: int, st: int, co: int, epoch: int, before: int, sign: int
+    ) -> None:
+        """An open stay entered at `epoch` after `before` seconds in the phase: added (1) or taken away (-1)."""
+        for kind, moment in ((1, epoch), (2, epoch - before)):
+            row = rows.setdefault((kind, wf, cr, moment // 3600, st, co), [0, 0])
+            row[0] += sign
+            row[1] += sign * moment
 
     def _note_tally(self, c: Any, day: dt.date, author: int, service_type: int, company: int) -> None:
         self._upsert(
@@ -754,7 +763,9 @@ class Actions:
                 },
             )
             epoch = int(now.timestamp())
-            self._open_tally(c, {(wf, cr, epoch // 3600, st_id, co, 0): [1, epoch, 0]})
+            opened: dict[tuple[Any, ...], list[Any]] = {}
+            self._open_stay(opened, wf, cr, st_id, co, epoch, 0, 1)
+            self._open_tally(c, opened)
             self._note_tally(c, day, by, st_id, co)
             self._add_appointment(
                 c, ticket_id, by, now + dt.timedelta(days=st.days_to_next_contact), subject, person, "phone", by, now
@@ -841,7 +852,7 @@ class Actions:
             )
             (wf, cr), before = current["phase"], current["before"]
             epoch = int(current["entered"].timestamp())
-            add(opened, (wf, cr, epoch // 3600, st, co, duration_bucket(before)), -1, -epoch, -before)
+            self._open_stay(opened, wf, cr, st, co, epoch, before, -1)
             add(phase, (wf, LEFT, day, cr, st, co, 0), 1, 0)
             if current["phase"] != entering:  # it stays the ticket's latest in its phase
                 add(phase, (wf, LATEST, day, cr, st, co, duration_bucket(spent)), 1, spent)
@@ -863,7 +874,7 @@ class Actions:
         if not any(s["phase"][0] == wf for s in stays):
             add(phase, (wf, REACHED, opened_day, 0, st, co, 0), 1, 0)
         epoch = int(now.timestamp())
-        add(opened, (wf, cr, epoch // 3600, st, co, duration_bucket(before_seconds)), 1, epoch, before_seconds)
+        self._open_stay(opened, wf, cr, st, co, epoch, before_seconds, 1)
         for decision_wf, step_id, option_id in decided:
             add(phase, (decision_wf, DECIDED, opened_day, step_id, st, co, option_id), 1, 0)
         self._phase_tally(c, phase)

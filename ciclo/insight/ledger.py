@@ -163,8 +163,11 @@ def _stays(rows: Iterable[tuple[Any, ...]], calendar: BusinessCalendar) -> Itera
         yield previous
 
 
-def rebuild(*, apps: Any = None, progress: Callable[[int, int], None] | None = None) -> int:
-    """Write the whole ledger again from the moves (PhaseMove), and the summaries from it, in one
+def rebuild(
+    *, apps: Any = None, progress: Callable[[int, int], None] | None = None, with_summaries: bool = True
+) -> int:
+    """Write the whole ledger again from the moves (PhaseMove), and the summaries from it (unless
+    `with_summaries` is false: an early migration, whose summaries are not yet as they are now), in one
     transaction; returns the stays written.
 
     `apps` is a migration's app registry (the backfill); `progress(done, total)` is told as moves are read.
@@ -196,7 +199,8 @@ def rebuild(*, apps: Any = None, progress: Callable[[int, int], None] | None = N
                     progress(done, total)
         stay_model.objects.bulk_create(batch)
         written += len(batch)
-        summaries.rebuild(apps=registry)
+        if with_summaries:
+            summaries.rebuild(apps=registry)
     if progress is not None:
         progress(total, total)
     return written

@@ -465,43 +465,36 @@ def _times_from_summaries(
     }
     now_hour = int(at.timestamp()) // HOUR
     open_stays = OpenTally.objects.filter(workflow_id=workflow_id, n__gt=0, **dims)
+    entered_rows = open_stays.filter(kind=OpenTally.Kind.ENTERED)
     # Per time since entry, by the hour up to 128 hours and 64 steps per doubling beyond (as the ended
-    # stays' buckets), the hours that straddle an aging edge alone (negative: they are counted below);
-    # apart, the stays of tickets that were in the phase before (their totals are read next).
-    age = Value(now_hour) - F("hour")
-    steps = [When(hour__in=straddling, then=-age), When(hour__gt=now_hour - 128, then=age)]
-    steps += [When(hour__gt=now_hour - (128 << k), then=age / (1 << k) * (1 << k)) for k in range(1, 12)]
+    # stays' buckets), the hours that straddle an aging edge alone (negative: they are counted below).
     opened = (
-        open_stays.annotate(
-            age_key=Case(*steps, default=age), again=Case(When(bucket__gt=0, then=Value(1)), default=Value(0))
-        )
-        .values_list("cr_id", "age_key", "again")
-        .annotate(stays=Sum("n"), entered=Sum("entered"), before=Sum("before"))
+        entered_rows.annotate(age_key=_age_key(now_hour, straddling))
+        .values_list("cr_id", "age_key")
+        .annotate(stays=Sum("n"), moments=Sum("moments"))
         .order_by()
     )
-    for cr_id, age_key, again, n, entered, before in opened:
+    for cr_id, age_key, n, moments in opened:
         if not n:
             continue
         times.now[cr_id] = times.now.get(cr_id, 0) + n
-        spent = max(0.0, at.timestamp() - entered / n)
+        spent = max(0.0, at.timestamp() - moments / n)
         times.latest[cr_id].append((spent, n))
-        if not again:
-            times.total[cr_id].append((spent + before / n, n))
         if cr_id in times.aging and age_key >= 0:
             times.aging[cr_id][_aging_index(int(spent // DAY))] += n
     if stale_after:
-        _stale_counts(times, open_stays.filter(cr_id__in=stale_after), stale_after, today, calendar)
-    # The totals of tickets back in a phase: by the hour of their total, however they add up to it.
+        _stale_counts(times, entered_rows.filter(cr_id__in=stale_after), stale_after, today, calendar)
+    # The tickets' totals in the phase: the time since their time there began counting, in the same steps.
     totals = (
-        open_stays.filter(bucket__gt=0)
-        .annotate(total_hours=Value(now_hour) - F("hour") + F("before") / F("n") / HOUR)
-        .values_list("cr_id", "total_hours")
-        .annotate(stays=Sum("n"), entered=Sum("entered"), before=Sum("before"))
+        open_stays.filter(kind=OpenTally.Kind.STARTED)
+        .annotate(age_key=_age_key(now_hour, set()))
+        .values_list("cr_id", "age_key")
+        .annotate(stays=Sum("n"), moments=Sum("moments"))
         .order_by()
     )
-    for cr_id, _hours, n, entered, before in totals:
+    for cr_id, _key, n, moments in totals:
         if n:
-            times.total[cr_id].append((max(0.0, at.timestamp() - entered / n) + before / n, n))
+            times.total[cr_id].append((max(0.0, at.timestamp() - moments / n), n))
     if straddling:
         edge_hours = Q()
         for hour in straddling:
@@ -513,6 +506,16 @@ def _times_from_summaries(
                 times.aging[cr_id][_aging_index(int(max(0.0, (at - entered).total_seconds()) // DAY))] += 1
     for cr_id, limit in stale_after.items():
         times.stale_rows.extend(_oldest_stale(workflow_id, cr_id, limit, slice, today, calendar))
+
+
+def _age_key(now_hour: int, alone: set[int]) -> Case:
+    """An open stays row's group by its hours since `hour`: each hour up to 128, then 64 steps per
+    doubling; the hours in `alone` each by itself, negative."""
+    age = Value(now_hour) - F("hour")
+    steps = [When(hour__in=alone, then=-age)] if alone else []
+    steps.append(When(hour__gt=now_hour - 128, then=age))
+    steps += [When(hour__gt=now_hour - (128 << k), then=age / (1 << k) * (1 << k)) for k in range(1, 12)]
+    return Case(*steps, default=age)
 
 
 def _stale_counts(
@@ -1312,7 +1315,9 @@ def _asked(cycle_id: int, cr_ids: set[int], period: Period, slice: Slice, at: dt
         )
         for cr_id, n in ended.values_list("cr_id").annotate(stays=Sum("n")).order_by():
             asked[cr_id] += n
-        still = OpenTally.objects.filter(cr_id__in=cr_ids, service_type_id__in=types, **dims)
+        still = OpenTally.objects.filter(
+            kind=OpenTally.Kind.ENTERED, cr_id__in=cr_ids, service_type_id__in=types, **dims
+        )
         for cr_id, n in still.values_list("cr_id").annotate(stays=Sum("n")).order_by():
             asked[cr_id] += n
         return dict(asked)

@@ -114,29 +114,33 @@ class PhaseTally(models.Model):
 
 
 class OpenTally(models.Model):
-    """The stays still open, per hour of entry (UTC), workflow, phase, service type, company and the
-    bucket of the time the ticket spent in the phase before: how many, and the sums of their entry
-    moments (epoch seconds) and of that earlier time."""
+    """The stays still open, per workflow, phase, service type and company, by an hour (UTC, counted from
+    1970): the hour each was entered (kind ENTERED), and the hour its ticket's time in the phase began
+    counting, its earlier stays there included (kind STARTED). How many, and the sum of those moments
+    (epoch seconds): the time since is each stay's time there now, or its ticket's total there now."""
 
-    hour = models.BigIntegerField(_("hour entered (hours since 1970, UTC)"))
+    class Kind(models.IntegerChoices):
+        ENTERED = 1, _("by the hour entered")
+        STARTED = 2, _("by the hour the time in the phase began")
+
+    kind = models.PositiveSmallIntegerField(_("kind"), choices=Kind.choices, default=Kind.ENTERED)
+    hour = models.BigIntegerField(_("hour (hours since 1970, UTC)"))
     workflow_id = models.BigIntegerField(_("workflow"))
     cr_id = models.BigIntegerField(_("phase"))
     service_type_id = models.BigIntegerField(_("service type"))
     company_id = models.BigIntegerField(_("company"))
-    bucket = models.IntegerField(_("bucket of the earlier time"), default=0)
     n = models.BigIntegerField(_("count"), default=0)
-    entered = models.BigIntegerField(_("sum of entry moments"), default=0)
-    before = models.BigIntegerField(_("sum of earlier seconds"), default=0)
+    moments = models.BigIntegerField(_("sum of the moments"), default=0)
 
     def __str__(self) -> str:
-        return f"{self.hour}h · {self.cr_id}: {self.n}"
+        return f"{self.get_kind_display()} · {self.hour}h · {self.cr_id}: {self.n}"
 
     class Meta:
         verbose_name = _("open stays tally")
         verbose_name_plural = _("open stays tallies")
         constraints = [
             models.UniqueConstraint(
-                fields=["workflow_id", "cr_id", "hour", "service_type_id", "company_id", "bucket"],
+                fields=["kind", "workflow_id", "cr_id", "hour", "service_type_id", "company_id"],
                 name="opentally_key",
             )
         ]

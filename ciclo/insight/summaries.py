@@ -48,6 +48,7 @@ CHOICE_TYPES = (AnswerType.SINGLE_CHOICE, AnswerType.MULTIPLE_CHOICE)
 # PhaseTally's kinds (the model's Kind, spelled here so that migrations' historical models can use them).
 ARRIVED, LEFT, LATEST, TOTAL, REACHED, DECIDED = 1, 2, 3, 4, 5, 6
 WORKFLOW = 0  # REACHED with cr 0: the ticket entered the workflow
+ENTERED, STARTED = 1, 2  # OpenTally's kinds
 
 
 # ---- buckets ---------------------------------------------------------------------------------------
@@ -89,7 +90,7 @@ def _epoch(moment: dt.datetime) -> int:
 # ---- what a stay contributes ------------------------------------------------------------------------
 
 PhaseKey = tuple[int, int, dt.date, int, int, int, int]  # workflow, kind, day, cr, service type, company, bucket
-OpenKey = tuple[int, int, int, int, int, int]  # workflow, cr, hour, service type, company, bucket
+OpenKey = tuple[int, int, int, int, int, int]  # kind, workflow, cr, hour, service type, company
 
 
 class Deltas:
@@ -97,7 +98,7 @@ class Deltas:
 
     def __init__(self) -> None:
         self.phase: dict[PhaseKey, list[int]] = defaultdict(lambda: [0, 0])
-        self.open: dict[OpenKey, list[int]] = defaultdict(lambda: [0, 0, 0])
+        self.open: dict[OpenKey, list[int]] = defaultdict(lambda: [0, 0])
         self.answer: dict[tuple[Any, ...], list[Any]] = defaultdict(lambda: [0, 0, Decimal(0)])
         self.notes: dict[NoteKey, list[int]] = defaultdict(lambda: [0])
         self.sales: dict[SalesKey, list[Any]] = defaultdict(lambda: [0, Decimal(0)])
@@ -107,11 +108,10 @@ class Deltas:
         row[0] += n
         row[1] += n * seconds
 
-    def add_open(self, key: OpenKey, n: int, entered: int, before: int) -> None:
+    def add_open(self, key: OpenKey, n: int, moment: int) -> None:
         row = self.open[key]
         row[0] += n
-        row[1] += n * entered
-        row[2] += n * before
+        row[1] += n * moment
 
     def write(self, registry: Any = None) -> None:
         registry = registry or global_apps
@@ -129,13 +129,13 @@ def _tally(registry: Any, name: str) -> Any:
 
 
 PHASE_KEY = ("workflow_id", "kind", "day", "cr_id", "service_type_id", "company_id", "bucket")
-OPEN_KEY = ("workflow_id", "cr_id", "hour", "service_type_id", "company_id", "bucket")
+OPEN_KEY = ("kind", "workflow_id", "cr_id", "hour", "service_type_id", "company_id")
 ANSWER_KEY = ("question_id", "day", "option_id", "bucket", "service_type_id", "company_id", "user_id")
 NOTE_KEY = ("day", "user_id", "service_type_id", "company_id")
 SALES_KEY = ("kind", "day", "workflow_id", "service_type_id", "company_id", "user_id", "outcome", "reason_id")
 TABLES = {  # each summary model: its key, its increments
     "PhaseTally": (PHASE_KEY, ("n", "seconds")),
-    "OpenTally": (OPEN_KEY, ("n", "entered", "before")),
+    "OpenTally": (OPEN_KEY, ("n", "moments")),
     "AnswerTally": (ANSWER_KEY, ("n", "complements", "total")),
     "NoteTally": (NOTE_KEY, ("n",)),
     "SalesTally": (SALES_KEY, ("n", "value")),
@@ -210,9 +210,12 @@ def stay_facts(deltas: Deltas, ticket: TicketStays, index: int, sign: int, tz: d
             deltas.add_phase((wf, LATEST, day, cr, st, co, duration_bucket(spent)), sign, spent)
             deltas.add_phase((wf, TOTAL, day, cr, st, co, duration_bucket(total)), sign, total)
     else:
-        before = int(stay["before_seconds"] or 0)
-        key = (wf, cr, epoch_hour(stay["entered_at"]), st, co, duration_bucket(before))
-        deltas.add_open(key, sign, _epoch(stay["entered_at"]), before)
+        # By the hour it was entered, and by the hour the ticket's time in the phase began counting
+        # (entered less the time it spent there before): its time there now, and its total there now.
+        entered = _epoch(stay["entered_at"])
+        started = entered - int(stay["before_seconds"] or 0)
+        deltas.add_open((ENTERED, wf, cr, entered // HOUR, st, co), sign, entered)
+        deltas.add_open((STARTED, wf, cr, started // HOUR, st, co), sign, started)
     if not any(s["workflow_id"] == wf and s["cr_id"] == cr for s in earlier):
         deltas.add_phase((wf, REACHED, ticket.opened_day, cr, st, co, 0), sign)
     if not any(s["workflow_id"] == wf for s in earlier):

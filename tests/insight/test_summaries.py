@@ -102,7 +102,9 @@ def test_the_summaries_kept_with_each_change_equal_a_recount(history, sales):
         (dt.date(2026, 3, 9), sales.company.pk, 1),
     ]
     # Open now: A in Proposta, B in Proposta, C and D in Prospecção, E in Encerrado.
-    assert sum(OpenTally.objects.values_list("n", flat=True)) == PhaseStay.objects.filter(left_at=None).count() == 5
+    for kind in OpenTally.Kind:  # each open stay by the hour it was entered, and by the hour its time began
+        assert sum(OpenTally.objects.filter(kind=kind).values_list("n", flat=True)) == 5
+    assert PhaseStay.objects.filter(left_at=None).count() == 5
     # B's cleared number counts no more; A's changed answers count as they are now.
     numbers = AnswerTally.objects.filter(question_id=sales.q_number.pk, n__gt=0)
     assert [(t.day, t.n, t.total) for t in numbers] == [(dt.date(2026, 3, 3), 1, Decimal("25"))]
@@ -220,7 +222,8 @@ def test_the_backfill_writes_the_ledger_and_its_summaries_from_the_history(histo
     PhaseStay.objects.all().delete()
     for model in (PhaseTally, OpenTally, AnswerTally):
         model.objects.all().delete()
-    import_module("ciclo.insight.migrations.0004_backfill_summaries").backfill(apps, None)
+    import_module("ciclo.insight.migrations.0004_backfill_summaries").backfill(apps, None)  # the ledger
+    import_module("ciclo.insight.migrations.0006_backfill_summaries").backfill(apps, None)
     assert list(PhaseStay.objects.order_by("ticket_id", "entered_at").values_list(*fields)) == stays
     assert summaries.stored() == kept
 
@@ -365,5 +368,5 @@ def test_the_backfill_writes_the_notes_and_sales_summaries_from_the_history(sale
     assert kept["NoteTally"] and kept["SalesTally"]
     NoteTally.objects.all().delete()
     SalesTally.objects.update(n=0, value=0)
-    import_module("ciclo.insight.migrations.0006_backfill_notes_and_sales").backfill(apps, None)
+    import_module("ciclo.insight.migrations.0006_backfill_summaries").backfill(apps, None)
     assert summaries.stored() == kept

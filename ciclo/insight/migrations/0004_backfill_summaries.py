@@ -1,5 +1,5 @@
-"""The ledger written again from the moves (each stay with the time spent in its phase before it), and
-the summaries from the ledger and the answers."""
+"""The ledger written again from the moves (each stay with the time spent in its phase before it). The
+summaries are written from the ledger and the answers by 0006, once they have the shape they have now."""
 
 from typing import Any
 
@@ -9,7 +9,7 @@ from django.db import migrations
 def backfill(apps: Any, schema_editor: Any) -> None:
     from ciclo.insight.ledger import rebuild
 
-    rebuild(apps=apps)
+    rebuild(apps=apps, with_summaries=False)
 
 
 class Migration(migrations.Migration):

@@ -1,4 +1,5 @@
-"""The summaries written again from the raw rows, the notes' and the sales contacts' among them."""
+"""The summaries written again from the raw rows: the open stays' in their new shape, the notes' and
+the sales contacts' for the first time."""
 
 from typing import Any
 
@@ -13,7 +14,7 @@ def backfill(apps: Any, schema_editor: Any) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("insight", "0005_notes_and_sales_tallies"),
+        ("insight", "0005_tallies_notes_sales_open_stays"),
         ("sales", "0001_initial"),
         ("tickets", "0008_note_created_author"),
     ]

@@ -24,40 +24,31 @@ user and role, every statement of the measurement).
 Budget (shared/PERFORMANCE.md): every dashboard p95 < 300 ms, every API measurement p95 < 200 ms,
 the time in the database within 1.5x of the SQL it needs.
 
-Measured 2026-12-03, PostgreSQL 15, 2 CPUs (another bench running beside it, load ~2.5):
-1,000,000 tickets, 5,122,008 moves and ledger stays, built set-based in 331 s, summaries rebuilt
-in 253 s (552,040 phase rows, 121,763 open-stay rows, 441,122 answer rows). p95 ms, request / its SQL:
+Measured 2026-12-04, PostgreSQL 15.20, 2 CPUs, quiet (load 0.25 → 1.94), 100 iterations, commit
+646e7dc: 1,000,000 tickets, 5,122,008 moves and ledger stays, built set-based in 415 s, summaries
+rebuilt in 476 s with another bench beside it (551,254 phase rows, 51,113 open-stay rows, 441,427
+answer rows, 7,320 notes rows, 15,424 sales rows). p95 ms, request / its SQL:
 
-    phases page   183 / 131  PASS      API phases   177 / 146  PASS
-    funnel page   440 / 415  FAIL      API funnel   404 / 377  FAIL
-    people page  1059 / 1011 FAIL      API people  1086 / 1043 FAIL
-    answers page   88 / 67   PASS      API answers   92 / 71   PASS
+    phases page   193 / 115  PASS      API phases   164 / 114  PASS
+    funnel page    24 / 4    PASS      API funnel    12 / 3    PASS
+    people page   123 / 55   PASS      API people    71 / 55   PASS
+    answers page  102 / 70   PASS      API answers   85 / 71   PASS
 
-The funnel's counts and decisions come from the summaries (under 2 ms); its time is the cohort's
-sales contacts (one aggregate over 230,000 contacts, 435 ms), whose values change outside the
-engine's moves. The people page reads the tickets' current next contacts and the period's notes
-(one pass over 1,100,000 notes without an index on their time, 625 ms). At 20,000 tickets before
-the summaries (PostgreSQL): pages 301–1,009 ms, API 199–916 ms.
+What each reads now, median ms of its statements alone: phases, the ended stays' times of the period
+(131,000 phase rows, a sequential scan) 56, the open stays by hour entered and by hour their time in
+the phase began (25,000 rows each) 15 + 15; people, the open tickets per user and phase with those
+overdue 46, the notes per author and day 2, won and lost 2, the pipeline under 1; answers, the
+period's answer rows 43. With another bench running beside it (load ~2.5) the same database gave
+phases 608 / API 342 before the open stays' new shape and answers 155: those figures are the
+machine's, not the code's.
 
-Measured again 2026-12-03 on a fresh build of the same size (another bench running beside it, load
-~2.4), after the people page's notes got an index (tickets.Note note_created_author: created_at,
-author, read index-only, each note's local day found by width_bucket over the period's midnights)
-and its open tickets and those overdue became one pass. p95 ms, request / its SQL:
-
-    phases page   178 / 130  PASS      API phases   222 / 170  FAIL (load; 177–202 in other runs)
-    funnel page   477 / 456  FAIL      API funnel   504 / 508  FAIL
-    people page   739 / 713  FAIL      API people   755 / 717  FAIL
-    answers page   95 / 72   PASS      API answers   91 / 77   PASS
-
-The people page's SQL, median ms of each statement replayed alone: the period's notes per author
-and day 217 (1,288,514 index entries; 415 before, converting each to local time, 625 without the
-index), the open contacts' weighted pipeline 258 (a hash join of 340,000 open sales contacts, read by
-a sequential scan, with the open tickets), won and lost in the period 85 (a sequential scan of the
-sales contacts: no index on outcome_at), open tickets per user and phase with those overdue 69. What
-is left needs the sales contacts indexed (outcome_at; the open ones with their value and chance) or
-summarised, and the tickets' opening indexed with their workflow: ciclo/sales and ciclo/tickets. The
-funnel is unchanged: its contacts' values change in ciclo.sales.contacts as well as in
-ciclo.sales.phases, so a summary of them is kept in both or not at all.
+Before, on 2026-12-03 (load ~2.4): the funnel 477 / API 504 (the cohort's sales contacts, one
+aggregate over 230,000 contacts, 435 ms) and people 739 / API 755 (the period's notes per author and
+day 217 ms over 1,288,514 index entries, the weighted pipeline 258, won and lost 85, open tickets 69),
+both read from the raw rows. Both now read NoteTally and SalesTally, kept in the transaction of each
+note, move and sales contact change (ciclo.insight.summaries). The open stays were summarised per
+bucket of the time spent in the phase before, 121,723 rows (a row for nearly every re-entered stay):
+the phases' two passes over them took 47 ms each.
 """
 
 from __future__ import annotations
@@ -656,6 +647,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     add_run_options(parser)
     args = parser.parse_args(argv)
+    if args.database and is_postgres_url(args.database):
+        args.postgres = True  # a kept PostgreSQL database: its results are named so
     return run(
         args,
         argv,

@@ -186,14 +186,18 @@ def test_buckets_are_exact_by_the_hour_then_a_sixty_fourth_wide():
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_moves_and_answers_at_once_add_up_in_the_summaries(sales, supervisor):
-    """Six tickets moved on and answered at the same moment by six connections: they add to the same
-    summary rows, and every increment counts."""
+    """Six sales tickets moved on and answered at the same moment by six connections: they add to the
+    same summary rows (the phases', the answers', the notes' and the sales contacts'), and every
+    increment counts."""
     from django.db import connection
 
+    from ciclo.insight.models import NoteTally, SalesTally
     from tests.test_concurrency import run_at_once
 
     if connection.vendor != "postgresql":
         pytest.skip("concurrent increments are exercised on PostgreSQL")
+    sales.type.sales = True
+    sales.type.save()
     tickets = [open_at(sales, supervisor, at(2)) for _ in range(6)]
 
     def job(ticket):
@@ -208,6 +212,9 @@ def test_moves_and_answers_at_once_add_up_in_the_summaries(sales, supervisor):
     left = PhaseTally.objects.get(kind=PhaseTally.Kind.LEFT, cr_id=sales.cr_prospect.pk)
     assert left.n == 6
     assert AnswerTally.objects.get(question_id=sales.q_number.pk).n == 6
+    # Six opening notes on the 2nd, six notes that moved on on the 4th, all the supervisor's.
+    assert sorted(NoteTally.objects.values_list("day", "n")) == [(dt.date(2026, 3, 2), 6), (dt.date(2026, 3, 4), 6)]
+    assert SalesTally.objects.get(kind=SalesTally.Kind.PIPELINE).n == 6
 
 
 @time_machine.travel(NOW, tick=False)

@@ -937,7 +937,7 @@ class PeopleReport:
 def people(*, period: Period, slice: Slice = Slice(), at: dt.datetime | None = None) -> PeopleReport:
     """Per user with a role: open tickets (their next contacts) by phase, those overdue, notes written in
     the period (and per day), sales won and lost in the period, the weighted pipeline of their open contacts."""
-    given = at is not None
+    measured_at = at  # given: read from the raw rows, as every measurement does
     at = at or timezone.now()
     users = users_with_role().order_by("first_name", "last_name", "username")
     if slice.user_id:
@@ -956,13 +956,13 @@ def people(*, period: Period, slice: Slice = Slice(), at: dt.datetime | None = N
         overdue[user_id] += late
     notes_by_user: Counter[int] = Counter()
     per_day: Counter[dt.date] = Counter()
-    for author_id, day, n in _notes_per_author_and_day(period, slice, at if given else None):
+    for author_id, day, n in _notes_per_author_and_day(period, slice, measured_at):
         notes_by_user[author_id] += n
         per_day[day] += n
     won_lost: dict[int, Counter[str]] = defaultdict(Counter)
-    for user_id, outcome, n in _outcomes_per_user(period, slice, at if given else None):
+    for user_id, outcome, n in _outcomes_per_user(period, slice, measured_at):
         won_lost[user_id][outcome] += n
-    pipeline = _pipeline_per_user(slice, at if given else None)
+    pipeline = _pipeline_per_user(slice, measured_at)
     rows = []
     for user in users:
         phase_counts = by_phase.get(user.pk, {})

@@ -115,9 +115,9 @@ class Deltas:
 
     def write(self, registry: Any = None) -> None:
         registry = registry or global_apps
-        for name, (keys, values) in TABLES.items():
+        for name, (rows, keys, values) in TABLES.items():
             if (model := _tally(registry, name)) is not None:
-                _upsert(model, keys, values, getattr(self, TABLE_ROWS[name]))
+                _upsert(model, keys, values, getattr(self, rows))
 
 
 def _tally(registry: Any, name: str) -> Any:
@@ -133,19 +133,12 @@ OPEN_KEY = ("kind", "workflow_id", "cr_id", "hour", "service_type_id", "company_
 ANSWER_KEY = ("question_id", "day", "option_id", "bucket", "service_type_id", "company_id", "user_id")
 NOTE_KEY = ("day", "user_id", "service_type_id", "company_id")
 SALES_KEY = ("kind", "day", "workflow_id", "service_type_id", "company_id", "user_id", "outcome", "reason_id")
-TABLES = {  # each summary model: its key, its increments
-    "PhaseTally": (PHASE_KEY, ("n", "seconds")),
-    "OpenTally": (OPEN_KEY, ("n", "moments")),
-    "AnswerTally": (ANSWER_KEY, ("n", "complements", "total")),
-    "NoteTally": (NOTE_KEY, ("n",)),
-    "SalesTally": (SALES_KEY, ("n", "value")),
-}
-TABLE_ROWS = {
-    "PhaseTally": "phase",
-    "OpenTally": "open",
-    "AnswerTally": "answer",
-    "NoteTally": "notes",
-    "SalesTally": "sales",
+TABLES = {  # each summary model: its rows in Deltas, its key, its increments
+    "PhaseTally": ("phase", PHASE_KEY, ("n", "seconds")),
+    "OpenTally": ("open", OPEN_KEY, ("n", "moments")),
+    "AnswerTally": ("answer", ANSWER_KEY, ("n", "complements", "total")),
+    "NoteTally": ("notes", NOTE_KEY, ("n",)),
+    "SalesTally": ("sales", SALES_KEY, ("n", "value")),
 }
 NoteKey = tuple[dt.date, int, int, int]
 SalesKey = tuple[int, dt.date, int, int, int, int, str, int]
@@ -418,18 +411,22 @@ def _contact_states(registry: Any, ticket_ids: Iterable[int] | None, chunk: int 
     contact_model = registry.get_model("sales", "SalesContact")
     stay_model = registry.get_model("insight", "PhaseStay")
     tz = timezone.get_current_timezone()
-    contacts = contact_model.objects.order_by("ticket_id")
-    stays = stay_model.objects.order_by("ticket_id")
+    contacts = contact_model.objects.order_by("ticket_id").values_list(*CONTACT_FIELDS)
+    rows: Iterable[tuple[Any, ...]]
     if ticket_ids is not None:
-        contacts = contacts.filter(ticket_id__in=ticket_ids)
-        stays = stays.filter(ticket_id__in=ticket_ids)
-    rows = list(contacts.values_list(*CONTACT_FIELDS)) if ticket_ids is not None else None
-    if rows is not None and not rows:
-        return
+        rows = list(contacts.filter(ticket_id__in=ticket_ids))
+        if not rows:
+            return
+        stays = stay_model.objects.filter(ticket_id__in=ticket_ids)
+    else:
+        rows = contacts.iterator(chunk_size=chunk)
+        stays = stay_model.objects.filter(ticket__sales__isnull=False)  # the tickets that are sales contacts
     workflows: dict[int, set[int]] = defaultdict(set)
-    for ticket_id, workflow_id in stays.values_list("ticket_id", "workflow_id").distinct().iterator(chunk_size=chunk):
+    for ticket_id, workflow_id in (
+        stays.order_by().values_list("ticket_id", "workflow_id").distinct().iterator(chunk_size=chunk)
+    ):
         workflows[ticket_id].add(workflow_id)
-    for row in rows if rows is not None else contacts.values_list(*CONTACT_FIELDS).iterator(chunk_size=chunk):
+    for row in rows:
         (ticket_id, opened, st, co, status, user_id, outcome, reason_id, won, expected, success, at, by_id) = row
         yield ContactState(
             _local_day(opened, tz),
@@ -619,7 +616,7 @@ def stored(*, apps: Any = None) -> dict[str, dict[tuple[Any, ...], tuple[Any, ..
     """The summaries as they are in the database, zero rows left out (what a recount is compared with)."""
     registry = apps or global_apps
     found: dict[str, dict[tuple[Any, ...], tuple[Any, ...]]] = {}
-    for name, (keys, values) in TABLES.items():
+    for name, (_rows, keys, values) in TABLES.items():
         model = registry.get_model("insight", name)
         found[name] = {
             tuple(r[: len(keys)]): tuple(r[len(keys) :])
@@ -632,5 +629,6 @@ def stored(*, apps: Any = None) -> dict[str, dict[tuple[Any, ...], tuple[Any, ..
 def counted(deltas: Deltas) -> dict[str, dict[tuple[Any, ...], tuple[Any, ...]]]:
     """A recount's rows in the shape stored() gives."""
     return {
-        name: {k: tuple(v) for k, v in getattr(deltas, rows).items() if any(v)} for name, rows in TABLE_ROWS.items()
+        name: {k: tuple(v) for k, v in getattr(deltas, rows).items() if any(v)}
+        for name, (rows, _k, _v) in TABLES.items()
     }
